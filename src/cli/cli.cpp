@@ -1,0 +1,7 @@
+#include "cli/cli.hpp"
+
+namespace drove::cli {
+
+int run(int, char**) { return 0; }
+
+}  // namespace drove::cli

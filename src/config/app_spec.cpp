@@ -1,0 +1,86 @@
+#include "config/app_spec.hpp"
+
+namespace drove {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(ExecMode, {{ExecMode::fork, "fork"}, {ExecMode::cluster, "cluster"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(LoadBalance, {{LoadBalance::round_robin, "round-robin"},
+                                           {LoadBalance::shared, "shared"},
+                                           {LoadBalance::reuseport, "reuseport"},
+                                           {LoadBalance::least_connections, "least-connections"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(LogType, {{LogType::text, "text"}, {LogType::json, "json"}})
+
+void to_json(nlohmann::json& j, const ListenSpec& s) {
+  j = {{"address", s.address}, {"port", s.port}, {"name", s.name}};
+}
+void from_json(const nlohmann::json& j, ListenSpec& s) {
+  s.address = j.value("address", "");
+  s.port = j.value("port", 0);
+  s.name = j.value("name", "");
+}
+
+#define DROVE_APP_SPEC_FIELDS(X)                                                               \
+  X(name) X(namespace_name) X(script) X(exec_path) X(args) X(interpreter) X(interpreter_args)  \
+  X(cwd) X(uid) X(gid) X(instances) X(instances_requested) X(exec_mode) X(lb) X(listen) X(env) \
+  X(env_name) X(instance_var) X(increment_var) X(port) X(autorestart) X(autostart)             \
+  X(min_uptime_ms) X(max_restarts) X(restart_delay_ms) X(exp_backoff_restart_delay_ms)         \
+  X(stop_exit_codes) X(kill_timeout_ms) X(kill_signal) X(shutdown_with_message) X(treekill)    \
+  X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file) X(merge_logs)       \
+  X(disable_logs) X(time) X(log_date_format) X(log_type) X(log_max_size) X(log_retain)         \
+  X(log_compress) X(log_rotate_daily) X(pid_file) X(max_memory_restart) X(cron_restart)        \
+  X(watch) X(watch_paths) X(ignore_watch) X(watch_delay_ms) X(force) X(source_file)
+
+namespace {
+template <class T>
+void put(nlohmann::json& j, const char* key, const T& value) {
+  j[key] = value;
+}
+template <class T>
+void put(nlohmann::json& j, const char* key, const std::optional<T>& value) {
+  if (value) j[key] = *value;
+  else j[key] = nullptr;
+}
+template <class T>
+void get(const nlohmann::json& j, const char* key, T& out) {
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) it->get_to(out);
+}
+template <class T>
+void get(const nlohmann::json& j, const char* key, std::optional<T>& out) {
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+  else out.reset();
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, const AppSpec& s) {
+  j = nlohmann::json::object();
+#define X(field) put(j, #field, s.field);
+  DROVE_APP_SPEC_FIELDS(X)
+#undef X
+}
+
+void from_json(const nlohmann::json& j, AppSpec& s) {
+#define X(field) get(j, #field, s.field);
+  DROVE_APP_SPEC_FIELDS(X)
+#undef X
+}
+
+const char* to_string(ExecMode mode) { return mode == ExecMode::cluster ? "cluster" : "fork"; }
+
+const char* to_string(LoadBalance lb) {
+  switch (lb) {
+    case LoadBalance::round_robin: return "round-robin";
+    case LoadBalance::shared: return "shared";
+    case LoadBalance::reuseport: return "reuseport";
+    case LoadBalance::least_connections: return "least-connections";
+  }
+  return "round-robin";
+}
+
+std::optional<LoadBalance> parse_load_balance(const std::string& text) {
+  if (text == "round-robin" || text == "rr" || text == "roundrobin") return LoadBalance::round_robin;
+  if (text == "shared" || text == "none") return LoadBalance::shared;
+  if (text == "reuseport" || text == "reuse-port") return LoadBalance::reuseport;
+  if (text == "least-connections" || text == "leastconn" || text == "least-conn") return LoadBalance::least_connections;
+  return std::nullopt;
+}
+
+}  // namespace drove

@@ -1,0 +1,125 @@
+// AppSpec: one app, normalised. Every way of describing an app (CLI flags, JSON, YAML or JS
+// ecosystem files, a saved dump) ends as this one structure, and the daemon runs apps only from
+// it. Aliases, units, defaults and `env_<name>` merging are all resolved before an AppSpec
+// exists; paths are absolute.
+//
+// It is serialised as JSON (to_json/from_json) for the RPC and for dump.json, with the
+// snake_case names PM2 users know.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace drove {
+
+enum class ExecMode { fork, cluster };
+
+// How a cluster app's connections reach its instances (option `lb`, see docs/cluster.md).
+enum class LoadBalance {
+  round_robin,        // the daemon accepts and hands each connection to the next instance
+  shared,             // instances get the listening socket itself and race to accept
+  reuseport,          // one SO_REUSEPORT socket per instance slot, held by the daemon
+  least_connections,  // the daemon accepts and hands over to the least busy instance
+};
+
+enum class LogType { text, json };
+
+// One socket a cluster app listens on, for socket activation (`port`, or a `listen` list).
+struct ListenSpec {
+  std::string address;  // "" = all interfaces (dual-stack), an IP, or an absolute unix path
+  int port = 0;         // TCP port; ignored for unix paths
+  std::string name;     // LISTEN_FDNAMES entry; defaults to "http" / the path's basename
+  bool operator==(const ListenSpec&) const = default;
+};
+
+struct AppSpec {
+  // --- identity
+  std::string name;                    // list name (name_prefix/append_env_to_name applied)
+  std::string namespace_name = "default";
+
+  // --- what runs
+  std::string script;                  // as written by the user
+  std::string exec_path;               // absolute path of the script (or the command itself)
+  std::vector<std::string> args;       // arguments for the script
+  std::string interpreter;             // "node", "python3", ..., "none" (run the script itself),
+                                       // or "bash" for a script with spaces (run via bash -c)
+  std::vector<std::string> interpreter_args;
+  std::string cwd;                     // absolute
+  std::optional<std::string> uid;      // user name or number (daemon must be root)
+  std::optional<std::string> gid;
+
+  // --- instances
+  int instances = 1;                   // resolved: max/0/-n already turned into a count
+  std::string instances_requested = "1";  // as the user wrote it ("max", "-1", "4"), for scale/describe
+  ExecMode exec_mode = ExecMode::fork;
+  LoadBalance lb = LoadBalance::round_robin;
+  std::vector<ListenSpec> listen;      // sockets the daemon holds for a non-Node cluster app
+
+  // --- environment
+  std::map<std::string, std::string> env;  // the app's environment: captured shell env (after
+                                           // filter_env) + `env` + `env_<name>`
+  std::string env_name;                // the --env <name> in force, "" if none
+  std::string instance_var = "NODE_APP_INSTANCE";
+  std::string increment_var;           // e.g. "PORT": incremented per instance
+  std::optional<int> port;             // sets PORT
+
+  // --- restart policy
+  bool autorestart = true;
+  bool autostart = true;
+  std::int64_t min_uptime_ms = 1000;
+  int max_restarts = 16;
+  std::int64_t restart_delay_ms = 0;
+  std::int64_t exp_backoff_restart_delay_ms = 0;
+  std::vector<int> stop_exit_codes;
+
+  // --- stopping and readiness
+  std::int64_t kill_timeout_ms = 1600;
+  std::string kill_signal = "SIGINT";
+  bool shutdown_with_message = false;
+  bool treekill = true;
+  bool wait_ready = false;
+  std::int64_t listen_timeout_ms = 3000;
+
+  // --- logs
+  std::string out_file;                // absolute, "/dev/null", or "" = default under home
+  std::string error_file;
+  std::string log_file;                // combined log, "" = none
+  bool merge_logs = false;
+  bool disable_logs = false;
+  bool time = false;                   // prefix timestamps
+  std::string log_date_format;         // dayjs-style tokens
+  LogType log_type = LogType::text;
+  std::int64_t log_max_size = 0;       // bytes; 0 = no size rotation
+  int log_retain = 0;                  // rotated files kept; 0 = keep all
+  bool log_compress = false;
+  bool log_rotate_daily = false;
+  std::string pid_file;
+
+  // --- later features (parsed and validated now, shown in describe)
+  std::optional<std::int64_t> max_memory_restart;  // bytes
+  std::string cron_restart;
+  bool watch = false;
+  std::vector<std::string> watch_paths;
+  std::vector<std::string> ignore_watch;
+  std::int64_t watch_delay_ms = 0;
+  bool force = false;
+
+  // --- provenance
+  std::string source_file;             // ecosystem file it came from, "" for the CLI
+};
+
+void to_json(nlohmann::json& j, const AppSpec& spec);
+void from_json(const nlohmann::json& j, AppSpec& spec);
+void to_json(nlohmann::json& j, const ListenSpec& spec);
+void from_json(const nlohmann::json& j, ListenSpec& spec);
+
+const char* to_string(ExecMode mode);      // "fork" | "cluster"
+const char* to_string(LoadBalance lb);     // "round-robin" | "shared" | "reuseport" | "least-connections"
+std::optional<LoadBalance> parse_load_balance(const std::string& text);
+
+}  // namespace drove
