@@ -1,0 +1,22 @@
+// The files of $DROVE_HOME (default ~/.drove), known to the CLI and the daemon alike.
+#pragma once
+
+#include <string>
+
+namespace drove {
+
+struct HomeLayout {
+  std::string root;
+  [[nodiscard]] std::string socket() const { return root + "/drove.sock"; }
+  [[nodiscard]] std::string pid_file() const { return root + "/drove.pid"; }
+  [[nodiscard]] std::string spawn_lock() const { return root + "/drove.lock"; }
+  [[nodiscard]] std::string daemon_log() const { return root + "/drove.log"; }
+  [[nodiscard]] std::string dump() const { return root + "/dump.json"; }
+  [[nodiscard]] std::string logs_dir() const { return root + "/logs"; }
+  [[nodiscard]] std::string pids_dir() const { return root + "/pids"; }
+};
+
+// $DROVE_HOME, else $HOME/.drove, else the passwd entry's home + /.drove.
+HomeLayout resolve_home();
+
+}  // namespace drove

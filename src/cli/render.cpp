@@ -1,0 +1,226 @@
+#include "cli/render.hpp"
+
+#include <fmt/format.h>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "base/clock.hpp"
+
+namespace drove::cli {
+namespace {
+
+// Display width of UTF-8 text (each code point counts one column; enough for our tables).
+size_t display_width(const std::string& s) {
+  size_t w = 0;
+  for (unsigned char c : s) w += (c & 0xC0) != 0x80;
+  return w;
+}
+
+std::string pad(const std::string& s, size_t width) { return s + std::string(width - std::min(width, display_width(s)), ' '); }
+
+const char* status_colour(const std::string& status) {
+  if (status == "online") return "\x1b[32m";
+  if (status == "errored" || status == "stopped") return "\x1b[31m";
+  return "\x1b[33m";
+}
+
+std::string current_user() {
+  static const std::string name = [] {
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw ? std::string(pw->pw_name) : std::to_string(::geteuid());
+  }();
+  return name;
+}
+
+struct Cell {
+  std::string text;
+  const char* colour = nullptr;
+};
+
+}  // namespace
+
+std::string format_bytes(std::uint64_t bytes) {
+  const double b = static_cast<double>(bytes);
+  if (b >= 1024.0 * 1024 * 1024) return fmt::format("{:.1f}gb", b / (1024.0 * 1024 * 1024));
+  if (b >= 1024.0 * 1024) return fmt::format("{:.1f}mb", b / (1024.0 * 1024));
+  if (b >= 1024.0) return fmt::format("{:.1f}kb", b / 1024.0);
+  return fmt::format("{}b", bytes);
+}
+
+std::string format_uptime(std::int64_t ms) {
+  const std::int64_t s = std::max<std::int64_t>(ms, 0) / 1000;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m", s / 60);
+  if (s < 86400) return fmt::format("{}h", s / 3600);
+  return fmt::format("{}D", s / 86400);
+}
+
+std::string render_table(const nlohmann::json& processes, bool colour) {
+  const std::vector<std::string> headers = {"id", "name", "namespace", "mode", "pid", "uptime", "↺", "status", "cpu", "mem", "user"};
+  std::vector<std::vector<Cell>> rows;
+  const std::int64_t now = wall_ms();
+  for (const auto& p : processes) {
+    const std::string status = p.value("status", "");
+    const bool running = p.value("pid", 0) != 0;
+    rows.push_back({
+        {std::to_string(p.value("id", 0))},
+        {p.value("name", "")},
+        {p.value("namespace", "")},
+        {p.value("exec_mode", "fork")},
+        {running ? std::to_string(p.value("pid", 0)) : "0"},
+        {running ? format_uptime(now - p.value("started_at", now)) : "0"},
+        {std::to_string(p.value("restart_time", 0))},
+        {status, colour ? status_colour(status) : nullptr},
+        {fmt::format("{:.0f}%", p.value("cpu", 0.0))},
+        {format_bytes(p.value("memory", std::uint64_t{0}))},
+        {p.value("user", "").empty() ? current_user() : p.value("user", "")},
+    });
+  }
+  std::vector<size_t> widths(headers.size());
+  for (size_t c = 0; c < headers.size(); ++c) {
+    widths[c] = display_width(headers[c]);
+    for (const auto& r : rows) widths[c] = std::max(widths[c], display_width(r[c].text));
+  }
+  auto rule = [&](const char* left, const char* mid, const char* right) {
+    std::string line = left;
+    for (size_t c = 0; c < widths.size(); ++c) {
+      for (size_t i = 0; i < widths[c] + 2; ++i) line += "─";
+      line += c + 1 < widths.size() ? mid : right;
+    }
+    return line + "\n";
+  };
+  std::string out = rule("┌", "┬", "┐");
+  out += "│";
+  for (size_t c = 0; c < headers.size(); ++c) {
+    out += " " + (colour ? "\x1b[1m" + pad(headers[c], widths[c]) + "\x1b[0m" : pad(headers[c], widths[c])) + " │";
+  }
+  out += "\n" + rule("├", "┼", "┤");
+  for (const auto& r : rows) {
+    out += "│";
+    for (size_t c = 0; c < r.size(); ++c) {
+      const std::string cell = pad(r[c].text, widths[c]);
+      out += " " + (r[c].colour ? std::string(r[c].colour) + cell + "\x1b[0m" : cell) + " │";
+    }
+    out += "\n";
+  }
+  out += rule("└", "┴", "┘");
+  return out;
+}
+
+nlohmann::json to_pm2_jlist(const nlohmann::json& processes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : processes) {
+    const nlohmann::json spec = p.value("spec", nlohmann::json::object());
+    const bool cluster = p.value("exec_mode", "fork") == "cluster";
+    nlohmann::json env = spec.value("env", nlohmann::json::object());
+    const std::string instance_var = spec.value("instance_var", "NODE_APP_INSTANCE");
+    nlohmann::json pm2_env = {
+        {"name", p.value("name", "")},
+        {"namespace", p.value("namespace", "default")},
+        {"status", p.value("status", "")},
+        {"restart_time", p.value("restart_time", 0)},
+        {"unstable_restarts", p.value("unstable_restarts", 0)},
+        {"pm_uptime", p.value("started_at", std::int64_t{0})},
+        {"created_at", p.value("created_at", std::int64_t{0})},
+        {"exec_mode", cluster ? "cluster_mode" : "fork_mode"},
+        {"instances", p.value("instances", 1)},
+        {"pm_id", p.value("id", 0)},
+        {"pm_out_log_path", p.value("out_log_path", "")},
+        {"pm_err_log_path", p.value("err_log_path", "")},
+        {"pm_pid_path", p.value("pid_path", "")},
+        {"pm_exec_path", p.value("exec_path", "")},
+        {"pm_cwd", p.value("cwd", "")},
+        {"exec_interpreter", p.value("interpreter", "none")},
+        {"node_args", spec.value("interpreter_args", nlohmann::json::array())},
+        {"args", spec.value("args", nlohmann::json::array())},
+        {"watch", spec.value("watch", false)},
+        {"autorestart", spec.value("autorestart", true)},
+        {"autostart", spec.value("autostart", true)},
+        {"instance_var", instance_var},
+        {"merge_logs", spec.value("merge_logs", false)},
+        {"kill_timeout", spec.value("kill_timeout_ms", 1600)},
+        {"min_uptime", spec.value("min_uptime_ms", 1000)},
+        {"max_restarts", spec.value("max_restarts", 16)},
+        {"restart_delay", spec.value("restart_delay_ms", 0)},
+        {"exp_backoff_restart_delay", spec.value("exp_backoff_restart_delay_ms", 0)},
+        {"wait_ready", spec.value("wait_ready", false)},
+        {"listen_timeout", spec.value("listen_timeout_ms", 3000)},
+        {"treekill", spec.value("treekill", true)},
+        {"lb", spec.value("lb", "round-robin")},
+        {"unique_id", p.value("name", "") + "-" + std::to_string(p.value("id", 0))},
+        {"env", env},
+    };
+    pm2_env[instance_var] = p.value("index", 0);
+    if (p.contains("last_exit")) pm2_env["exit_code"] = p["last_exit"].value("code", -1);
+    out.push_back({
+        {"pid", p.value("pid", 0)},
+        {"name", p.value("name", "")},
+        {"pm_id", p.value("id", 0)},
+        {"monit", {{"memory", p.value("memory", std::uint64_t{0})}, {"cpu", p.value("cpu", 0.0)}}},
+        {"pm2_env", pm2_env},
+    });
+  }
+  return out;
+}
+
+std::string render_describe(const nlohmann::json& p, bool colour) {
+  const nlohmann::json spec = p.value("spec", nlohmann::json::object());
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"status", p.value("status", "")},
+      {"name", p.value("name", "")},
+      {"namespace", p.value("namespace", "")},
+      {"id", std::to_string(p.value("id", 0))},
+      {"pid", std::to_string(p.value("pid", 0))},
+      {"instance index", std::to_string(p.value("index", 0))},
+      {"exec mode", p.value("exec_mode", "")},
+      {"restarts", std::to_string(p.value("restart_time", 0))},
+      {"unstable restarts", std::to_string(p.value("unstable_restarts", 0))},
+      {"uptime", p.value("pid", 0) ? format_uptime(wall_ms() - p.value("started_at", wall_ms())) : "0"},
+      {"script path", p.value("exec_path", "")},
+      {"script args", spec.value("args", nlohmann::json::array()).dump()},
+      {"interpreter", p.value("interpreter", "")},
+      {"interpreter args", spec.value("interpreter_args", nlohmann::json::array()).dump()},
+      {"exec cwd", p.value("cwd", "")},
+      {"out log path", p.value("out_log_path", "")},
+      {"error log path", p.value("err_log_path", "")},
+      {"pid path", p.value("pid_path", "")},
+      {"autorestart", spec.value("autorestart", true) ? "true" : "false"},
+      {"min uptime", std::to_string(spec.value("min_uptime_ms", 0)) + " ms"},
+      {"max restarts", std::to_string(spec.value("max_restarts", 0))},
+      {"restart delay", std::to_string(spec.value("restart_delay_ms", 0)) + " ms"},
+      {"exp backoff restart delay", std::to_string(spec.value("exp_backoff_restart_delay_ms", 0)) + " ms"},
+      {"kill timeout", std::to_string(spec.value("kill_timeout_ms", 0)) + " ms"},
+      {"kill signal", spec.value("kill_signal", "SIGINT")},
+      {"treekill", spec.value("treekill", true) ? "true" : "false"},
+      {"wait ready", spec.value("wait_ready", false) ? "true" : "false"},
+      {"listen timeout", std::to_string(spec.value("listen_timeout_ms", 0)) + " ms"},
+      {"load balancing", spec.value("lb", "round-robin")},
+      {"cpu", fmt::format("{:.1f}%", p.value("cpu", 0.0))},
+      {"memory", format_bytes(p.value("memory", std::uint64_t{0}))},
+  };
+  if (p.contains("last_exit")) {
+    const auto& e = p["last_exit"];
+    rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1)) : e.value("signal", ""));
+  }
+  if (!p.value("last_error", "").empty()) rows.emplace_back("last error", p.value("last_error", ""));
+  for (const char* key : {"max_memory_restart", "cron_restart", "watch", "log_max_size", "log_retain", "log_compress", "log_date_format"}) {
+    if (spec.contains(key) && !spec[key].is_null() && spec[key] != nlohmann::json("") && spec[key] != nlohmann::json(false) &&
+        spec[key] != nlohmann::json(0)) {
+      rows.emplace_back(key, spec[key].is_string() ? spec[key].get<std::string>() : spec[key].dump());
+    }
+  }
+  size_t width = 0;
+  for (const auto& [k, _] : rows) width = std::max(width, k.size());
+  std::string out = fmt::format(" Describing process with id {} - name {}\n", p.value("id", 0), p.value("name", ""));
+  for (const auto& [k, v] : rows) {
+    const std::string key = pad(k, width);
+    out += colour ? fmt::format(" \x1b[1m{}\x1b[0m │ {}\n", key, v) : fmt::format(" {} │ {}\n", key, v);
+  }
+  return out;
+}
+
+}  // namespace drove::cli

@@ -1,0 +1,19 @@
+// What the CLI prints: the `list` table (PM2's columns, colour on a terminal only), the
+// PM2-shaped `jlist` JSON, and `describe`. The daemon's own model is mapped to PM2's shape
+// here, at the edge, and nowhere else.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace drove::cli {
+
+std::string render_table(const nlohmann::json& processes, bool colour);
+nlohmann::json to_pm2_jlist(const nlohmann::json& processes);
+std::string render_describe(const nlohmann::json& process, bool colour);
+
+std::string format_bytes(std::uint64_t bytes);     // "31.2mb", as PM2
+std::string format_uptime(std::int64_t ms);        // "12s", "5m", "3h", "2D"
+
+}  // namespace drove::cli

@@ -1,0 +1,128 @@
+#include "daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "base/log.hpp"
+#include "base/unique_fd.hpp"
+#include "base/uv_handle.hpp"
+#include "daemon/home.hpp"
+#include "daemon/methods.hpp"
+#include "daemon/rpc_server.hpp"
+#include "process/reaper.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace drove::daemon {
+namespace {
+
+// Takes the daemon's lifetime lock and writes our pid. Fails with EWOULDBLOCK when another
+// daemon holds it.
+Result<UniqueFd> lock_pid_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return last_error("open \"" + path + "\"");
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return last_error("lock \"" + path + "\"");
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return last_error("write \"" + path + "\"");
+  }
+  return fd;
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const DaemonOptions& options)
+      : options_(options),
+        reaper_(uv_default_loop()),
+        supervisor_(uv_default_loop(), reaper_,
+                    {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
+        server_(uv_default_loop(), [this](const RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
+        context_{supervisor_, server_, [this] { shutdown_now(); }} {
+    supervisor_.set_event_sink([this](const nlohmann::json& event) { server_.broadcast("events", event); });
+  }
+
+  int run() {
+    uv_loop_t* loop = uv_default_loop();
+    if (auto s = server_.listen(options_.home.socket()); !s.ok()) {
+      log_error("{}", s.error().message());
+      return 1;
+    }
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+      auto handle = UvHandle<uv_signal_t>::make();
+      uv_signal_init(loop, handle.get());
+      handle->data = this;
+      uv_signal_start(
+          handle.get(),
+          [](uv_signal_t* h, int signum) {
+            if (auto* self = owner_of<Daemon>(h)) self->on_signal(signum);
+          },
+          sig);
+      signals_.push_back(std::move(handle));
+    }
+    log_info("drove daemon {} started (pid {}, home {})", DROVE_VERSION, ::getpid(), options_.home.root);
+    uv_run(loop, UV_RUN_DEFAULT);
+    log_info("drove daemon exits");
+    return 0;
+  }
+
+ private:
+  void on_signal(int signum) {
+    if (signum == SIGHUP) return;  // reserved: reopen logs
+    if (stopping_) return;
+    stopping_ = true;
+    log_info("{} received: stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    supervisor_.stop_all([this] { shutdown_now(); });
+  }
+
+  void shutdown_now() {
+    server_.close();
+    ::unlink(options_.home.socket().c_str());
+    signals_.clear();
+    uv_stop(uv_default_loop());
+  }
+
+  DaemonOptions options_;
+  process::Reaper reaper_;
+  supervisor::Supervisor supervisor_;
+  RpcServer server_;
+  MethodContext context_;
+  std::vector<UvHandle<uv_signal_t>> signals_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  if (auto s = prepare_home(options.home); !s.ok()) {
+    log_error("{}", s.error().message());
+    return 1;
+  }
+  auto lock = lock_pid_file(options.home.pid_file());
+  if (!lock.ok()) {
+    if (lock.error().code == EWOULDBLOCK) {
+      // Another daemon owns this home: a racing CLI started us for nothing.
+      if (!options.background) log_error("a drove daemon is already running for {}", options.home.root);
+      return options.background ? 0 : 1;
+    }
+    log_error("{}", lock.error().message());
+    return 1;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  if (options.background && ::chdir("/") != 0) log_warn("chdir /: {}", std::strerror(errno));
+  process::Reaper::become_subreaper();
+  int code = 0;
+  {
+    Daemon daemon(options);
+    code = daemon.run();
+  }
+  // Let libuv run the close callbacks of everything the daemon owned.
+  uv_run(uv_default_loop(), UV_RUN_NOWAIT);
+  ::unlink(options.home.pid_file().c_str());
+  return code;
+}
+
+}  // namespace drove::daemon

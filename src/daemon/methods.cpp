@@ -1,0 +1,126 @@
+#include "daemon/methods.hpp"
+
+#include <unistd.h>
+
+#include <map>
+
+#include "base/log.hpp"
+
+namespace drove::daemon {
+namespace {
+
+using supervisor::CommandError;
+using supervisor::Instance;
+
+std::vector<std::string> targets_of(const nlohmann::json& params) {
+  std::vector<std::string> out;
+  if (auto it = params.find("targets"); it != params.end() && it->is_array()) {
+    for (const auto& t : *it) out.push_back(t.is_string() ? t.get<std::string>() : t.dump());
+  }
+  return out;
+}
+
+// Resolves the request's targets, or replies with the error and returns false.
+bool resolve(MethodContext& ctx, const nlohmann::json& params, const RpcReply& reply, std::vector<Instance*>& out) {
+  auto targets = targets_of(params);
+  if (targets.empty()) {
+    reply.error("EINVAL", "no target given (an id, a name, a namespace or 'all')");
+    return false;
+  }
+  auto resolved = ctx.supervisor.resolve(targets);
+  if (auto* error = std::get_if<CommandError>(&resolved)) {
+    reply.error(error->code, error->message);
+    return false;
+  }
+  out = std::get<std::vector<Instance*>>(resolved);
+  return true;
+}
+
+nlohmann::json ids_of(const std::vector<Instance*>& instances) {
+  nlohmann::json ids = nlohmann::json::array();
+  for (const Instance* i : instances) ids.push_back(i->id);
+  return ids;
+}
+
+// The instances' descriptions after a command completed (ids re-resolved: some may be gone).
+nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& id : ids) {
+    auto r = ctx.supervisor.resolve({std::to_string(id.get<int>())});
+    if (auto* list = std::get_if<std::vector<Instance*>>(&r)) {
+      for (Instance* i : *list) out.push_back(ctx.supervisor.describe(*i, false));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) {
+  const auto& p = req.params;
+  const std::string& m = req.method;
+  try {
+    if (m == "ping") {
+      reply.ok({{"pong", true}, {"pid", ::getpid()}, {"version", DROVE_VERSION}});
+    } else if (m == "list") {
+      reply.ok(ctx.supervisor.list(p.value("full", false)));
+    } else if (m == "start") {
+      std::vector<AppSpec> specs;
+      for (const auto& s : p.at("apps")) specs.push_back(s.get<AppSpec>());
+      auto added = ctx.supervisor.add(std::move(specs));
+      if (auto* error = std::get_if<CommandError>(&added)) return reply.error(error->code, error->message);
+      nlohmann::json ids = std::get<std::vector<int>>(added);
+      reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
+    } else if (m == "start_existing") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      ctx.supervisor.start_existing(instances);
+      reply.ok({{"processes", describe_ids(ctx, ids_of(instances))}});
+    } else if (m == "stop" || m == "restart" || m == "delete") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      auto ids = ids_of(instances);
+      auto done = [&ctx, reply, ids] { reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}}); };
+      if (m == "stop") {
+        ctx.supervisor.stop(instances, done);
+      } else if (m == "delete") {
+        ctx.supervisor.remove(instances, done);
+      } else {
+        std::map<std::string, std::string> env;
+        const bool update_env = p.contains("env") && p["env"].is_object();
+        if (update_env) env = p["env"].get<std::map<std::string, std::string>>();
+        ctx.supervisor.restart(instances, update_env ? &env : nullptr, done);
+      }
+    } else if (m == "reset") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      ctx.supervisor.reset_counters(instances);
+      reply.ok({{"ids", ids_of(instances)}});
+    } else if (m == "describe") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      nlohmann::json out = nlohmann::json::array();
+      for (Instance* i : instances) out.push_back(ctx.supervisor.describe(*i, true));
+      reply.ok(out);
+    } else if (m == "subscribe") {
+      auto connection = reply.connection();
+      if (!connection) return;
+      for (const char* topic : {"events", "logs"}) {
+        if (p.value(topic, false)) connection->subscribe(topic, p.value("filter", nlohmann::json::object()));
+      }
+      reply.ok({{"subscribed", true}});
+    } else if (m == "kill") {
+      log_info("kill requested: stopping every app");
+      ctx.supervisor.stop_all([&ctx, reply] {
+        reply.ok({{"stopped", true}});
+        ctx.request_shutdown();
+      });
+    } else {
+      reply.error("ENOSYS", "unknown method '" + m + "'");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    reply.error("EINVAL", std::string("bad parameters for '") + m + "': " + e.what());
+  }
+}
+
+}  // namespace drove::daemon

@@ -1,0 +1,20 @@
+// The RPC methods: each turns a request into supervisor commands and replies when the work is
+// done (a stop replies once every targeted process tree is gone). docs/rpc.md lists them.
+#pragma once
+
+#include <functional>
+
+#include "daemon/rpc_server.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace drove::daemon {
+
+struct MethodContext {
+  supervisor::Supervisor& supervisor;
+  RpcServer& server;
+  std::function<void()> request_shutdown;
+};
+
+void dispatch(MethodContext& context, const RpcRequest& request, const RpcReply& reply);
+
+}  // namespace drove::daemon

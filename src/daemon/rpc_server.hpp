@@ -1,0 +1,90 @@
+// RpcServer: the daemon's control socket. Newline-delimited JSON over a unix stream socket
+// (see docs/rpc.md): a request {"id","method","params","version"} gets one reply
+// {"id","result"|"error":{code,message},"version"}; a connection that subscribed also receives
+// pushed {"event":...} lines. Only the socket's owner may connect (SO_PEERCRED is checked on
+// accept, on top of the 0600 socket inside the 0700 home).
+//
+// Writes never block the loop: a subscriber that stops reading and lets more than a bounded
+// amount pile up is disconnected rather than buffered without limit.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+#include "base/uv_handle.hpp"
+
+namespace drove::daemon {
+
+class RpcConnection;
+
+struct RpcRequest {
+  nlohmann::json id;
+  std::string method;
+  nlohmann::json params;
+  std::string client_version;
+};
+
+// Sends the one reply to a request; callable once, possibly later (after a stop completes).
+class RpcReply {
+ public:
+  RpcReply(std::weak_ptr<RpcConnection> connection, nlohmann::json id) : connection_(std::move(connection)), id_(std::move(id)) {}
+  void ok(nlohmann::json result) const;
+  void error(const std::string& code, const std::string& message) const;
+  [[nodiscard]] std::shared_ptr<RpcConnection> connection() const { return connection_.lock(); }
+
+ private:
+  std::weak_ptr<RpcConnection> connection_;
+  nlohmann::json id_;
+};
+
+class RpcServer {
+ public:
+  using Handler = std::function<void(const RpcRequest&, const RpcReply&)>;
+
+  RpcServer(uv_loop_t* loop, Handler handler);
+  ~RpcServer();
+  Status listen(const std::string& socket_path);
+  // Pushes `event` to every connection subscribed to `topic` ("events", "logs").
+  void broadcast(const std::string& topic, const nlohmann::json& event);
+  void close();
+
+ private:
+  friend class RpcConnection;
+  void on_connection();
+
+  uv_loop_t* loop_;
+  Handler handler_;
+  UvHandle<uv_pipe_t> server_;
+  std::list<std::shared_ptr<RpcConnection>> connections_;
+};
+
+class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
+ public:
+  RpcConnection(RpcServer& server, UvHandle<uv_pipe_t> pipe);
+  void start();
+  void send_line(const nlohmann::json& message);
+  void subscribe(const std::string& topic, nlohmann::json filter);
+  [[nodiscard]] bool subscribed(const std::string& topic) const;
+  [[nodiscard]] const nlohmann::json& filter(const std::string& topic) const;
+  void close();
+  // Called when the connection goes away (the client disconnected).
+  std::function<void()> on_close;
+
+ private:
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+
+  RpcServer& server_;
+  UvHandle<uv_pipe_t> pipe_;
+  std::string buffer_;
+  nlohmann::json subscriptions_ = nlohmann::json::object();
+  bool closed_ = false;
+};
+
+}  // namespace drove::daemon

@@ -1,0 +1,43 @@
+// ProcTable: one snapshot of /proc, enough to answer "which processes descend from pid P, and
+// what do they use". Taken by the daemon's sampler for CPU/memory and by the tree signaller to
+// find an app's descendants, including ones that left its process group.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace drove::process {
+
+struct ProcEntry {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  pid_t pgid = 0;
+  std::uint64_t cpu_ticks = 0;     // utime + stime
+  std::uint64_t start_ticks = 0;   // starttime: with pid, identifies a process across snapshots
+  std::uint64_t rss_bytes = 0;
+};
+
+class ProcTable {
+ public:
+  // Reads /proc now.
+  static ProcTable snapshot();
+  // Parses the text of /proc/<pid>/stat (exposed for tests).
+  static bool parse_stat(const char* text, ProcEntry& out);
+
+  // `root` and every process below it (by parent links), root first; empty if root is gone.
+  [[nodiscard]] std::vector<ProcEntry> tree(pid_t root) const;
+
+  [[nodiscard]] const ProcEntry* find(pid_t pid) const;
+
+ private:
+  std::unordered_map<pid_t, ProcEntry> entries_;
+  std::unordered_multimap<pid_t, pid_t> children_;
+};
+
+// Clock ticks per second for cpu_ticks.
+long clock_ticks_per_second();
+
+}  // namespace drove::process

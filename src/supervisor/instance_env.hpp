@@ -1,0 +1,25 @@
+// What an instance's process is started with: its argv (interpreter, its arguments, the
+// script, the app's arguments) and its environment, the variables PM2 sets included.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/app_spec.hpp"
+#include "supervisor/instance.hpp"
+
+namespace drove::supervisor {
+
+// argv for the app; `file` receives the program to exec (interpreter or the script itself).
+std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file);
+
+// "KEY=value" entries: the app's env, then PM2's variables (pm_id, name, NODE_APP_INSTANCE or
+// instance_var, exec_mode, pm_*_log_path, ...), the increment_var and PORT. Variables that
+// would make a child think it is attached to a parent it is not (NODE_CHANNEL_FD,
+// NODE_UNIQUE_ID, LISTEN_*) are removed: the supervisor adds its own where they apply.
+std::vector<std::string> instance_env(const Instance& instance);
+
+// True when the app runs under node (so it gets a Node IPC channel).
+bool runs_on_node(const AppSpec& spec);
+
+}  // namespace drove::supervisor

@@ -1,0 +1,215 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/unique_fd.hpp"
+#include "process/proc_table.hpp"
+#include "process/spawn.hpp"
+
+extern char** environ;
+
+namespace drove::e2e {
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+RunResult run_program(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+                      const std::string& stdin_text) {
+  std::map<std::string, std::string> env_map;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) env_map[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [k, v] : extra_env) env_map[k] = v;
+  std::vector<std::string> env;
+  for (const auto& [k, v] : env_map) env.push_back(k + "=" + v);
+
+  int out_pipe[2], err_pipe[2], in_pipe[2];
+  EXPECT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0);
+  EXPECT_EQ(::pipe2(err_pipe, O_CLOEXEC), 0);
+  EXPECT_EQ(::pipe2(in_pipe, O_CLOEXEC), 0);
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]), in_r(in_pipe[0]), in_w(in_pipe[1]);
+  auto pid = process::spawn({.file = argv[0], .argv = argv, .env = env,
+                             .fds = {{0, in_r.get()}, {1, out_w.get()}, {2, err_w.get()}}, .new_session = false});
+  RunResult result;
+  if (!pid.ok()) {
+    result.err = pid.error().message();
+    return result;
+  }
+  out_w.reset();
+  err_w.reset();
+  in_r.reset();
+  if (!stdin_text.empty()) {
+    ssize_t ignored = ::write(in_w.get(), stdin_text.data(), stdin_text.size());
+    (void)ignored;
+  }
+  in_w.reset();
+  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+  int open_streams = 2;
+  while (open_streams > 0) {
+    if (::poll(fds, 2, 60000) <= 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[65536];
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open_streams;
+      } else {
+        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  int status = 0;
+  ::waitpid(pid.value(), &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+bool pid_alive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  // A zombie answers kill(0) but is gone for our purposes.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  auto close = text.rfind(')');
+  return close == std::string::npos || close + 2 >= text.size() || text[close + 2] != 'Z';
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void write_file(const std::string& path, const std::string& text, bool executable) {
+  std::ofstream(path) << text;
+  if (executable) ::chmod(path.c_str(), 0755);
+}
+
+std::string fixture(const std::string& relative) { return std::string(DROVE_FIXTURES_DIR) + "/" + relative; }
+
+DroveHome::DroveHome() {
+  // Short paths: the control socket's path must fit in sun_path (108 bytes).
+  char tmpl[] = "/tmp/drove-e2e-XXXXXX";
+  const char* dir = ::mkdtemp(tmpl);
+  EXPECT_NE(dir, nullptr);
+  path_ = dir ? dir : "/tmp/drove-e2e-failed";
+  ::mkdir(scratch().c_str(), 0755);
+}
+
+DroveHome::~DroveHome() {
+  // Every app the daemon runs, then the daemon itself; by pid, only what this test started.
+  std::vector<pid_t> app_pids;
+  if (auto daemon = daemon_pid(); daemon && pid_alive(*daemon)) {
+    const auto table = process::ProcTable::snapshot();
+    for (const auto& entry : table.tree(*daemon)) {
+      if (entry.pid != *daemon) app_pids.push_back(entry.pid);
+    }
+    drove({"kill"});
+    if (!wait_until([&] { return !pid_alive(*daemon); }, std::chrono::seconds(10))) ::kill(*daemon, SIGKILL);
+  }
+  for (pid_t pid : app_pids) {
+    if (pid_alive(pid)) ::kill(pid, SIGKILL);
+  }
+  std::string cmd = "rm -rf '" + path_ + "'";
+  int ignored = std::system(cmd.c_str());
+  (void)ignored;
+}
+
+RunResult DroveHome::drove(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env) const {
+  std::vector<std::string> argv = {DROVE_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto env = extra_env;
+  env["DROVE_HOME"] = path_;
+  return run_program(argv, env);
+}
+
+nlohmann::json DroveHome::jlist() const {
+  auto r = drove({"jlist"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json::array() : j;
+}
+
+std::vector<nlohmann::json> DroveHome::processes(const std::string& name) const {
+  std::vector<nlohmann::json> out;
+  for (const auto& p : jlist()) {
+    if (p.value("name", "") == name) out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<pid_t> DroveHome::wait_online(const std::string& name, size_t count, std::chrono::milliseconds timeout) const {
+  std::vector<pid_t> pids;
+  wait_until(
+      [&] {
+        pids.clear();
+        for (const auto& p : processes(name)) {
+          if (p["pm2_env"].value("status", "") == "online" && p.value("pid", 0) > 0) pids.push_back(p.value("pid", 0));
+        }
+        return pids.size() == count;
+      },
+      timeout);
+  EXPECT_EQ(pids.size(), count) << "instances of '" << name << "' online: " << jlist().dump();
+  return pids;
+}
+
+std::optional<pid_t> DroveHome::daemon_pid() const {
+  const std::string text = read_file(path_ + "/drove.pid");
+  if (text.empty()) return std::nullopt;
+  return static_cast<pid_t>(std::atoi(text.c_str()));
+}
+
+std::string http_get(int port, const std::string& path, bool* connect_failed) {
+  if (connect_failed) *connect_failed = false;
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (connect_failed) *connect_failed = true;
+    return "";
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::write(fd.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size())) return "";
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+  return response;
+}
+
+int free_tcp_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace drove::e2e

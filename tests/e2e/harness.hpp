@@ -1,0 +1,66 @@
+// The e2e harness: runs the real drove binary against a private $DROVE_HOME, waits for
+// conditions with deadlines (never fixed sleeps), and tears down the daemon and every app it
+// started, by pid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace drove::e2e {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Polls `condition` every few ms until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Runs a program to completion, capturing its output.
+RunResult run_program(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env = {},
+                      const std::string& stdin_text = "");
+
+bool pid_alive(pid_t pid);
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text, bool executable = false);
+std::string fixture(const std::string& relative);  // absolute path under tests/fixtures
+
+// A private drove home: its own daemon, torn down (apps included) when the test ends.
+class DroveHome {
+ public:
+  DroveHome();
+  ~DroveHome();
+  DroveHome(const DroveHome&) = delete;
+  DroveHome& operator=(const DroveHome&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::string scratch() const { return path_ + "/scratch"; }  // for test files
+
+  RunResult drove(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env = {}) const;
+  // `drove jlist`, parsed; fails the test on a non-zero exit.
+  nlohmann::json jlist() const;
+  // The jlist entries of one app name.
+  std::vector<nlohmann::json> processes(const std::string& name) const;
+  // Waits until every instance of `name` is online with a pid; returns their pids.
+  std::vector<pid_t> wait_online(const std::string& name, size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
+  std::optional<pid_t> daemon_pid() const;
+
+ private:
+  std::string path_;
+};
+
+// Opens a TCP connection to 127.0.0.1:port, sends `request`, returns everything read until EOF
+// (or "" when the connection failed).
+std::string http_get(int port, const std::string& path = "/", bool* connect_failed = nullptr);
+int free_tcp_port();
+
+}  // namespace drove::e2e
