@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what drove needs to build, test and run its examples, from Debian 12 packages.
+# Idempotent: only missing packages are installed; safe to run any number of times.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+          libfmt-dev libgtest-dev libgmock-dev zlib1g-dev python3 curl procps)
+# Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol).
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[setup] installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+echo "[setup] dependencies present"
