@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "base/home_paths.hpp"
 #include "cli/client.hpp"
 #include "cli/provisional_spec.hpp"
 #include "cli/render.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/dump.hpp"
 
 extern char** environ;
 
@@ -140,6 +142,30 @@ int cmd_targets(const HomeLayout& home, const std::string& method, const std::ve
   return 0;
 }
 
+int cmd_resurrect(const HomeLayout& home) {
+  auto dump = daemon::read_dump_file(home.dump());
+  if (!dump.ok()) throw UserError(dump.error().message());
+  Client client = Client::connect(home);
+  std::set<std::string> present;
+  for (const auto& p : client.call("list", {{"full", false}})) present.insert(p.value("name", ""));
+  nlohmann::json apps = nlohmann::json::array();
+  size_t skipped = 0;
+  for (const auto& entry : dump->at("apps")) {
+    AppSpec spec = entry.at("spec").get<AppSpec>();
+    // Never a duplicate of a running app, and never revive what was stopped when saved.
+    if (present.count(spec.name)) {
+      ++skipped;
+      continue;
+    }
+    if (!entry.value("running", true)) spec.autostart = false;
+    apps.push_back(spec);
+  }
+  if (!apps.empty()) client.call("start", {{"apps", apps}});
+  if (skipped) std::printf("[drove] %zu app(s) already present, left as they are\n", skipped);
+  print_list(client);
+  return 0;
+}
+
 // Splits argv at the first "--": what follows goes to the app untouched.
 std::vector<std::string> split_app_args(int& argc, char** argv) {
   std::vector<std::string> rest;
@@ -207,6 +233,10 @@ int run(int argc, char** argv) {
   auto* jlist = app.add_subcommand("jlist", "list apps as JSON (PM2's shape)");
   auto* prettylist = app.add_subcommand("prettylist", "list apps as indented JSON (PM2's shape)");
   auto* kill = app.add_subcommand("kill", "stop every app and the daemon");
+  auto* save = app.add_subcommand("save", "save the process list for resurrect (crash-safe)");
+  save->alias("dump");
+  auto* resurrect = app.add_subcommand("resurrect", "start the saved process list (no duplicates)");
+  auto* cleardump = app.add_subcommand("cleardump", "empty the saved process list");
   auto* ping = app.add_subcommand("ping", "start the daemon if needed and check it answers");
   auto* events = app.add_subcommand("events", "stream the daemon's events (JSON lines)");
   auto* daemon_cmd = app.add_subcommand("daemon", "run the daemon in the foreground");
@@ -256,6 +286,20 @@ int run(int argc, char** argv) {
       }
       client->call("kill");
       std::puts("[drove] daemon stopped");
+      return 0;
+    }
+    if (*save) {
+      Client client = Client::connect(home);
+      auto r = client.call("save");
+      std::printf("[drove] saved %d app(s) to %s\n", r.value("saved", 0), r.value("path", "").c_str());
+      return 0;
+    }
+    if (*resurrect) return cmd_resurrect(home);
+    if (*cleardump) {
+      if (auto s = daemon::write_dump_file(home.dump(), {{"version", DROVE_VERSION}, {"apps", nlohmann::json::array()}}); !s.ok()) {
+        throw UserError(s.error().message());
+      }
+      std::puts("[drove] saved process list emptied");
       return 0;
     }
     if (*ping) {

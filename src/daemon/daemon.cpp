@@ -41,7 +41,7 @@ class Daemon {
         supervisor_(uv_default_loop(), reaper_,
                     {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
         server_(uv_default_loop(), [this](const RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
-        context_{supervisor_, server_, [this] { shutdown_now(); }} {
+        context_{uv_default_loop(), supervisor_, server_, options.home.dump(), [this] { shutdown_now(); }} {
     supervisor_.set_event_sink([this](const nlohmann::json& event) { server_.broadcast("events", event); });
   }
 

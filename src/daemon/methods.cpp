@@ -4,7 +4,9 @@
 
 #include <map>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
+#include "daemon/dump.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -109,6 +111,16 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
         if (p.value(topic, false)) connection->subscribe(topic, p.value("filter", nlohmann::json::object()));
       }
       reply.ok({{"subscribed", true}});
+    } else if (m == "save") {
+      // Each app with whether it ran: resurrect starts only what was running.
+      nlohmann::json apps = nlohmann::json::array();
+      for (const auto& [spec, running] : ctx.supervisor.saved_state()) apps.push_back({{"spec", spec}, {"running", running}});
+      nlohmann::json dump = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", apps}};
+      const size_t count = apps.size();
+      save_dump_async(ctx.loop, ctx.dump_path, std::move(dump), [reply, count, path = ctx.dump_path](Status s) {
+        if (!s.ok()) return reply.error("EIO", s.error().message());
+        reply.ok({{"saved", count}, {"path", path}});
+      });
     } else if (m == "kill") {
       log_info("kill requested: stopping every app");
       ctx.supervisor.stop_all([&ctx, reply] {

@@ -10,8 +10,10 @@
 namespace drove::daemon {
 
 struct MethodContext {
+  uv_loop_t* loop;
   supervisor::Supervisor& supervisor;
   RpcServer& server;
+  std::string dump_path;
   std::function<void()> request_shutdown;
 };
 

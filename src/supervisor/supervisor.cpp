@@ -209,7 +209,8 @@ void Supervisor::on_exit(Instance& instance, process::ExitStatus status) {
 
   // Leftovers of a crashed app (its children in the same group) would hold its port: they go
   // before the replacement starts, gracefully first.
-  if (app.spec.treekill) {
+  // The group check is one syscall; the /proc scan happens only when something is left.
+  if (app.spec.treekill && ::kill(-old_pid, 0) == 0) {
     process::TreeSnapshot leftovers = process::TreeSnapshot::take(old_pid);
     if (leftovers.alive()) {
       instance.tree = std::move(leftovers);
@@ -475,9 +476,15 @@ void Supervisor::sample() {
   }
 }
 
-std::vector<AppSpec> Supervisor::specs() const {
-  std::vector<AppSpec> out;
-  for (const auto& [_, app] : apps_) out.push_back(app->spec);
+std::vector<std::pair<AppSpec, bool>> Supervisor::saved_state() const {
+  std::vector<std::pair<AppSpec, bool>> out;
+  for (const auto& [_, app] : apps_) {
+    bool running = false;
+    for (const Instance* i : app->instances) {
+      running = running || (i->state != InstanceState::stopped && i->state != InstanceState::errored);
+    }
+    out.emplace_back(app->spec, running);
+  }
   return out;
 }
 

@@ -64,7 +64,8 @@ class Supervisor {
 
   [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full) const;
   [[nodiscard]] nlohmann::json list(bool full) const;
-  [[nodiscard]] std::vector<AppSpec> specs() const;
+  // Every app's spec, with whether any of its instances is meant to run (for `save`).
+  [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;
 
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
 
