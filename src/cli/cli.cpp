@@ -222,6 +222,9 @@ int run(int argc, char** argv) {
   auto* stop = add_target_command("stop", "stop apps (whole process trees, gracefully)");
   auto* restart = add_target_command("restart", "restart apps (hard)");
   restart->add_flag("-a,--update-env", update_env, "use the current shell environment");
+  auto* reload = add_target_command("reload", "zero-downtime rolling reload (cluster apps; fork apps restart)");
+  int reload_batch = 1;
+  reload->add_option("--batch", reload_batch, "instances replaced at a time (1)")->check(CLI::PositiveNumber);
   auto* del = add_target_command("delete", "stop and forget apps");
   del->alias("del");
   auto* reset = add_target_command("reset", "reset restart counters");
@@ -258,6 +261,16 @@ int run(int argc, char** argv) {
     if (*stop) return cmd_targets(home, "stop", targets, false);
     if (*restart) return cmd_targets(home, "restart", targets, update_env);
     if (*del) return cmd_targets(home, "delete", targets, false);
+    if (*reload) {
+      if (targets.empty()) throw UserError("'reload' needs a target: an id, a name, a namespace or 'all'");
+      Client client = Client::connect(home);
+      auto r = client.call("reload", {{"targets", targets}, {"batch", reload_batch}});
+      for (const auto& notice : r.value("notices", nlohmann::json::array())) {
+        std::printf("[drove] %s\n", notice.get<std::string>().c_str());
+      }
+      print_list(client);
+      return 0;
+    }
     if (*reset) return cmd_targets(home, "reset", targets, false);
     if (*list) {
       Client client = Client::connect(home);

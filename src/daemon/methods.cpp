@@ -93,6 +93,19 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
         if (update_env) env = p["env"].get<std::map<std::string, std::string>>();
         ctx.supervisor.restart(instances, update_env ? &env : nullptr, done);
       }
+    } else if (m == "reload") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      auto ids = ids_of(instances);
+      auto error = ctx.supervisor.reload(instances, p.value("batch", 1), [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
+        nlohmann::json notices = nlohmann::json::array();
+        for (const auto& o : outcomes) {
+          if (!o.ok) return reply.error("ERELOAD", o.message);
+          notices.push_back(o.message);
+        }
+        reply.ok({{"ids", ids}, {"notices", notices}, {"processes", describe_ids(ctx, ids)}});
+      });
+      if (error) reply.error(error->code, error->message);
     } else if (m == "reset") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;

@@ -1,6 +1,9 @@
-// App: the instances started from one AppSpec, under one name.
+// App: the instances started from one AppSpec, under one name, and its rolling-reload state.
 #pragma once
 
+#include <deque>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "config/app_spec.hpp"
@@ -8,9 +11,18 @@
 
 namespace drove::supervisor {
 
+struct ReloadState {
+  bool active = false;
+  int batch_size = 1;
+  std::deque<Instance*> queue;          // instances still to replace
+  std::vector<Instance*> in_flight;     // replacements of the current batch not ready yet
+  std::function<void(bool ok, std::string message)> done;
+};
+
 struct App {
   AppSpec spec;
   std::vector<Instance*> instances;  // ordered by index; owned by the Supervisor
+  ReloadState reload;
 
   [[nodiscard]] RestartPolicy restart_policy() const {
     return {spec.autorestart, spec.min_uptime_ms, spec.max_restarts, spec.restart_delay_ms,

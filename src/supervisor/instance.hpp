@@ -1,10 +1,13 @@
-// Instance: one running copy of an app (one row of `drove list`), and its state machine:
+// Instance: one slot of an app (one row of `drove list`: pm_id, NODE_APP_INSTANCE), and Run:
+// one process started for it. A slot usually has one run; during a rolling reload it also has
+// an `incoming` run (the replacement, not yet ready) and `retiring` runs (replaced, finishing
+// their requests). The instance's state machine:
 //
 //   launching ──ready──▶ online ──exit──▶ (policy) ──▶ waiting restart ──timer──▶ launching
 //       │                  │                  └──▶ stopped | errored
-//       └────── stop ──────┴──▶ stopping ──tree gone──▶ stopped
+//       └────── stop ──────┴──▶ stopping ──every tree gone──▶ stopped
 //
-// The supervisor drives transitions; the instance holds the facts (pid, timers, counters).
+// The supervisor drives transitions; these structures hold the facts.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +34,39 @@ enum class InstanceState { launching, online, stopping, stopped, waiting_restart
 const char* to_string(InstanceState state);  // PM2's words: "waiting restart", ...
 
 struct App;
+struct Instance;
+
+// A timer that runs a stored action; the action may re-arm or cancel it.
+struct ActionTimer {
+  UvHandle<uv_timer_t> handle;
+  std::function<void()> action;
+
+  void init(uv_loop_t* loop);
+  void start(std::int64_t delay_ms, std::function<void()> run);
+  void cancel();
+};
+
+struct Run {
+  int worker_id = 0;                 // unique per process the daemon starts (NODE_UNIQUE_ID)
+  Instance* instance = nullptr;
+  pid_t pid = 0;                     // 0 once reaped
+  pid_t group = 0;                   // its process group (the first pid), outlives the process
+  std::int64_t started_mono_ms = 0;
+  std::int64_t started_at_ms = 0;    // wall clock (pm_uptime)
+  bool ready = false;                // serving: listening / 'ready' / READY=1, as the app requires
+  std::optional<process::ExitStatus> exit;
+
+  // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
+  // process is reaped and its whole tree is gone.
+  bool terminating = false;
+  bool killed = false;
+  std::int64_t terminate_began_mono_ms = 0;
+  std::optional<process::TreeSnapshot> tree;
+  std::function<void()> on_gone;
+  ActionTimer timer;
+
+  [[nodiscard]] std::int64_t uptime_ms(std::int64_t now_mono) const { return now_mono - started_mono_ms; }
+};
 
 struct Instance {
   int id = 0;        // pm_id: unique across the daemon
@@ -38,24 +74,18 @@ struct Instance {
   App* app = nullptr;
 
   InstanceState state = InstanceState::stopped;
-  pid_t pid = 0;
-  std::int64_t created_at_ms = 0;       // wall clock, first start
-  std::int64_t started_at_ms = 0;       // wall clock, this run (pm_uptime)
-  std::int64_t started_mono_ms = 0;     // monotonic, this run
-  int restart_time = 0;                 // restarts done (crash or command)
-  RestartHistory history;               // unstable restarts, back-off
+  std::unique_ptr<Run> run;                     // the current process, if any
+  std::unique_ptr<Run> incoming;                // reload: the replacement until it is ready
+  std::vector<std::unique_ptr<Run>> retiring;   // reload: replaced, stopping gracefully
+
+  std::int64_t created_at_ms = 0;               // wall clock, first start
+  int restart_time = 0;                         // restarts done (crash, restart, reload)
+  RestartHistory history;                       // unstable restarts, back-off
   std::optional<process::ExitStatus> last_exit;
-  std::string last_error;               // why it is errored / why a spawn failed
+  std::string last_error;                       // why it is errored / why a start failed
 
-  // Stopping: the tree recorded when the stop began, and who waits for "stopped".
-  std::optional<process::TreeSnapshot> tree;
   std::vector<std::function<void()>> stop_waiters;
-  bool restart_after_stop = false;      // a restart command: start again once stopped
-  std::int64_t stop_began_mono_ms = 0;
-  bool killed = false;                  // SIGKILL sent after kill_timeout
-
-  UvHandle<uv_timer_t> timer;           // restart delay, kill timeout, tree polling
-  std::function<void()> timer_action;   // what the timer does when it fires
+  ActionTimer restart_timer;                    // waiting restart
 
   // Resource use of the whole tree, refreshed by the sampler.
   double cpu_percent = 0;
@@ -65,9 +95,8 @@ struct Instance {
 
   std::string out_log_path, err_log_path, pid_file_path;
 
-  [[nodiscard]] bool running() const {
-    return state == InstanceState::launching || state == InstanceState::online || state == InstanceState::stopping;
-  }
+  [[nodiscard]] pid_t pid() const { return run ? run->pid : 0; }
+  [[nodiscard]] bool has_processes() const { return run || incoming || !retiring.empty(); }
 };
 
 }  // namespace drove::supervisor

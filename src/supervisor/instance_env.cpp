@@ -30,7 +30,7 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
   return argv;
 }
 
-std::vector<std::string> instance_env(const Instance& instance) {
+std::vector<std::string> instance_env(const Instance& instance, const Run& run) {
   const AppSpec& spec = instance.app->spec;
   std::map<std::string, std::string> env = spec.env;
   for (const char* key : {"NODE_CHANNEL_FD", "NODE_UNIQUE_ID", "NODE_CHANNEL_SERIALIZATION_MODE", "LISTEN_FDS",
@@ -52,7 +52,7 @@ std::vector<std::string> instance_env(const Instance& instance) {
   env["restart_time"] = std::to_string(instance.restart_time);
   env["unstable_restarts"] = std::to_string(instance.history.unstable_restarts);
   env["created_at"] = std::to_string(instance.created_at_ms);
-  env["pm_uptime"] = std::to_string(instance.started_at_ms);
+  env["pm_uptime"] = std::to_string(run.started_at_ms);
   env["instances"] = std::to_string(spec.instances);
   env["unique_id"] = spec.name + "-" + std::to_string(instance.id);
   if (spec.port) env["PORT"] = std::to_string(*spec.port);

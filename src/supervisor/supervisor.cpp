@@ -1,7 +1,6 @@
+// Supervisor commands and queries: adding apps, resolving targets, stop/restart/delete,
+// describing, sampling. Process lifecycles are in lifecycle.cpp, rolling reload in reload.cpp.
 #include "supervisor/supervisor.hpp"
-
-#include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -9,18 +8,12 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "process/proc_table.hpp"
-#include "process/spawn.hpp"
-#include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
 
 namespace drove::supervisor {
 namespace {
 
-constexpr std::int64_t kTreePollMs = 5;
-constexpr std::int64_t kTreeGiveUpAfterKillMs = 5000;
 constexpr std::int64_t kSampleIntervalMs = 2000;
-
-Instance* instance_of(uv_timer_t* timer) { return owner_of<Instance>(timer); }
 
 }  // namespace
 
@@ -37,7 +30,14 @@ const char* to_string(InstanceState state) {
 }
 
 Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths)
-    : loop_(loop), reaper_(reaper), paths_(std::move(paths)), sampler_(UvHandle<uv_timer_t>::make()) {
+    : loop_(loop),
+      reaper_(reaper),
+      paths_(std::move(paths)),
+      collector_(UvHandle<uv_check_t>::make()),
+      sampler_(UvHandle<uv_timer_t>::make()) {
+  uv_check_init(loop_, collector_.get());
+  collector_->data = this;
+  uv_unref(collector_.handle());
   uv_timer_init(loop_, sampler_.get());
   sampler_->data = this;
   uv_timer_start(
@@ -78,9 +78,7 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
       instance->id = next_free_id();
       instance->index = index;
       instance->app = raw;
-      instance->timer = UvHandle<uv_timer_t>::make();
-      uv_timer_init(loop_, instance->timer.get());
-      instance->timer->data = instance.get();
+      instance->restart_timer.init(loop_);
       assign_log_paths(*instance);
       raw->instances.push_back(instance.get());
       ids.push_back(instance->id);
@@ -106,7 +104,7 @@ std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std
       for (auto& [_, instance] : instances_) add_instance(instance.get());
       continue;
     }
-    if (!target.empty() && std::all_of(target.begin(), target.end(), ::isdigit)) {
+    if (!target.empty() && target.size() < 10 && std::all_of(target.begin(), target.end(), ::isdigit)) {
       if (auto it = instances_.find(std::stoi(target)); it != instances_.end()) {
         add_instance(it->second.get());
         matched = true;
@@ -139,231 +137,12 @@ void Supervisor::assign_log_paths(Instance& instance) const {
                                : spec.pid_file;
 }
 
-std::vector<std::string> Supervisor::build_argv(const App& app, std::string& file) const {
-  return instance_argv(app.spec, file);
-}
-
-std::vector<std::string> Supervisor::build_env(const Instance& instance) const {
-  return instance_env(instance);
-}
-
-void Supervisor::start_instance(Instance& instance) {
-  App& app = *instance.app;
-  cancel_timer(instance);
-  instance.last_error.clear();
-  set_state(instance, InstanceState::launching);
-
-  std::string file;
-  std::vector<std::string> argv = build_argv(app, file);
-  auto outputs = open_outputs(instance, app.spec);
-  if (!outputs.ok()) {
-    instance.last_error = outputs.error().message();
-    log_error("{}:{} cannot open its log files: {}", app.spec.name, instance.id, instance.last_error);
-    set_state(instance, InstanceState::errored);
-    return;
-  }
-  process::SpawnOptions options{
-      .file = file,
-      .argv = std::move(argv),
-      .env = build_env(instance),
-      .cwd = app.spec.cwd,
-      .fds = {{1, outputs->out.get()}, {2, outputs->err.get()}},
-      .new_session = true,
-  };
-  auto pid = process::spawn(options);
-  if (!pid.ok()) {
-    instance.last_error = pid.error().message();
-    log_error("{}:{} failed to start: {}", app.spec.name, instance.id, instance.last_error);
-    write_start_failure(*outputs, instance.last_error);
-    set_state(instance, InstanceState::errored);
-    emit("start_failed", instance, {{"error", instance.last_error}});
-    return;
-  }
-  instance.pid = pid.value();
-  instance.started_mono_ms = monotonic_ms();
-  instance.started_at_ms = wall_ms();
-  if (instance.created_at_ms == 0) instance.created_at_ms = instance.started_at_ms;
-  instance.last_cpu_ticks = 0;
-  instance.cpu_percent = 0;
-  instance.memory_bytes = 0;
-  write_pid_file(instance.pid_file_path, instance.pid);
-  reaper_.watch(instance.pid, [this, &instance](process::ExitStatus status) { on_exit(instance, status); });
-  set_state(instance, InstanceState::online);
-}
-
-void Supervisor::on_exit(Instance& instance, process::ExitStatus status) {
-  const App& app = *instance.app;
-  const std::int64_t uptime = monotonic_ms() - instance.started_mono_ms;
-  instance.last_exit = status;
-  remove_pid_file(instance.pid_file_path);
-  const pid_t old_pid = instance.pid;
-  instance.pid = 0;
-  emit("exit", instance, {{"pid", old_pid}, {"code", status.code}, {"signal", status.signal ? process::signal_name(status.signal) : ""},
-                          {"uptime_ms", uptime}});
-
-  if (instance.state == InstanceState::stopping) {
-    poll_stopping(instance);
-    return;
-  }
-  log_info("{}:{} (pid {}) ended with {} after {} ms", app.spec.name, instance.id, old_pid, status.describe(), uptime);
-
-  // Leftovers of a crashed app (its children in the same group) would hold its port: they go
-  // before the replacement starts, gracefully first.
-  // The group check is one syscall; the /proc scan happens only when something is left.
-  if (app.spec.treekill && ::kill(-old_pid, 0) == 0) {
-    process::TreeSnapshot leftovers = process::TreeSnapshot::take(old_pid);
-    if (leftovers.alive()) {
-      instance.tree = std::move(leftovers);
-      instance.tree->signal(process::signal_from_name(app.spec.kill_signal));
-      instance.stop_began_mono_ms = monotonic_ms();
-      instance.killed = false;
-      set_state(instance, InstanceState::stopping);
-      instance.restart_after_stop = false;
-      // After the leftovers are gone, the crash is handled like any other.
-      instance.stop_waiters.push_back([this, &instance, uptime, status] {
-        instance.last_exit = status;
-        instance.started_mono_ms = monotonic_ms() - uptime;
-        after_crash(instance);
-      });
-      poll_stopping(instance);
-      return;
-    }
-  }
-  after_crash(instance);
-}
-
-void Supervisor::after_crash(Instance& instance) {
-  App& app = *instance.app;
-  const std::int64_t uptime = monotonic_ms() - instance.started_mono_ms;
-  RunEnd run{.exit_code = instance.last_exit && !instance.last_exit->killed_by_signal()
-                              ? std::optional<int>(instance.last_exit->code) : std::nullopt,
-             .uptime_ms = uptime};
-  RestartDecision d = decide_restart(app.restart_policy(), run, instance.history);
-  instance.history = d.next;
-  switch (d.action) {
-    case RestartDecision::Action::stop:
-      log_info("{}:{} not restarted: {}", app.spec.name, instance.id, d.reason);
-      set_state(instance, InstanceState::stopped);
-      return;
-    case RestartDecision::Action::errored:
-      instance.last_error = d.reason;
-      log_warn("{}:{} errored: {}", app.spec.name, instance.id, d.reason);
-      set_state(instance, InstanceState::errored);
-      return;
-    case RestartDecision::Action::restart:
-      ++instance.restart_time;
-      if (d.delay_ms <= 0) {
-        start_instance(instance);
-      } else {
-        set_state(instance, InstanceState::waiting_restart);
-        schedule(instance, d.delay_ms, [this, &instance] {
-          if (instance.state == InstanceState::waiting_restart) start_instance(instance);
-        });
-      }
-      return;
-  }
-}
-
-void Supervisor::schedule(Instance& instance, std::int64_t delay_ms, std::function<void()> action) {
-  uv_timer_stop(instance.timer.get());
-  instance.timer_action = std::move(action);
-  uv_timer_start(
-      instance.timer.get(),
-      [](uv_timer_t* t) {
-        Instance* self = instance_of(t);
-        if (!self || !self->timer_action) return;
-        auto run = self->timer_action;  // the action may reschedule (and replace) itself
-        run();
-      },
-      static_cast<std::uint64_t>(std::max<std::int64_t>(delay_ms, 0)), 0);
-}
-
-void Supervisor::cancel_timer(Instance& instance) {
-  if (instance.timer) uv_timer_stop(instance.timer.get());
-  instance.timer_action = nullptr;
-}
-
-void Supervisor::when_stopped(Instance& instance, Done done) {
-  instance.stop_waiters.push_back(std::move(done));
-}
-
-void Supervisor::begin_stop(Instance& instance) {
-  const AppSpec& spec = instance.app->spec;
-  switch (instance.state) {
-    case InstanceState::stopped:
-    case InstanceState::errored:
-      finish_stop(instance);
-      return;
-    case InstanceState::waiting_restart:
-      cancel_timer(instance);
-      set_state(instance, InstanceState::stopped);
-      finish_stop(instance);
-      return;
-    case InstanceState::stopping:
-      return;  // already on its way; the waiter list is served when it is done
-    case InstanceState::launching:
-    case InstanceState::online:
-      break;
-  }
-  set_state(instance, InstanceState::stopping);
-  instance.stop_began_mono_ms = monotonic_ms();
-  instance.killed = false;
-  instance.tree = spec.treekill ? process::TreeSnapshot::take(instance.pid) : process::TreeSnapshot{};
-  const int sig = process::signal_from_name(spec.kill_signal);
-  if (spec.treekill) instance.tree->signal(sig ? sig : SIGINT);
-  else ::kill(instance.pid, sig ? sig : SIGINT);
-  poll_stopping(instance);
-}
-
-// Runs every few ms while an instance is stopping: SIGKILL once kill_timeout has passed, and
-// "stopped" only when the main process has been reaped and the whole tree is gone.
-void Supervisor::poll_stopping(Instance& instance) {
-  const AppSpec& spec = instance.app->spec;
-  const std::int64_t elapsed = monotonic_ms() - instance.stop_began_mono_ms;
-  const bool tree_alive = spec.treekill && instance.tree && instance.tree->alive();
-  if (instance.pid == 0 && !tree_alive) {
-    set_state(instance, InstanceState::stopped);
-    finish_stop(instance);
-    return;
-  }
-  if (!instance.killed && elapsed >= spec.kill_timeout_ms) {
-    instance.killed = true;
-    log_warn("{}:{} still running {} ms after {}: sending SIGKILL", spec.name, instance.id, elapsed, spec.kill_signal);
-    if (spec.treekill && instance.tree) instance.tree->signal(SIGKILL);
-    if (instance.pid != 0) ::kill(instance.pid, SIGKILL);
-  }
-  if (instance.killed && elapsed >= spec.kill_timeout_ms + kTreeGiveUpAfterKillMs && instance.pid == 0) {
-    log_error("{}:{} left processes that survive SIGKILL (uninterruptible?); reporting stopped", spec.name, instance.id);
-    set_state(instance, InstanceState::stopped);
-    finish_stop(instance);
-    return;
-  }
-  // The reaper reports the main process's exit; the timer is only for the kill deadline and,
-  // once the main process is gone, for watching the rest of the tree go.
-  const std::int64_t until_kill = instance.killed ? kTreePollMs : std::max<std::int64_t>(1, spec.kill_timeout_ms - elapsed);
-  const std::int64_t next = instance.pid != 0 ? until_kill : std::min(kTreePollMs, until_kill);
-  schedule(instance, next, [this, &instance] {
-    if (instance.state == InstanceState::stopping) poll_stopping(instance);
-  });
-}
-
-void Supervisor::finish_stop(Instance& instance) {
-  cancel_timer(instance);
-  instance.tree.reset();
-  auto waiters = std::move(instance.stop_waiters);
-  instance.stop_waiters.clear();
-  for (auto& waiter : waiters) waiter();
-}
-
 void Supervisor::stop(const std::vector<Instance*>& instances, Done done) {
   auto remaining = std::make_shared<size_t>(instances.size());
   auto shared_done = std::make_shared<Done>(std::move(done));
-  if (instances.empty()) {
-    (*shared_done)();
-    return;
-  }
+  if (instances.empty()) return (*shared_done)();
   for (Instance* instance : instances) {
-    when_stopped(*instance, [remaining, shared_done] {
+    instance->stop_waiters.push_back([remaining, shared_done] {
       if (--*remaining == 0) (*shared_done)();
     });
     begin_stop(*instance);
@@ -378,12 +157,9 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const std::map
   }
   auto remaining = std::make_shared<size_t>(instances.size());
   auto shared_done = std::make_shared<Done>(std::move(done));
-  if (instances.empty()) {
-    (*shared_done)();
-    return;
-  }
+  if (instances.empty()) return (*shared_done)();
   for (Instance* instance : instances) {
-    when_stopped(*instance, [this, instance, remaining, shared_done] {
+    instance->stop_waiters.push_back([this, instance, remaining, shared_done] {
       ++instance->restart_time;
       instance->history = {};
       start_instance(*instance);
@@ -403,22 +179,24 @@ void Supervisor::start_existing(const std::vector<Instance*>& instances) {
 }
 
 void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
-  stop(instances, [this, instances, done = std::move(done)] {
-    for (Instance* instance : instances) {
+  std::vector<int> ids;
+  for (Instance* instance : instances) ids.push_back(instance->id);
+  stop(instances, [this, ids, done = std::move(done)] {
+    for (int id : ids) {
+      auto it = instances_.find(id);
+      if (it == instances_.end()) continue;
+      Instance* instance = it->second.get();
       App* app = instance->app;
       std::erase(app->instances, instance);
       emit("delete", *instance);
-      auto it = instances_.find(instance->id);
-      if (it != instances_.end()) {
-        it->second->app = nullptr;
-        retired_.push_back(std::move(it->second));
-        instances_.erase(it);
+      deleted_.push_back(std::move(it->second));
+      instances_.erase(it);
+      if (app->instances.empty()) {
+        auto node = apps_.extract(app->spec.name);
+        deleted_apps_.push_back(std::move(node.mapped()));
       }
-      if (app->instances.empty()) apps_.erase(app->spec.name);
     }
-    // Instances are freed on the next call, never inside a callback that may still be on the
-    // stack with a reference to one of them.
-    if (retired_.size() > 64) retired_.erase(retired_.begin(), retired_.end() - 32);
+    collect_later();
     done();
   });
 }
@@ -445,22 +223,22 @@ void Supervisor::set_state(Instance& instance, InstanceState state) {
 void Supervisor::emit(const std::string& type, const Instance& instance, nlohmann::json extra) {
   if (!event_sink_) return;
   nlohmann::json event = {{"event", type}, {"id", instance.id}, {"name", instance.app ? instance.app->spec.name : ""},
-                          {"pid", instance.pid}, {"at", wall_ms()}};
+                          {"pid", instance.pid()}, {"at", wall_ms()}};
   if (extra.is_object()) event.update(extra);
   event_sink_(event);
 }
 
 void Supervisor::sample() {
   bool any = false;
-  for (auto& [_, instance] : instances_) any = any || instance->pid != 0;
+  for (auto& [_, instance] : instances_) any = any || instance->pid() != 0;
   if (!any) return;
   const process::ProcTable table = process::ProcTable::snapshot();
   const std::int64_t now = monotonic_ms();
   const double ticks_per_second = static_cast<double>(process::clock_ticks_per_second());
   for (auto& [_, instance] : instances_) {
-    if (instance->pid == 0) continue;
+    if (instance->pid() == 0) continue;
     std::uint64_t ticks = 0, rss = 0;
-    for (const auto& entry : table.tree(instance->pid)) {
+    for (const auto& entry : table.tree(instance->pid())) {
       ticks += entry.cpu_ticks;
       rss += entry.rss_bytes;
     }
@@ -495,14 +273,14 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
       {"name", spec.name},
       {"namespace", spec.namespace_name},
       {"index", instance.index},
-      {"pid", instance.pid},
+      {"pid", instance.pid()},
       {"status", to_string(instance.state)},
       {"exec_mode", to_string(spec.exec_mode)},
       {"instances", spec.instances},
       {"restart_time", instance.restart_time},
       {"unstable_restarts", instance.history.unstable_restarts},
       {"created_at", instance.created_at_ms},
-      {"started_at", instance.started_at_ms},
+      {"started_at", instance.run ? instance.run->started_at_ms : 0},
       {"cpu", instance.cpu_percent},
       {"memory", instance.memory_bytes},
       {"user", spec.uid.value_or("")},

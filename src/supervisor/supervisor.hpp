@@ -1,7 +1,7 @@
-// Supervisor: owns every app and instance of the daemon, and drives the instance state
-// machine: spawning, exit handling through the restart policy, graceful stops of whole process
-// trees, restarts, deletion, and resource sampling. Commands come down from the RPC layer;
-// events go up to subscribers. It knows nothing of sockets or terminals.
+// Supervisor: owns every app and instance of the daemon and drives the instance state machine:
+// spawning runs, exit handling through the restart policy, graceful termination of whole
+// process trees, restarts, rolling reloads, deletion and resource sampling. Commands come down
+// from the RPC layer; events go up to one sink. It knows nothing of the RPC or terminals.
 #pragma once
 
 #include <uv.h>
@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,8 +31,13 @@ struct HomePaths {
 
 // A user-facing failure of a command: a stable code and a one-line message.
 struct CommandError {
-  std::string code;     // "ENOTFOUND", "EEXIST", "EINVAL", ...
+  std::string code;     // "ENOTFOUND", "EEXIST", "EINVAL", "EBUSY", ...
   std::string message;
+};
+
+struct ReloadOutcome {
+  bool ok = true;
+  std::string message;  // why it failed, or a notice (fork mode fell back to restart)
 };
 
 class Supervisor {
@@ -55,11 +61,13 @@ class Supervisor {
   // Hard restart: stop each instance (whole tree) then start it again. With `new_env`, the
   // app's environment is replaced first (--update-env).
   void restart(const std::vector<Instance*>& instances, const std::map<std::string, std::string>* new_env, Done done);
+  // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
+  std::optional<CommandError> reload(const std::vector<Instance*>& instances, int batch_size,
+                                     std::function<void(std::vector<ReloadOutcome>)> done);
   // Starts instances that are stopped or errored (`drove start <name>`).
   void start_existing(const std::vector<Instance*>& instances);
   void remove(const std::vector<Instance*>& instances, Done done);
   void reset_counters(const std::vector<Instance*>& instances);
-  // Stops everything (daemon shutdown).
   void stop_all(Done done);
 
   [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full) const;
@@ -70,31 +78,43 @@ class Supervisor {
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
 
  private:
+  // lifecycle.cpp
+  Run* launch(Instance& instance, bool incoming);
   void start_instance(Instance& instance);
-  void on_exit(Instance& instance, process::ExitStatus status);
-  void begin_stop(Instance& instance);
-  void poll_stopping(Instance& instance);
-  void finish_stop(Instance& instance);
+  void on_run_exit(Run& run, process::ExitStatus status);
+  void terminate(Run& run, Done on_gone);
+  void poll_terminating(Run& run);
   void after_crash(Instance& instance);
-  void schedule(Instance& instance, std::int64_t delay_ms, std::function<void()> action);
-  void cancel_timer(Instance& instance);
+  void begin_stop(Instance& instance);
+  void finish_stop(Instance& instance);
+  void bury(std::unique_ptr<Run> run);
+  void collect_later();
+  void mark_ready(Run& run);
+  // reload.cpp
+  void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
+  void reload_next_batch(App& app);
+  void on_incoming_ready(Instance& instance);
+  void on_incoming_failed(Instance& instance, const std::string& why);
+  [[nodiscard]] bool holds_sockets(const App& app) const;
+
   void set_state(Instance& instance, InstanceState state);
   void emit(const std::string& type, const Instance& instance, nlohmann::json extra = {});
   void sample();
   int next_free_id() const;
-  std::vector<std::string> build_env(const Instance& instance) const;
-  std::vector<std::string> build_argv(const App& app, std::string& file) const;
   void assign_log_paths(Instance& instance) const;
-  void when_stopped(Instance& instance, Done done);
 
   uv_loop_t* loop_;
   process::Reaper& reaper_;
   HomePaths paths_;
   std::map<std::string, std::unique_ptr<App>> apps_;       // by name
   std::map<int, std::unique_ptr<Instance>> instances_;     // by id
-  std::vector<std::unique_ptr<Instance>> retired_;         // deleted, freed once the loop turns
+  std::vector<std::unique_ptr<Run>> graveyard_;            // finished runs, freed after the loop turn
+  std::vector<std::unique_ptr<Instance>> deleted_;         // deleted instances, likewise
+  std::vector<std::unique_ptr<App>> deleted_apps_;
+  UvHandle<uv_check_t> collector_;
   UvHandle<uv_timer_t> sampler_;
   EventSink event_sink_;
+  int next_worker_id_ = 1;
 };
 
 }  // namespace drove::supervisor
