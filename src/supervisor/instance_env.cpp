@@ -30,7 +30,7 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
   return argv;
 }
 
-std::vector<std::string> instance_env(const Instance& instance, const Run& run) {
+std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket) {
   const AppSpec& spec = instance.app->spec;
   std::map<std::string, std::string> env = spec.env;
   for (const char* key : {"NODE_CHANNEL_FD", "NODE_UNIQUE_ID", "NODE_CHANNEL_SERIALIZATION_MODE", "LISTEN_FDS",
@@ -55,6 +55,7 @@ std::vector<std::string> instance_env(const Instance& instance, const Run& run) 
   env["pm_uptime"] = std::to_string(run.started_at_ms);
   env["instances"] = std::to_string(spec.instances);
   env["unique_id"] = spec.name + "-" + std::to_string(instance.id);
+  if (spec.wait_ready && !runs_on_node(spec) && !notify_socket.empty()) env["NOTIFY_SOCKET"] = notify_socket;
   if (spec.port) env["PORT"] = std::to_string(*spec.port);
   if (!spec.increment_var.empty()) {
     // PM2: the variable's base value (from env, or 0) plus the instance index.

@@ -17,7 +17,9 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file);
 // instance_var, exec_mode, pm_*_log_path, ...), the increment_var and PORT. Variables that
 // would make a child think it is attached to a parent it is not (NODE_CHANNEL_FD,
 // NODE_UNIQUE_ID, LISTEN_*) are removed: the supervisor adds its own where they apply.
-std::vector<std::string> instance_env(const Instance& instance, const Run& run);
+// `notify_socket`: NOTIFY_SOCKET for apps that signal readiness with sd_notify (wait_ready,
+// not node).
+std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket);
 
 // True when the app runs under node (so it gets a Node IPC channel).
 bool runs_on_node(const AppSpec& spec);

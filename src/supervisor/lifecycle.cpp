@@ -68,7 +68,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   process::SpawnOptions options{
       .file = file,
       .argv = std::move(argv),
-      .env = instance_env(instance, *run),
+      .env = instance_env(instance, *run, notify_.path()),
       .cwd = app.spec.cwd,
       .fds = {{1, outputs->out.get()}, {2, outputs->err.get()}},
       .new_session = true,

@@ -34,7 +34,14 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       reaper_(reaper),
       paths_(std::move(paths)),
       collector_(UvHandle<uv_check_t>::make()),
-      sampler_(UvHandle<uv_timer_t>::make()) {
+      sampler_(UvHandle<uv_timer_t>::make()),
+      notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
+        // sd_notify: READY=1 from an app's main process marks that process ready.
+        if (auto it = fields.find("READY"); it != fields.end() && it->second == "1") {
+          if (Run* run = find_run(sender)) mark_ready(*run);
+        }
+      }) {
+  if (auto s = notify_.bind(paths_.home + "/notify.sock"); !s.ok()) log_warn("sd_notify disabled: {}", s.error().message());
   uv_check_init(loop_, collector_.get());
   collector_->data = this;
   uv_unref(collector_.handle());
@@ -50,6 +57,14 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
 }
 
 Supervisor::~Supervisor() = default;
+
+Run* Supervisor::find_run(pid_t pid) {
+  for (auto& [_, instance] : instances_) {
+    if (instance->run && instance->run->pid == pid) return instance->run.get();
+    if (instance->incoming && instance->incoming->pid == pid) return instance->incoming.get();
+  }
+  return nullptr;
+}
 
 int Supervisor::next_free_id() const {
   int id = 0;

@@ -17,6 +17,7 @@
 
 #include "base/result.hpp"
 #include "base/uv_handle.hpp"
+#include "process/notify_socket.hpp"
 #include "process/reaper.hpp"
 #include "supervisor/app.hpp"
 #include "supervisor/instance.hpp"
@@ -101,6 +102,7 @@ class Supervisor {
   void emit(const std::string& type, const Instance& instance, nlohmann::json extra = {});
   void sample();
   int next_free_id() const;
+  Run* find_run(pid_t pid);
   void assign_log_paths(Instance& instance) const;
 
   uv_loop_t* loop_;
@@ -115,6 +117,7 @@ class Supervisor {
   UvHandle<uv_timer_t> sampler_;
   EventSink event_sink_;
   int next_worker_id_ = 1;
+  process::NotifySocket notify_;
 };
 
 }  // namespace drove::supervisor

@@ -56,3 +56,19 @@ TEST(Spawn, ListenPidIsTheChildsOwnPid) {
 
 }  // namespace
 }  // namespace drove::process
+
+#include "process/notify_socket.hpp"
+
+namespace drove::process {
+namespace {
+
+TEST(NotifySocket, ParsesAssignmentsLikeSystemd) {
+  auto f = NotifySocket::parse("READY=1\nSTATUS=serving on :8080\n\nBAD\nMAINPID=42");
+  EXPECT_EQ(f.at("READY"), "1");
+  EXPECT_EQ(f.at("STATUS"), "serving on :8080");
+  EXPECT_EQ(f.at("MAINPID"), "42");
+  EXPECT_EQ(f.count("BAD"), 0u);
+}
+
+}  // namespace
+}  // namespace drove::process

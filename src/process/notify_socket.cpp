@@ -1,0 +1,83 @@
+#include "process/notify_socket.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace drove::process {
+
+NotifySocket::NotifySocket(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
+
+Status NotifySocket::bind(const std::string& path) {
+  fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_) return last_error("notify socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return SysError{ENAMETOOLONG, "notify socket path \"" + path + "\""};
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
+  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return last_error("bind \"" + path + "\"");
+  const int on = 1;
+  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return last_error("SO_PASSCRED");
+  path_ = path;
+  poll_ = UvHandle<uv_poll_t>::make();
+  uv_poll_init(loop_, poll_.get(), fd_.get());
+  poll_->data = this;
+  uv_poll_start(poll_.get(), UV_READABLE, [](uv_poll_t* p, int, int) {
+    if (auto* self = owner_of<NotifySocket>(p)) self->drain();
+  });
+  uv_unref(poll_.handle());
+  return Ok{};
+}
+
+void NotifySocket::drain() {
+  for (;;) {
+    char data[4096];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    iovec iov{data, sizeof data - 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return;  // EAGAIN: drained
+    pid_t sender = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET) continue;
+      if (c->cmsg_type == SCM_CREDENTIALS) {
+        ucred cred{};
+        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        sender = cred.pid;
+      } else if (c->cmsg_type == SCM_RIGHTS) {
+        // File descriptors (FDSTORE) are not supported: close them rather than leak.
+        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          UniqueFd discard(fd);
+        }
+      }
+    }
+    if (sender > 0) handler_(sender, parse(std::string_view(data, static_cast<size_t>(n))));
+  }
+}
+
+std::map<std::string, std::string> NotifySocket::parse(std::string_view datagram) {
+  std::map<std::string, std::string> fields;
+  size_t start = 0;
+  while (start < datagram.size()) {
+    size_t end = datagram.find('\n', start);
+    if (end == std::string_view::npos) end = datagram.size();
+    std::string_view line = datagram.substr(start, end - start);
+    if (auto eq = line.find('='); eq != std::string_view::npos && eq > 0) {
+      fields[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    }
+    start = end + 1;
+  }
+  return fields;
+}
+
+}  // namespace drove::process
