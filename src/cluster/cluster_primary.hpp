@@ -1,0 +1,147 @@
+// ClusterPrimary: the Node cluster primary for ONE app, played by the daemon. Unmodified Node
+// workers (NODE_UNIQUE_ID set, channel on fd 3) ask it for their servers with queryServer; it
+// owns every listening socket, keyed like Node's, shared by all workers of the app and kept open
+// while workers come and go, so restarts and reloads never refuse a connection.
+//
+// Policies (docs/cluster.md):
+//   round_robin        the primary accepts and hands each connection over (newconn + fd),
+//                      pipelined: up to `window_per_worker` unacknowledged hand-overs per worker
+//   shared             the worker gets the listening socket itself (NODE_HANDLE net.Native)
+//   reuseport          one SO_REUSEPORT socket per worker slot, held here across restarts
+//   least_connections  like round_robin, to the worker with the fewest open connections
+// UDP is always shared (dgram.Native).
+//
+// Single-threaded on the caller's loop. The owner (the daemon) feeds it every message of a
+// worker's channel through handle_message() and calls remove_worker() when the channel closed,
+// before the Channel is destroyed.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "base/uv_handle.hpp"
+#include "cluster/listener.hpp"
+#include "cluster/open_connections.hpp"
+#include "config/app_spec.hpp"
+#include "ipc/channel.hpp"
+#include "ipc/cluster_messages.hpp"
+
+namespace drove::cluster {
+
+using WorkerId = int;  // the daemon's instance id
+
+class ClusterPrimary {
+ public:
+  struct Events {
+    std::function<void(WorkerId, const nlohmann::json& listening_msg)> on_listening;
+    std::function<void(WorkerId)> on_online;
+    std::function<void(WorkerId)> on_exited_after_disconnect;
+    std::function<void(WorkerId, const std::string& key, int negative_errno)> on_bind_error;
+  };
+
+  struct Options {
+    std::size_t window_per_worker = 64;      // unacknowledged hand-overs per worker
+    std::size_t max_held_connections = 1024;  // accepted, waiting for a routable worker
+    std::int64_t hold_ms = 5000;             // ...for at most this long, then closed
+    std::int64_t handover_timeout_ms = 30000;  // no {accepted} reply: drop our copy
+    int accept_batch = 128;                  // accepts per readable event
+    std::int64_t tick_ms = 100;              // census and expiry period
+    std::int64_t estimate_ttl_ms = 1000;     // least-connections without sock_diag
+  };
+
+  ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events events);
+  ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events events, Options options);
+  ClusterPrimary(const ClusterPrimary&) = delete;
+  ClusterPrimary& operator=(const ClusterPrimary&) = delete;
+  ~ClusterPrimary();  // closes every socket; unregisters from the channels still registered
+
+  // Registers a worker; `slot` is its instance slot (reuseport: a replacement for the same slot
+  // gets the same socket); -1 means the id. The channel must outlive the registration.
+  void add_worker(WorkerId id, ipc::Channel* channel, int slot = -1);
+
+  // Consumes NODE_CLUSTER messages (returns true); anything else is the app's own message.
+  bool handle_message(WorkerId id, const nlohmann::json& msg, UniqueFd& fd);
+
+  void stop_routing(WorkerId id);   // no new connections (reload, stop)
+  void disconnect(WorkerId id);     // graceful: act "disconnect"; the worker closes and exits
+  void remove_worker(WorkerId id);  // died / channel closed: hand-overs not yet received are
+                                    // re-dispatched, received ones are closed; nothing leaks
+
+  [[nodiscard]] std::vector<std::string> listening_keys(WorkerId id) const;
+  [[nodiscard]] std::size_t worker_count() const { return workers_.size(); }
+  [[nodiscard]] nlohmann::json describe() const;
+  void close_all();  // closes every listening socket (app deleted)
+
+  // Socket activation for non-Node apps (systemd LISTEN_FDS): listening fds for instance
+  // `slot`, in `specs` order, owned by the primary (shared, or one per slot for reuseport).
+  Result<std::vector<int>> activation_fds(const std::vector<ListenSpec>& specs, int slot);
+  // Closes the reuseport sockets of a slot that will not come back (scale down).
+  void release_slot(int slot);
+
+ private:
+  struct ServerHandle;
+  struct Worker;
+  struct HandOver {
+    std::string key;
+    ipc::SharedFd conn;
+    ino_t inode = 0;
+    std::int64_t sent_ms = 0;
+    bool delivered = false;  // the worker's process ACKed the fd
+  };
+  struct Held {
+    std::string key;
+    ipc::SharedFd conn;
+    ino_t inode = 0;
+    std::int64_t since_ms = 0;
+  };
+
+  void on_query_server(Worker& w, const ipc::QueryServer& q);
+  void on_newconn_reply(Worker& w, const ipc::NewconnReply& reply);
+  void on_handle_result(WorkerId id, const nlohmann::json& inner, bool acked);
+  void on_server_closed(Worker& w, const std::string& key);
+  void reply_with_socket(Worker& w, const ipc::QueryServer& q, const ServerHandle& h, int fd);
+  void reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error);
+  Result<ServerHandle*> server_for(const ipc::QueryServer& q);
+  Result<int> slot_socket(ServerHandle& h, int slot);
+
+  bool accepts_itself(const ServerHandle& h) const;
+  void on_acceptable(ServerHandle& h);
+  bool dispatch(const std::string& key, ipc::SharedFd conn, ino_t inode, WorkerId exclude);
+  bool hand_over(Worker& w, const std::string& key, const ipc::SharedFd& conn, ino_t inode);
+  void hold(const std::string& key, ipc::SharedFd conn, ino_t inode);
+  void drain_held();
+  void refresh_accepting();
+  void on_tick();
+  void census();
+
+  Worker* find(WorkerId id);
+  const Worker* find(WorkerId id) const;
+  std::int64_t next_seq() { return seq_++; }
+
+  uv_loop_t* loop_;
+  LoadBalance policy_;
+  Events events_;
+  Options options_;
+  std::map<std::string, std::unique_ptr<ServerHandle>> servers_;
+  std::map<WorkerId, std::unique_ptr<Worker>> workers_;
+  std::deque<Held> held_;
+  std::vector<nlohmann::json> bind_errors_;
+  std::int64_t seq_ = 0;
+  bool accept_paused_for_fds_ = false;  // EMFILE: retried on the next tick
+  bool census_available_ = true;
+  UvHandle<uv_timer_t> tick_;
+};
+
+}  // namespace drove::cluster

@@ -1,0 +1,52 @@
+// Listener: one listening (TCP, unix stream) or bound (UDP) socket, opened the way libuv would
+// for a Node server, owned by RAII. The cluster primary holds these so that they outlive any
+// worker: restarts and reloads never refuse a connection.
+//
+// Errors carry the positive errno; the protocol sends it negated (e.g. -98 EADDRINUSE) so the
+// worker's server emits 'error' like a failed bind() in Node.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+
+namespace drove::cluster {
+
+enum class SocketKind { tcp, unix_path, udp };
+
+struct ListenRequest {
+  SocketKind kind = SocketKind::tcp;
+  // TCP: an IP literal, or nullopt/"" for all interfaces (dual-stack "::", falling back to
+  // 0.0.0.0 without IPv6). UDP: an IP literal. unix: the absolute path.
+  std::optional<std::string> address;
+  int port = 0;               // 0: the kernel picks (see Listener::port)
+  bool ipv6_only = false;     // IPV6_V6ONLY, set explicitly on every IPv6 socket
+  bool reuse_port = false;    // SO_REUSEPORT (the reuseport policy)
+  bool udp_reuse_addr = false;
+  bool nonblocking = true;    // fds handed to Node must be O_NONBLOCK (protocol gotcha G1)
+  int backlog = 511;          // listen() backlog; ignored for UDP
+  bool readable_all = false;  // unix path: chmod for other users
+  bool writable_all = false;
+};
+
+struct Listener {
+  UniqueFd fd;
+  SocketKind kind = SocketKind::tcp;
+  std::string address;  // the bound address ("::", "127.0.0.1", or the path)
+  int family = 0;       // 4 or 6; 0 for unix paths
+  int port = 0;         // the real port (port 0 resolved); -1 for unix paths
+
+  // Node's server.address(): {address, family:"IPv4"|"IPv6", port}; null for unix paths.
+  [[nodiscard]] nlohmann::json sockname() const;
+};
+
+Result<Listener> open_listener(const ListenRequest& request);
+
+// Sets O_NONBLOCK on an fd we are about to hand to a Node process.
+Status set_nonblocking(int fd);
+
+}  // namespace drove::cluster

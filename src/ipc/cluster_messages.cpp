@@ -1,0 +1,154 @@
+#include "ipc/cluster_messages.hpp"
+
+#include <cmath>
+
+namespace drove::ipc {
+namespace {
+
+using nlohmann::json;
+
+const json* field(const json& msg, const char* name) {
+  if (!msg.is_object()) return nullptr;
+  const auto it = msg.find(name);
+  return it == msg.end() ? nullptr : &*it;
+}
+
+std::optional<std::int64_t> integer_field(const json& msg, const char* name) {
+  const json* v = field(msg, name);
+  if (v == nullptr || !v->is_number()) return std::nullopt;
+  const double d = v->get<double>();
+  if (!std::isfinite(d) || d != std::floor(d)) return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
+// How JS renders a value in a template literal, for the parts Node puts in a key.
+std::string js_text(const json* v) {
+  if (v == nullptr) return "undefined";
+  if (v->is_null()) return "null";
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
+  if (v->is_number()) {
+    const double d = v->get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
+      return std::to_string(static_cast<std::int64_t>(d));
+    }
+  }
+  return v->dump();
+}
+
+json base_reply(const QueryServer& q, const json& data, std::int64_t seq) {
+  return {{"cmd", "NODE_CLUSTER"}, {"key", q.key}, {"ack", q.seq}, {"data", data}, {"seq", seq}};
+}
+
+}  // namespace
+
+bool is_cluster_message(const json& msg) {
+  const json* cmd = field(msg, "cmd");
+  return cmd != nullptr && cmd->is_string() && cmd->get_ref<const std::string&>() == "NODE_CLUSTER";
+}
+
+std::optional<std::string> act_of(const json& msg) {
+  const json* act = field(msg, "act");
+  if (act == nullptr || !act->is_string()) return std::nullopt;
+  return act->get<std::string>();
+}
+
+std::optional<std::int64_t> seq_of(const json& msg) { return integer_field(msg, "seq"); }
+std::optional<std::int64_t> ack_of(const json& msg) { return integer_field(msg, "ack"); }
+
+std::string node_key(const json& msg) {
+  return js_text(field(msg, "address")) + ":" + js_text(field(msg, "port")) + ":" +
+         js_text(field(msg, "addressType")) + ":" + js_text(field(msg, "fd")) + ":" +
+         js_text(field(msg, "index"));
+}
+
+std::optional<QueryServer> parse_query_server(const json& msg) {
+  if (!is_cluster_message(msg) || act_of(msg) != "queryServer") return std::nullopt;
+  const auto seq = seq_of(msg);
+  if (!seq) return std::nullopt;
+  QueryServer q;
+  q.seq = *seq;
+  q.index = integer_field(msg, "index").value_or(0);
+  if (const json* d = field(msg, "data")) q.data = *d;
+  q.flags = static_cast<int>(integer_field(msg, "flags").value_or(0));
+  q.backlog = static_cast<int>(integer_field(msg, "backlog").value_or(0));
+  if (const json* v = field(msg, "readableAll")) q.readable_all = v->is_boolean() && v->get<bool>();
+  if (const json* v = field(msg, "writableAll")) q.writable_all = v->is_boolean() && v->get<bool>();
+  q.key = node_key(msg);
+
+  const json* address = field(msg, "address");
+  if (address != nullptr && address->is_string()) q.address = address->get<std::string>();
+  else if (address != nullptr && !address->is_null()) return std::nullopt;
+  q.port = static_cast<int>(integer_field(msg, "port").value_or(0));
+
+  const auto fd = integer_field(msg, "fd");
+  const json* type = field(msg, "addressType");
+  if (type != nullptr && type->is_string()) {  // dgram: "udp4" | "udp6"
+    const auto& t = type->get_ref<const std::string&>();
+    if (t != "udp4" && t != "udp6") return std::nullopt;
+    q.kind = QueryServer::Kind::udp;
+    q.family = t == "udp6" ? 6 : 4;
+    if (!q.address) q.address = q.family == 6 ? "::" : "0.0.0.0";
+    return q;
+  }
+  if (fd && *fd >= 0) {  // listen({fd}): the number means nothing in our process
+    q.kind = QueryServer::Kind::fd;
+    q.fd = static_cast<int>(*fd);
+    return q;
+  }
+  const auto address_type = integer_field(msg, "addressType");
+  if (address_type == -1) {
+    if (!q.address || q.address->empty()) return std::nullopt;
+    q.kind = QueryServer::Kind::unix_path;
+    return q;
+  }
+  q.kind = QueryServer::Kind::tcp;
+  q.family = address_type == 6 ? 6 : (address_type == 4 && q.address ? 4 : 0);
+  if (q.port < 0 || q.port > 65535) return std::nullopt;
+  return q;
+}
+
+json rr_reply(const QueryServer& q, const json& data, const json& sockname, std::int64_t seq) {
+  json reply = base_reply(q, data, seq);
+  reply["errno"] = nullptr;
+  if (!sockname.is_null()) reply["sockname"] = sockname;
+  return reply;
+}
+
+json shared_reply(const QueryServer& q, const json& data, std::int64_t seq) {
+  json reply = base_reply(q, data, seq);
+  reply["errno"] = 0;
+  return reply;
+}
+
+json error_reply(const QueryServer& q, const json& data, int negative_errno, std::int64_t seq) {
+  json reply = base_reply(q, data, seq);
+  reply["errno"] = negative_errno;
+  return reply;
+}
+
+json newconn(const std::string& key, std::int64_t seq) {
+  return {{"cmd", "NODE_CLUSTER"}, {"act", "newconn"}, {"key", key}, {"seq", seq}};
+}
+
+json disconnect_request(std::int64_t seq) {
+  return {{"cmd", "NODE_CLUSTER"}, {"act", "disconnect"}, {"seq", seq}};
+}
+
+json ack_reply(std::int64_t ack, std::int64_t seq) {
+  return {{"cmd", "NODE_CLUSTER"}, {"ack", ack}, {"seq", seq}};
+}
+
+std::optional<NewconnReply> parse_newconn_reply(const json& msg) {
+  if (!is_cluster_message(msg)) return std::nullopt;
+  const auto ack = ack_of(msg);
+  const json* accepted = field(msg, "accepted");
+  if (!ack || accepted == nullptr || !accepted->is_boolean()) return std::nullopt;
+  return NewconnReply{*ack, accepted->get<bool>()};
+}
+
+json make_sockname(const std::string& address, int family, int port) {
+  return {{"address", address}, {"family", family == 6 ? "IPv6" : "IPv4"}, {"port", port}};
+}
+
+}  // namespace drove::ipc
