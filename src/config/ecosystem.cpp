@@ -121,6 +121,10 @@ Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_ov
     std::erase_if(only_unmatched, [&](const std::string& n) { return n == spec.name || n == as_written; });
     if (wanted) loaded.apps.push_back(std::move(spec));
   }
+  // Per app, keys arrive in alphabetical order; the user reads the file top to bottom.
+  const auto order = [&doc](const Diagnostic& d) { return std::make_pair(d.file != doc.display_name, d.line); };
+  std::stable_sort(loaded.warnings.begin(), loaded.warnings.end(),
+                   [&order](const Diagnostic& a, const Diagnostic& b) { return order(a) < order(b); });
   for (const auto& name : only_unmatched) {
     loaded.warnings.emplace_back(SourceLocation{doc.display_name}, "--only: no app named '" + name + "'");
   }

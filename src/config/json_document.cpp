@@ -1,5 +1,7 @@
 #include "config/json_document.hpp"
 
+#include <cctype>
+
 namespace drove::config {
 namespace {
 
@@ -47,7 +49,8 @@ class PositionScanner {
     }
   }
 
-  [[nodiscard]] SourceLocation here() const { return SourceLocation{file_, line_, column_}; }
+  // Keys are reported by line: "file:12: unknown option ...", the form users grep for.
+  [[nodiscard]] SourceLocation here() const { return SourceLocation{file_, line_, 0}; }
 
   std::string string_token() {
     const size_t start = pos_;
@@ -105,12 +108,44 @@ class PositionScanner {
   int column_ = 1;
 };
 
+// nlohmann points at the last character of the token it could not accept; the user wants its
+// first ("expected ',' before this").
+size_t token_start(const std::string& text, size_t offset) {
+  if (offset >= text.size()) return offset;
+  if (text[offset] == '"') {
+    for (size_t i = offset; i-- > 0;) {
+      if (text[i] == '"' && (i == 0 || text[i - 1] != '\\')) return i;
+      if (text[i] == '\n') break;
+    }
+    return offset;
+  }
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+'; };
+  if (!is_word(text[offset])) return offset;
+  while (offset > 0 && is_word(text[offset - 1])) --offset;
+  return offset;
+}
+
 // nlohmann's what() reads "[json.exception.parse_error.101] parse error at line 3, column 5:
 // syntax error while parsing ..."; the part after the position is what the user needs.
 std::string parser_complaint(const std::string& what) {
   const auto column = what.find("column ");
   const auto colon = column == std::string::npos ? what.find(": ") : what.find(": ", column);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+  std::string complaint = colon == std::string::npos ? what : what.substr(colon + 2);
+  // "last read: '...'" may span lines; one line of it is enough and keeps the message on one.
+  const auto quote = complaint.find("last read: '");
+  if (quote != std::string::npos) {
+    const size_t start = quote + std::string("last read: '").size();
+    const auto end = complaint.find("'; ", start);
+    if (end != std::string::npos) {
+      std::string read = complaint.substr(start, end - start);
+      if (const auto newline = read.rfind('\n'); newline != std::string::npos) read = read.substr(newline + 1);
+      complaint = complaint.substr(0, start) + read + complaint.substr(end);
+    }
+  }
+  for (char& c : complaint) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return complaint;
 }
 
 }  // namespace
@@ -137,7 +172,7 @@ Document parse_json_document(const std::string& text, const std::string& display
     doc.root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& error) {
     // error.byte is 1-based and points at the character that could not be accepted.
-    const size_t offset = error.byte > 0 ? error.byte - 1 : 0;
+    const size_t offset = token_start(text, error.byte > 0 ? error.byte - 1 : 0);
     throw ConfigError(location_of_offset(text, offset, display_name), parser_complaint(error.what()));
   }
   PositionScanner(text, display_name, doc).scan();

@@ -43,7 +43,7 @@ nlohmann::json scalar(const YAML::Node& node) {
 SourceLocation at(const YAML::Node& node, const std::string& file) {
   const YAML::Mark mark = node.Mark();
   if (mark.is_null()) return SourceLocation{file, 0, 0};
-  return SourceLocation{file, mark.line + 1, mark.column + 1};
+  return SourceLocation{file, mark.line + 1, 0};  // keys are reported by line, as in JSON
 }
 
 class Converter {
