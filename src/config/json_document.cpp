@@ -14,7 +14,10 @@ class PositionScanner {
   PositionScanner(const std::string& text, const std::string& file, Document& doc)
       : text_(text), file_(file), doc_(doc) {}
 
-  void scan() { value(""); }
+  void scan() {
+    if (text_.rfind("\xEF\xBB\xBF", 0) == 0) pos_ = 3;  // a UTF-8 BOM, which nlohmann skips too
+    value("");
+  }
 
  private:
   [[nodiscard]] char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
