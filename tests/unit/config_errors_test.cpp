@@ -194,3 +194,18 @@ TEST(ConfigErrors, YamlValueErrorsNameTheLine) {
 
 }  // namespace
 }  // namespace drove::config
+
+namespace drove::config {
+namespace {
+
+TEST(ConfigWarnings, LinesStayRightAfterAByteOrderMark) {
+  testing::TempDir tmp;
+  tmp.write("app.js", "");
+  tmp.write("ecosystem.json", "\xEF\xBB\xBF{\"apps\": [\n {\"script\": \"app.js\",\n  \"instance\": 2}]}");
+  const Loaded loaded = load_ecosystem("ecosystem.json", nlohmann::json::object(), testing::shell_in(tmp.path()));
+  ASSERT_EQ(loaded.warnings.size(), 1u);
+  EXPECT_EQ(loaded.warnings[0].str(), "ecosystem.json:3: unknown option 'instance' (did you mean 'instances'?)");
+}
+
+}  // namespace
+}  // namespace drove::config
