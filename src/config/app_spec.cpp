@@ -24,8 +24,9 @@ void from_json(const nlohmann::json& j, ListenSpec& s) {
   X(env_name) X(instance_var) X(increment_var) X(port) X(autorestart) X(autostart)             \
   X(min_uptime_ms) X(max_restarts) X(restart_delay_ms) X(exp_backoff_restart_delay_ms)         \
   X(stop_exit_codes) X(kill_timeout_ms) X(kill_signal) X(shutdown_with_message) X(treekill)    \
-  X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file) X(merge_logs)       \
-  X(disable_logs) X(time) X(log_date_format) X(log_type) X(log_max_size) X(log_retain)         \
+  X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file) X(log_file_default)  \
+  X(merge_logs) X(disable_logs) X(time) X(log_date_format) X(log_type) X(log_max_size)          \
+  X(log_retain)                                                                                \
   X(log_compress) X(log_rotate_daily) X(pid_file) X(max_memory_restart) X(cron_restart)        \
   X(watch) X(watch_paths) X(ignore_watch) X(watch_delay_ms) X(force) X(source_file)
 

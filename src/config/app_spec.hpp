@@ -89,6 +89,7 @@ struct AppSpec {
   std::string out_file;                // absolute, "/dev/null", or "" = default under home
   std::string error_file;
   std::string log_file;                // combined log, "" = none
+  bool log_file_default = false;       // `log_file: true`: combined log at <home>/logs/<name>.log
   bool merge_logs = false;
   bool disable_logs = false;
   bool time = false;                   // prefix timestamps

@@ -1,0 +1,36 @@
+#include "config/app_environment.hpp"
+
+#include <algorithm>
+
+namespace drove::config {
+
+std::map<std::string, std::string> filtered_shell_env(const std::map<std::string, std::string>& shell,
+                                                      const EnvFilter& filter) {
+  if (filter.drop_all) return {};
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : shell) {
+    const bool dropped = std::any_of(filter.prefixes.begin(), filter.prefixes.end(),
+                                     [&key](const std::string& prefix) { return key.rfind(prefix, 0) == 0; });
+    if (!dropped) out.emplace(key, value);
+  }
+  return out;
+}
+
+std::string env_value_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "";
+  if (value.is_number_float()) {
+    // JavaScript prints whole doubles without a fraction: 2.0 → "2".
+    const double d = value.get<double>();
+    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e15 && d < 9e15) {
+      return std::to_string(static_cast<long long>(d));
+    }
+  }
+  return value.dump();
+}
+
+void merge_env(std::map<std::string, std::string>& env, const nlohmann::json& vars) {
+  for (const auto& [key, value] : vars.items()) env[key] = env_value_text(value);
+}
+
+}  // namespace drove::config

@@ -1,0 +1,146 @@
+#include "config/ecosystem.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include "config/js_document.hpp"
+#include "config/json_document.hpp"
+#include "config/normalize.hpp"
+#include "config/raw_app.hpp"
+#include "config/yaml_document.hpp"
+
+namespace drove::config {
+namespace {
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_js(const std::string& path) {
+  return ends_with(path, ".js") || ends_with(path, ".cjs") || ends_with(path, ".mjs");
+}
+
+Document read_document(const std::string& path, const LoadContext& context) {
+  namespace fs = std::filesystem;
+  if (path == "-") {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return parse_json_document(text, "<stdin>", context.cwd);
+  }
+  const fs::path absolute = (fs::path(context.cwd) / path).lexically_normal();
+  if (fs::is_directory(absolute)) throw ConfigError(SourceLocation{path}, "is a directory, not an ecosystem file");
+  if (is_js(path)) return evaluate_js_document(path, context);
+  std::ifstream file(absolute, std::ios::binary);
+  if (!file) throw ConfigError(SourceLocation{path}, std::string("cannot read: ") + std::strerror(errno));
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string base_dir = absolute.parent_path().string();
+  if (ends_with(path, ".yml") || ends_with(path, ".yaml")) return parse_yaml_document(text.str(), path, base_dir);
+  return parse_json_document(text.str(), path, base_dir);
+}
+
+// Where the app objects are: {apps: [...]}, [...], or the root is one app.
+std::vector<std::string> app_pointers(const Document& doc) {
+  const SourceLocation top{doc.display_name};
+  std::string list_pointer;
+  const nlohmann::json* list = nullptr;
+  if (doc.root.is_object() && doc.root.contains("apps")) {
+    list_pointer = "/apps";
+    list = &doc.root["apps"];
+    if (list->is_object()) return {"/apps"};  // a single app under apps:
+    if (!list->is_array()) throw ConfigError(doc.locate("/apps"), "'apps' must be a list of apps, got " + list->dump());
+  } else if (doc.root.is_array()) {
+    list = &doc.root;
+  } else if (doc.root.is_object()) {
+    return {""};
+  } else {
+    throw ConfigError(top, "expected {apps: [...]}, a list of apps or one app, got " +
+                               (doc.root.is_null() ? std::string("nothing") : doc.root.dump()));
+  }
+  std::vector<std::string> pointers;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string pointer = list_pointer + "/" + std::to_string(i);
+    if (!(*list)[i].is_object()) {
+      throw ConfigError(doc.locate(pointer), "app #" + std::to_string(i + 1) + " must be an object, got " + (*list)[i].dump());
+    }
+    pointers.push_back(pointer);
+  }
+  if (pointers.empty()) throw ConfigError(top, "no apps defined");
+  return pointers;
+}
+
+std::string written_name(const RawApp& app) {
+  auto it = app.options.find("name");
+  return it != app.options.end() && it->second.value.is_string() ? it->second.value.get<std::string>() : "";
+}
+
+}  // namespace
+
+bool looks_like_ecosystem_file(const std::string& path) {
+  if (path == "-") return true;
+  if (ends_with(path, ".json") || ends_with(path, ".yml") || ends_with(path, ".yaml")) return true;
+  if (!is_js(path)) return false;
+  const std::string base = std::filesystem::path(path).filename().string();
+  return base.find(".config.") != std::string::npos || base.rfind("ecosystem", 0) == 0;
+}
+
+Loaded load_ecosystem(const std::string& path_or_dash, const nlohmann::json& cli_overrides,
+                      const LoadContext& context, const std::vector<std::string>& only) {
+  return load_ecosystem_document(read_document(path_or_dash, context), cli_overrides, context, only);
+}
+
+Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_overrides,
+                               const LoadContext& context, const std::vector<std::string>& only) {
+  namespace fs = std::filesystem;
+  Loaded loaded;
+  std::string source_file;
+  if (doc.display_name != "<stdin>") source_file = (fs::path(context.cwd) / doc.display_name).lexically_normal().string();
+  std::vector<std::string> only_unmatched = only;
+  std::map<std::string, SourceLocation> seen_names;
+  for (const auto& pointer : app_pointers(doc)) {
+    RawApp raw = collect_raw_app(doc, pointer, loaded.warnings);
+    raw.source_file = source_file;
+    apply_command_line(raw, cli_overrides, loaded.warnings);
+    AppSpec spec = normalize_app(raw, context, loaded.warnings);
+
+    auto [previous, fresh] = seen_names.emplace(spec.name, raw.where);
+    if (!fresh) {
+      std::string first = previous->second.line > 0 ? " (first defined at line " + std::to_string(previous->second.line) + ")" : "";
+      throw ConfigError(raw.where, "duplicate app name '" + spec.name + "'" + first);
+    }
+    const std::string as_written = written_name(raw);
+    const bool wanted = only.empty() || std::find_if(only.begin(), only.end(), [&](const std::string& n) {
+                                          return n == spec.name || n == as_written;
+                                        }) != only.end();
+    std::erase_if(only_unmatched, [&](const std::string& n) { return n == spec.name || n == as_written; });
+    if (wanted) loaded.apps.push_back(std::move(spec));
+  }
+  // Per app, keys arrive in alphabetical order; the user reads the file top to bottom.
+  const auto order = [&doc](const Diagnostic& d) { return std::make_pair(d.file != doc.display_name, d.line); };
+  std::stable_sort(loaded.warnings.begin(), loaded.warnings.end(),
+                   [&order](const Diagnostic& a, const Diagnostic& b) { return order(a) < order(b); });
+  for (const auto& name : only_unmatched) {
+    loaded.warnings.emplace_back(SourceLocation{doc.display_name}, "--only: no app named '" + name + "'");
+  }
+  return loaded;
+}
+
+Loaded app_from_script(const std::string& script, const nlohmann::json& cli_options,
+                       const LoadContext& context) {
+  Loaded loaded;
+  RawApp raw;
+  raw.where = SourceLocation{script};
+  apply_command_line(raw, cli_options, loaded.warnings);
+  // The script is named in messages about it: "app.js: script not found: /srv/app.js".
+  raw.options["script"] = RawOption{script, SourceLocation{script}, "script", true};
+  loaded.apps.push_back(normalize_app(raw, context, loaded.warnings));
+  return loaded;
+}
+
+}  // namespace drove::config

@@ -1,0 +1,185 @@
+#include "config/json_document.hpp"
+
+#include <cctype>
+
+namespace drove::config {
+namespace {
+
+bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// Walks text nlohmann has already accepted, so it can trust the grammar and only has to keep
+// count of lines, columns and the path to the current value.
+class PositionScanner {
+ public:
+  PositionScanner(const std::string& text, const std::string& file, Document& doc)
+      : text_(text), file_(file), doc_(doc) {}
+
+  void scan() {
+    if (text_.rfind("\xEF\xBB\xBF", 0) == 0) pos_ = 3;  // a UTF-8 BOM, which nlohmann skips too
+    value("");
+  }
+
+ private:
+  [[nodiscard]] char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+
+  void advance() {
+    if (pos_ >= text_.size()) return;
+    if (text_[pos_] == '\n') {
+      ++line_;
+      column_ = 1;
+    } else if (!is_utf8_continuation(text_[pos_])) {
+      ++column_;
+    }
+    ++pos_;
+  }
+
+  void skip_blank() {
+    while (pos_ < text_.size()) {
+      const char c = peek();
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        advance();
+      } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
+        while (pos_ < text_.size() && peek() != '\n') advance();
+      } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '*') {
+        advance();
+        advance();
+        while (pos_ < text_.size() && !(peek() == '*' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/')) advance();
+        advance();
+        advance();
+      } else {
+        return;
+      }
+    }
+  }
+
+  // Keys are reported by line: "file:12: unknown option ...", the form users grep for.
+  [[nodiscard]] SourceLocation here() const { return SourceLocation{file_, line_, 0}; }
+
+  std::string string_token() {
+    const size_t start = pos_;
+    advance();  // opening quote
+    while (pos_ < text_.size() && peek() != '"') {
+      if (peek() == '\\') advance();
+      advance();
+    }
+    advance();  // closing quote
+    return nlohmann::json::parse(text_.substr(start, pos_ - start)).get<std::string>();
+  }
+
+  void value(const std::string& pointer) {
+    skip_blank();
+    const char c = peek();
+    if (c == '{') {
+      advance();
+      for (;;) {
+        skip_blank();
+        if (peek() == '}' || pos_ >= text_.size()) break;
+        const SourceLocation key_at = here();
+        const std::string child = pointer_append(pointer, string_token());
+        doc_.positions[child] = key_at;
+        skip_blank();
+        advance();  // ':'
+        value(child);
+        skip_blank();
+        if (peek() == ',') advance();
+      }
+      advance();
+    } else if (c == '[') {
+      advance();
+      for (size_t index = 0;; ++index) {
+        skip_blank();
+        if (peek() == ']' || pos_ >= text_.size()) break;
+        const std::string child = pointer_append(pointer, std::to_string(index));
+        doc_.positions[child] = here();
+        value(child);
+        skip_blank();
+        if (peek() == ',') advance();
+      }
+      advance();
+    } else if (c == '"') {
+      string_token();
+    } else {
+      while (pos_ < text_.size() && std::string_view(",}] \t\r\n/").find(peek()) == std::string_view::npos) advance();
+    }
+  }
+
+  const std::string& text_;
+  const std::string& file_;
+  Document& doc_;
+  size_t pos_ = 0;
+  int line_ = 1;
+  int column_ = 1;
+};
+
+// nlohmann points at the last character of the token it could not accept; the user wants its
+// first ("expected ',' before this").
+size_t token_start(const std::string& text, size_t offset) {
+  if (offset >= text.size()) return offset;
+  if (text[offset] == '"') {
+    for (size_t i = offset; i-- > 0;) {
+      if (text[i] == '"' && (i == 0 || text[i - 1] != '\\')) return i;
+      if (text[i] == '\n') break;
+    }
+    return offset;
+  }
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+'; };
+  if (!is_word(text[offset])) return offset;
+  while (offset > 0 && is_word(text[offset - 1])) --offset;
+  return offset;
+}
+
+// nlohmann's what() reads "[json.exception.parse_error.101] parse error at line 3, column 5:
+// syntax error while parsing ..."; the part after the position is what the user needs.
+std::string parser_complaint(const std::string& what) {
+  const auto column = what.find("column ");
+  const auto colon = column == std::string::npos ? what.find(": ") : what.find(": ", column);
+  std::string complaint = colon == std::string::npos ? what : what.substr(colon + 2);
+  // "last read: '...'" may span lines; one line of it is enough and keeps the message on one.
+  const auto quote = complaint.find("last read: '");
+  if (quote != std::string::npos) {
+    const size_t start = quote + std::string("last read: '").size();
+    const auto end = complaint.find("'; ", start);
+    if (end != std::string::npos) {
+      std::string read = complaint.substr(start, end - start);
+      if (const auto newline = read.rfind('\n'); newline != std::string::npos) read = read.substr(newline + 1);
+      complaint = complaint.substr(0, start) + read + complaint.substr(end);
+    }
+  }
+  for (char& c : complaint) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return complaint;
+}
+
+}  // namespace
+
+SourceLocation location_of_offset(const std::string& text, size_t offset, const std::string& file) {
+  SourceLocation where{file, 1, 1};
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++where.line;
+      where.column = 1;
+    } else if (!is_utf8_continuation(text[i])) {
+      ++where.column;
+    }
+  }
+  return where;
+}
+
+Document parse_json_document(const std::string& text, const std::string& display_name,
+                             const std::string& base_dir) {
+  Document doc;
+  doc.display_name = display_name;
+  doc.base_dir = base_dir;
+  try {
+    doc.root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& error) {
+    // error.byte is 1-based and points at the character that could not be accepted.
+    const size_t offset = token_start(text, error.byte > 0 ? error.byte - 1 : 0);
+    throw ConfigError(location_of_offset(text, offset, display_name), parser_complaint(error.what()));
+  }
+  PositionScanner(text, display_name, doc).scan();
+  return doc;
+}
+
+}  // namespace drove::config

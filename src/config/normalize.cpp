@@ -1,0 +1,301 @@
+#include "config/normalize.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <regex>
+
+#include "config/app_environment.hpp"
+#include "config/cron_syntax.hpp"
+#include "config/listen_option.hpp"
+#include "config/option_reader.hpp"
+#include "config/script_resolution.hpp"
+#include "process/spawn.hpp"
+
+namespace drove::config {
+namespace {
+
+using Reader = OptionReader;
+
+std::string shell_var(const LoadContext& context, const std::string& key) {
+  auto it = context.shell_env.find(key);
+  return it == context.shell_env.end() ? std::string() : it->second;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_env_name(const std::string& name) {
+  static const std::regex pattern("^[A-Za-z_][A-Za-z0-9_]*$");
+  return std::regex_match(name, pattern);
+}
+
+void read_cwd_and_script(const Reader& in, const RawApp& app, const LoadContext& context,
+                         AppSpec& spec, std::string& default_name, std::vector<Diagnostic>& warnings) {
+  spec.cwd = app.base_dir.empty() ? context.cwd : app.base_dir;
+  if (auto cwd = in.text("cwd")) {
+    spec.cwd = in.absolute_path(*in.find("cwd"), *cwd);
+    if (!is_directory(spec.cwd)) in.fail(*in.find("cwd"), "cwd is not a directory: " + spec.cwd);
+  }
+  auto script = in.text("script");
+  if (!script) {
+    if (!in.find("name")) throw ConfigError(app.where, "app has neither 'script' nor 'name'");
+    throw ConfigError(app.where, "app '" + in.text("name").value_or("") + "' has no 'script'");
+  }
+  if (script->empty()) in.fail(*in.find("script"), "'script' is empty");
+  spec.script = *script;
+
+  std::optional<std::string> interpreter = in.text("interpreter");
+  if (interpreter && interpreter->empty()) interpreter.reset();
+  const std::string path_list = shell_var(context, "PATH");
+  // A script relative to a CLI flag's --cwd resolves there; one from a file, from the app's cwd.
+  ScriptResolution resolution = resolve_script({*script, spec.cwd, interpreter, path_list});
+  if (resolution.error) in.fail(*in.find("script"), resolution.error->message);
+  spec.exec_path = resolution.resolved->exec_path;
+  spec.interpreter = resolution.resolved->interpreter;
+  spec.interpreter_args = in.words("interpreter_args").value_or(std::vector<std::string>{});
+  for (const auto& arg : resolution.resolved->interpreter_prefix) spec.interpreter_args.push_back(arg);
+  default_name = resolution.resolved->default_name;
+  spec.args = in.words("args").value_or(std::vector<std::string>{});
+
+  if (interpreter && *interpreter != "none") {
+    const RawOption& option = *in.find("interpreter");
+    if (interpreter->find('/') != std::string::npos) {
+      spec.interpreter = in.absolute_path(option, *interpreter, spec.cwd);
+      if (::access(spec.interpreter.c_str(), X_OK) != 0) in.fail(option, "interpreter not found: " + spec.interpreter);
+    } else if (!process::find_executable(*interpreter, path_list)) {
+      warnings.emplace_back(option.where, "interpreter '" + *interpreter + "' was not found in PATH");
+    }
+  }
+}
+
+void read_name(const Reader& in, const LoadContext& context, const std::string& default_name,
+               AppSpec& spec) {
+  spec.name = in.text("name").value_or(default_name);
+  if (spec.name.empty()) in.fail(*in.find("name"), "'name' is empty");
+  if (json_whole_number(spec.name)) {
+    // drove and PM2 take a number on the command line for an id.
+    in.fail(*in.find("name"), "'name' must not be a number, got \"" + spec.name + "\"");
+  }
+  if (auto prefix = in.text("name_prefix"); prefix && !prefix->empty()) spec.name = *prefix + ":" + spec.name;
+  if (in.flag("append_env_to_name").value_or(false) && !context.env_name.empty()) {
+    spec.name += "-" + context.env_name;
+  }
+  if (auto ns = in.text("namespace")) {
+    if (ns->empty()) in.fail(*in.find("namespace"), "'namespace' is empty");
+    spec.namespace_name = *ns;
+  }
+}
+
+void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec) {
+  const RawOption* option = in.find("instances");
+  bool many = false;
+  if (option) {
+    const bool is_max = option->value == "max";
+    auto number = json_whole_number(option->value);
+    if ((!is_max && !number) || option->value.is_boolean()) in.fail_expected(*option, "a number or \"max\"");
+    const int cpus = std::max(1, context.cpu_count);
+    const std::int64_t requested = is_max ? 0 : *number;
+    if (requested > 10000) in.fail_expected(*option, "at most 10000");
+    std::int64_t count = requested > 0 ? requested : cpus + requested;
+    spec.instances = static_cast<int>(std::max<std::int64_t>(1, count));
+    spec.instances_requested = is_max ? "max" : std::to_string(requested);
+    many = requested != 1;
+  }
+  const bool node = std::filesystem::path(spec.interpreter).filename().string().rfind("node", 0) == 0;
+  spec.exec_mode = many && node ? ExecMode::cluster : ExecMode::fork;
+  if (auto mode = in.text("exec_mode")) {
+    if (*mode == "fork" || *mode == "fork_mode") spec.exec_mode = ExecMode::fork;
+    else if (*mode == "cluster" || *mode == "cluster_mode") spec.exec_mode = ExecMode::cluster;
+    else in.fail_expected(*in.find("exec_mode"), "\"fork\" or \"cluster\"");
+  }
+  if (auto lb = in.text("lb")) {
+    auto parsed = parse_load_balance(*lb);
+    if (!parsed) in.fail_expected(*in.find("lb"), "round-robin, shared, reuseport or least-connections");
+    spec.lb = *parsed;
+  }
+}
+
+void read_environment(const Reader& in, const RawApp& app, const LoadContext& context, AppSpec& spec) {
+  EnvFilter filter;
+  if (const RawOption* option = in.find("filter_env")) {
+    if (option->value.is_boolean()) filter.drop_all = option->value.get<bool>();
+    else filter.prefixes = in.string_list("filter_env").value_or(std::vector<std::string>{});
+  }
+  spec.env = filtered_shell_env(context.shell_env, filter);
+  spec.env_name = context.env_name;
+  // Every env block is checked, not only the one in force: a mistake must not wait for the
+  // day someone passes --env staging.
+  for (const auto& [key, option] : app.options) {
+    if (key != "env" && key.rfind("env_", 0) != 0) continue;
+    if (!option.value.is_object() && !option.value.is_null()) in.fail_expected(option, "an object of variables");
+  }
+  if (const RawOption* env = in.find("env")) merge_env(spec.env, env->value);
+  if (!context.env_name.empty()) {
+    if (const RawOption* named = in.find("env_" + context.env_name)) merge_env(spec.env, named->value);
+  }
+  for (const char* key : {"instance_var", "increment_var"}) {
+    auto name = in.text(key);
+    if (!name) continue;
+    if (!is_env_name(*name)) in.fail_expected(*in.find(key), "a variable name");
+    (std::string(key) == "instance_var" ? spec.instance_var : spec.increment_var) = *name;
+  }
+  if (auto port = in.whole_number("port", 1, 65535)) {
+    spec.port = static_cast<int>(*port);
+    spec.env["PORT"] = std::to_string(*port);
+  }
+}
+
+void read_listen(const Reader& in, AppSpec& spec) {
+  if (const RawOption* option = in.find("listen")) {
+    const nlohmann::json entries = option->value.is_array() ? option->value : nlohmann::json::array({option->value});
+    for (const auto& entry : entries) {
+      auto parsed = parse_listen_entry(entry, spec.cwd);
+      if (!parsed) {
+        in.fail(*option, "'" + option->written_key + "' entries must be a port, \"host:port\", a unix socket path "
+                         "or {address, port, name}, got " + entry.dump());
+      }
+      spec.listen.push_back(*parsed);
+    }
+  }
+  const bool node = std::filesystem::path(spec.interpreter).filename().string().rfind("node", 0) == 0;
+  if (spec.port && spec.exec_mode == ExecMode::cluster && !node) {
+    const bool already = std::any_of(spec.listen.begin(), spec.listen.end(),
+                                     [&spec](const ListenSpec& l) { return l.port == *spec.port; });
+    if (!already) spec.listen.insert(spec.listen.begin(), ListenSpec{"", *spec.port, "http"});
+  }
+  // LISTEN_FDNAMES entries must differ for the app to tell its sockets apart.
+  for (size_t i = 0; i < spec.listen.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (spec.listen[j].name == spec.listen[i].name) {
+        spec.listen[i].name += "-" + std::to_string(i + 1);
+        break;
+      }
+    }
+  }
+}
+
+std::string log_path(const Reader& in, const char* key, const AppSpec& spec) {
+  const RawOption* option = in.find(key);
+  if (!option) return "";
+  if (option->value == false || option->value == "NULL" || option->value == "/dev/null") return "/dev/null";
+  auto path = in.text(key);
+  if (path->empty()) in.fail(*option, std::string("'") + option->written_key + "' is empty");
+  return in.absolute_path(*option, *path, spec.cwd);
+}
+
+void read_logs(const Reader& in, AppSpec& spec) {
+  spec.out_file = log_path(in, "out_file", spec);
+  spec.error_file = log_path(in, "error_file", spec);
+  if (const RawOption* log = in.find("log_file"); log && log->value.is_boolean()) {
+    spec.log_file_default = log->value.get<bool>();
+  } else {
+    spec.log_file = log_path(in, "log_file", spec);
+  }
+  spec.pid_file = log_path(in, "pid_file", spec);
+  spec.merge_logs = in.flag("merge_logs").value_or(spec.exec_mode == ExecMode::fork);
+  spec.disable_logs = in.flag("disable_logs").value_or(false);
+  spec.time = in.flag("time").value_or(false);
+  spec.log_date_format = in.text("log_date_format").value_or("");
+  if (auto type = in.text("log_type")) {
+    if (*type == "json") spec.log_type = LogType::json;
+    else if (*type == "text" || *type == "raw") spec.log_type = LogType::text;
+    else in.fail_expected(*in.find("log_type"), "\"json\" or \"text\"");
+  }
+  spec.log_max_size = in.size_bytes("log_max_size").value_or(0);
+  spec.log_retain = static_cast<int>(in.whole_number("log_retain", 0, 100000).value_or(0));
+  spec.log_compress = in.flag("log_compress").value_or(false);
+  spec.log_rotate_daily = in.flag("log_rotate_daily").value_or(false);
+}
+
+std::string signal_name(const Reader& in, const RawOption& option) {
+  static const std::array<const char*, 13> known = {"SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP",
+                                                     "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGABRT",
+                                                     "SIGALRM", "SIGPWR", "SIGWINCH", "SIGCONT", "SIGSTOP"};
+  if (!option.value.is_string()) in.fail_expected(option, "a signal name such as \"SIGTERM\"");
+  std::string name = option.value.get<std::string>();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  if (name.rfind("SIG", 0) != 0) name = "SIG" + name;
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    in.fail_expected(option, "a signal name such as \"SIGTERM\"");
+  }
+  return name;
+}
+
+void read_lifecycle(const Reader& in, AppSpec& spec) {
+  spec.autorestart = in.flag("autorestart").value_or(true);
+  spec.autostart = in.flag("autostart").value_or(true);
+  spec.min_uptime_ms = in.duration_ms("min_uptime").value_or(spec.min_uptime_ms);
+  spec.max_restarts = static_cast<int>(in.whole_number("max_restarts", 0, 1'000'000'000).value_or(spec.max_restarts));
+  spec.restart_delay_ms = in.duration_ms("restart_delay").value_or(0);
+  spec.exp_backoff_restart_delay_ms = in.duration_ms("exp_backoff_restart_delay").value_or(0);
+  if (const RawOption* codes = in.find("stop_exit_codes")) {
+    const nlohmann::json list = codes->value.is_array() ? codes->value : nlohmann::json::array({codes->value});
+    for (const auto& code : list) {
+      auto number = json_whole_number(code);
+      if (!number || code.is_boolean() || *number < 0 || *number > 255) {
+        in.fail_expected(*codes, "an exit code (0-255) or a list of them");
+      }
+      spec.stop_exit_codes.push_back(static_cast<int>(*number));
+    }
+  }
+  spec.kill_timeout_ms = in.duration_ms("kill_timeout").value_or(spec.kill_timeout_ms);
+  if (const RawOption* signal = in.find("kill_signal")) spec.kill_signal = signal_name(in, *signal);
+  spec.shutdown_with_message = in.flag("shutdown_with_message").value_or(false);
+  spec.treekill = in.flag("treekill").value_or(true);
+  spec.wait_ready = in.flag("wait_ready").value_or(false);
+  spec.listen_timeout_ms = in.duration_ms("listen_timeout").value_or(spec.listen_timeout_ms);
+  spec.max_memory_restart = in.size_bytes("max_memory_restart");
+  if (auto cron = in.text("cron_restart")) {
+    if (auto why = cron_syntax_error(*cron)) {
+      in.fail(*in.find("cron_restart"), "'" + in.find("cron_restart")->written_key +
+                                            "' is not a valid cron expression: " + *why);
+    }
+    spec.cron_restart = *cron;
+  }
+  spec.uid = in.text_or_number("uid");
+  spec.gid = in.text_or_number("gid");
+  spec.force = in.flag("force").value_or(false);
+}
+
+void read_watch(const Reader& in, AppSpec& spec) {
+  if (const RawOption* watch = in.find("watch")) {
+    if (watch->value.is_boolean() || watch->value == "true" || watch->value == "false") {
+      spec.watch = in.flag("watch").value_or(false);
+      if (spec.watch) spec.watch_paths = {spec.cwd};
+    } else {
+      for (const auto& path : in.string_list("watch").value_or(std::vector<std::string>{})) {
+        spec.watch_paths.push_back(in.absolute_path(*watch, path, spec.cwd));
+      }
+      spec.watch = !spec.watch_paths.empty();
+    }
+  }
+  spec.ignore_watch = in.string_list("ignore_watch").value_or(std::vector<std::string>{});
+  spec.watch_delay_ms = in.duration_ms("watch_delay").value_or(0);
+}
+
+}  // namespace
+
+AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector<Diagnostic>& warnings) {
+  OptionReader in(app, context.cwd);
+  in.set_home(shell_var(context, "HOME"));
+  AppSpec spec;
+  spec.source_file = app.source_file;
+  std::string default_name;
+  read_cwd_and_script(in, app, context, spec, default_name, warnings);
+  read_name(in, context, default_name, spec);
+  read_instances(in, context, spec);
+  read_environment(in, app, context, spec);
+  read_listen(in, spec);
+  read_logs(in, spec);
+  read_lifecycle(in, spec);
+  read_watch(in, spec);
+  return spec;
+}
+
+}  // namespace drove::config
