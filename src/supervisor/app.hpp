@@ -2,10 +2,12 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_primary.hpp"
 #include "config/app_spec.hpp"
 #include "supervisor/instance.hpp"
 
@@ -23,6 +25,8 @@ struct App {
   AppSpec spec;
   std::vector<Instance*> instances;  // ordered by index; owned by the Supervisor
   ReloadState reload;
+  // Cluster mode: the daemon's primary, owner of the app's listening sockets.
+  std::unique_ptr<cluster::ClusterPrimary> primary;
 
   [[nodiscard]] RestartPolicy restart_policy() const {
     return {spec.autorestart, spec.min_uptime_ms, spec.max_restarts, spec.restart_delay_ms,

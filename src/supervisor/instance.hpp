@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/uv_handle.hpp"
+#include "ipc/channel.hpp"
 #include "process/exit_status.hpp"
 #include "process/process_tree.hpp"
 #include "supervisor/restart_policy.hpp"
@@ -54,11 +56,15 @@ struct Run {
   std::int64_t started_mono_ms = 0;
   std::int64_t started_at_ms = 0;    // wall clock (pm_uptime)
   bool ready = false;                // serving: listening / 'ready' / READY=1, as the app requires
+  bool said_ready = false;           // process.send('ready') or sd_notify READY=1
+  bool said_online = false;          // cluster worker's 'online'
   std::optional<process::ExitStatus> exit;
+  std::unique_ptr<ipc::Channel> channel;  // Node's IPC channel (process.send, cluster protocol)
 
   // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
   // process is reaped and its whole tree is gone.
   bool terminating = false;
+  bool signalled = false;            // the stop signal went to the tree
   bool killed = false;
   std::int64_t terminate_began_mono_ms = 0;
   std::optional<process::TreeSnapshot> tree;
@@ -85,6 +91,7 @@ struct Instance {
   std::string last_error;                       // why it is errored / why a start failed
 
   std::vector<std::function<void()>> stop_waiters;
+  std::deque<nlohmann::json> messages;          // the last messages the app sent (describe)
   ActionTimer restart_timer;                    // waiting restart
 
   // Resource use of the whole tree, refreshed by the sampler.

@@ -15,6 +15,17 @@ bool runs_on_node(const AppSpec& spec) {
   return base == "node" || base == "nodejs";
 }
 
+std::vector<ListenSpec> activation_specs(const AppSpec& spec) {
+  std::vector<ListenSpec> out = spec.listen;
+  if (out.empty() && spec.port) out.push_back({"", *spec.port, ""});
+  for (auto& l : out) {
+    if (!l.name.empty()) continue;
+    const bool path = !l.address.empty() && l.address.front() == '/';
+    l.name = path ? l.address.substr(l.address.rfind('/') + 1) : "http";
+  }
+  return out;
+}
+
 std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
   std::vector<std::string> argv;
   if (spec.interpreter.empty() || spec.interpreter == "none") {

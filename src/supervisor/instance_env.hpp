@@ -21,6 +21,10 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file);
 // not node).
 std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket);
 
+// The sockets a non-Node cluster app gets by socket activation: its `listen` list, or
+// `port` on all interfaces. Each has a LISTEN_FDNAMES name.
+std::vector<ListenSpec> activation_specs(const AppSpec& spec);
+
 // True when the app runs under node (so it gets a Node IPC channel).
 bool runs_on_node(const AppSpec& spec);
 

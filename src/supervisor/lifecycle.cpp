@@ -7,6 +7,7 @@
 #include "base/log.hpp"
 #include "process/spawn.hpp"
 #include "supervisor/instance_env.hpp"
+#include "ipc/channel.hpp"
 #include "supervisor/output_files.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -15,6 +16,7 @@ namespace {
 
 constexpr std::int64_t kTreePollMs = 5;
 constexpr std::int64_t kGiveUpAfterKillMs = 5000;
+constexpr std::int64_t kActivationGraceMs = 1000;
 
 int stop_signal(const AppSpec& spec) {
   const int sig = process::signal_from_name(spec.kill_signal);
@@ -50,41 +52,83 @@ void ActionTimer::cancel() {
 
 Run* Supervisor::launch(Instance& instance, bool incoming) {
   App& app = *instance.app;
+  const AppSpec& spec = app.spec;
   auto run = std::make_unique<Run>();
   run->worker_id = next_worker_id_++;
   run->instance = &instance;
   run->timer.init(loop_);
+  auto fail = [&](const std::string& why) -> Run* {
+    instance.last_error = why;
+    log_error("{}:{} failed to start: {}", spec.name, instance.id, why);
+    emit("start_failed", instance, {{"error", why}});
+    return nullptr;
+  };
 
   std::string file;
-  std::vector<std::string> argv = instance_argv(app.spec, file);
-  auto outputs = open_outputs(instance, app.spec);
-  if (!outputs.ok()) {
-    instance.last_error = outputs.error().message();
-    log_error("{}:{} cannot open its log files: {}", app.spec.name, instance.id, instance.last_error);
-    return nullptr;
-  }
+  std::vector<std::string> argv = instance_argv(spec, file);
+  auto outputs = open_outputs(instance, spec);
+  if (!outputs.ok()) return fail("cannot open its log files: " + outputs.error().message());
   run->started_mono_ms = monotonic_ms();
   run->started_at_ms = wall_ms();
   process::SpawnOptions options{
       .file = file,
       .argv = std::move(argv),
       .env = instance_env(instance, *run, notify_.path()),
-      .cwd = app.spec.cwd,
+      .cwd = spec.cwd,
       .fds = {{1, outputs->out.get()}, {2, outputs->err.get()}},
       .new_session = true,
   };
+
+  // Node apps get an IPC channel on fd 3 (process.send, and the cluster protocol in cluster
+  // mode); other cluster apps get the daemon's listening sockets from fd 3 (LISTEN_FDS).
+  UniqueFd channel_ours, channel_theirs;
+  if (runs_on_node(spec)) {
+    auto pair = ipc::Channel::make_pair();
+    if (!pair.ok()) return fail(pair.error().message());
+    channel_ours = std::move(pair->first);
+    channel_theirs = std::move(pair->second);
+    options.fds.push_back({3, channel_theirs.get()});
+    options.env.push_back("NODE_CHANNEL_FD=3");
+    options.env.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
+    if (spec.exec_mode == ExecMode::cluster) options.env.push_back("NODE_UNIQUE_ID=" + std::to_string(run->worker_id));
+  } else if (app.primary) {
+    const auto listen = activation_specs(spec);
+    auto fds = app.primary->activation_fds(listen, instance.index);
+    if (!fds.ok()) return fail("cannot listen: " + fds.error().message());
+    std::string names;
+    for (size_t i = 0; i < fds->size(); ++i) {
+      options.fds.push_back({3 + static_cast<int>(i), (*fds)[i]});
+      names += (i ? ":" : "") + listen[i].name;
+    }
+    options.env.push_back("LISTEN_FDS=" + std::to_string(fds->size()));
+    options.env.push_back("LISTEN_FDNAMES=" + names);
+    options.set_listen_pid = true;
+  }
+
   auto pid = process::spawn(options);
   if (!pid.ok()) {
-    instance.last_error = pid.error().message();
-    log_error("{}:{} failed to start: {}", app.spec.name, instance.id, instance.last_error);
-    write_start_failure(*outputs, instance.last_error);
-    emit("start_failed", instance, {{"error", instance.last_error}});
-    return nullptr;
+    write_start_failure(*outputs, pid.error().message());
+    return fail(pid.error().message());
   }
   run->pid = pid.value();
   run->group = run->pid;
   Run* raw = run.get();
   reaper_.watch(raw->pid, [this, raw](process::ExitStatus status) { on_run_exit(*raw, status); });
+  if (channel_ours) {
+    channel_theirs.reset();
+    auto channel = ipc::Channel::open(
+        loop_, std::move(channel_ours),
+        {.on_message = [this, raw](nlohmann::json message, UniqueFd fd) { on_channel_message(*raw, std::move(message), std::move(fd)); },
+         .on_close = [this, raw](int) {
+           if (auto* primary = raw->instance->app->primary.get()) primary->remove_worker(raw->worker_id);
+         }});
+    if (channel.ok()) {
+      raw->channel = std::move(channel.value());
+      if (app.primary) app.primary->add_worker(raw->worker_id, raw->channel.get(), instance.index);
+    } else {
+      log_warn("{}:{} has no IPC channel: {}", spec.name, instance.id, channel.error().message());
+    }
+  }
   if (instance.created_at_ms == 0) instance.created_at_ms = raw->started_at_ms;
   if (incoming) {
     instance.incoming = std::move(run);
@@ -92,26 +136,41 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     instance.run = std::move(run);
     write_pid_file(instance.pid_file_path, raw->pid);
   }
-  // Without a readiness signal to wait for, a process is serving as soon as it runs. Otherwise
-  // it has listen_timeout to become ready: a replacement that does not fails its reload; a
-  // plain start is then considered online anyway, with a warning (as PM2).
-  if (!app.spec.wait_ready && !holds_sockets(app)) {
-    raw->ready = true;
-  } else {
-    raw->timer.start(app.spec.listen_timeout_ms, [this, raw] {
-      if (raw->ready || raw->terminating || raw->pid == 0) return;
-      Instance& owner = *raw->instance;
-      const std::string waited = std::to_string(owner.app->spec.listen_timeout_ms) + " ms";
-      if (owner.incoming.get() == raw) {
-        on_incoming_failed(owner, "its replacement was not ready within listen_timeout (" + waited + ")");
-      } else {
-        log_warn("{}:{} not ready within listen_timeout ({}): considered online", owner.app->spec.name, owner.id, waited);
-        mark_ready(*raw);
-      }
-    });
-  }
   emit("spawn", instance, {{"pid", raw->pid}, {"incoming", incoming}});
+  arm_readiness(*raw);
   return raw;
+}
+
+// Without a readiness signal to wait for, a process serves as soon as it runs. A
+// socket-activated app that does not opt into sd_notify gets a short grace period (its
+// connections queue in the daemon's socket meanwhile). Otherwise it has listen_timeout: a
+// replacement that is not ready by then fails its reload; a plain start is considered online
+// anyway, with a warning (as PM2).
+void Supervisor::arm_readiness(Run& run) {
+  const AppSpec& spec = run.instance->app->spec;
+  const bool node_cluster = spec.exec_mode == ExecMode::cluster && runs_on_node(spec);
+  const bool activation = spec.exec_mode == ExecMode::cluster && !runs_on_node(spec) && run.instance->app->primary;
+  Run* raw = &run;
+  if (!spec.wait_ready && !node_cluster && !activation) {
+    mark_ready(run);
+    return;
+  }
+  if (activation && !spec.wait_ready) {
+    run.timer.start(std::min(kActivationGraceMs, spec.listen_timeout_ms), [this, raw] { mark_ready(*raw); });
+    return;
+  }
+  run.timer.start(spec.listen_timeout_ms, [this, raw] {
+    if (raw->ready || raw->terminating || raw->pid == 0) return;
+    Instance& owner = *raw->instance;
+    const std::string waited = std::to_string(owner.app->spec.listen_timeout_ms) + " ms";
+    if (owner.incoming.get() == raw) {
+      on_incoming_failed(owner, "its replacement was not ready within listen_timeout (" + waited + ")");
+    } else {
+      log_warn("{}:{} not ready within listen_timeout ({}): considered online", owner.app->spec.name, owner.id, waited);
+      owner.last_error = "not ready within listen_timeout (" + waited + ")";
+      mark_ready(*raw);
+    }
+  });
 }
 
 void Supervisor::start_instance(Instance& instance) {
@@ -121,17 +180,13 @@ void Supervisor::start_instance(Instance& instance) {
   instance.memory_bytes = 0;
   instance.last_cpu_ticks = 0;
   set_state(instance, InstanceState::launching);
-  Run* run = launch(instance, false);
-  if (!run) {
-    set_state(instance, InstanceState::errored);
-    return;
-  }
-  if (run->ready) set_state(instance, InstanceState::online);
+  if (!launch(instance, false)) set_state(instance, InstanceState::errored);
 }
 
 void Supervisor::mark_ready(Run& run) {
-  if (run.ready) return;
+  if (run.ready || run.terminating || run.pid == 0) return;
   run.ready = true;
+  run.timer.cancel();
   Instance& instance = *run.instance;
   if (instance.incoming.get() == &run) {
     on_incoming_ready(instance);
@@ -147,6 +202,8 @@ void Supervisor::on_run_exit(Run& run, process::ExitStatus status) {
   const std::int64_t uptime = run.uptime_ms(monotonic_ms());
   run.pid = 0;
   run.exit = status;
+  // Connections in flight to it go to the others now, not when its channel drains.
+  if (app.primary) app.primary->remove_worker(run.worker_id);
   emit("exit", instance, {{"pid", old_pid}, {"code", status.code},
                           {"signal", status.signal ? process::signal_name(status.signal) : ""}, {"uptime_ms", uptime}});
   if (run.terminating) {
@@ -211,26 +268,42 @@ void Supervisor::after_crash(Instance& instance) {
 // SIGKILL after kill_timeout, and `on_gone` once the process is reaped and the tree is gone.
 void Supervisor::terminate(Run& run, Done on_gone) {
   const AppSpec& spec = run.instance->app->spec;
+  auto* primary = run.instance->app->primary.get();
   const bool already = run.terminating;
   run.on_gone = std::move(on_gone);
   if (already) return;
   run.terminating = true;
   run.killed = false;
   run.terminate_began_mono_ms = monotonic_ms();
-  if (spec.treekill) {
-    // Taken from the group leader's pid even when it has exited: its group may hold leftovers.
-    run.tree = process::TreeSnapshot::take(run.group);
-    run.tree->signal(stop_signal(spec));
-  } else if (run.pid != 0) {
-    ::kill(run.pid, stop_signal(spec));
+  // Taken from the group leader's pid even when it has exited: its group may hold leftovers.
+  if (spec.treekill) run.tree = process::TreeSnapshot::take(run.group);
+  if (primary) primary->stop_routing(run.worker_id);
+  const bool channel_open = run.channel && run.channel->is_open() && run.pid != 0;
+  if (channel_open && primary && spec.exec_mode == ExecMode::cluster && runs_on_node(spec) && !spec.shutdown_with_message) {
+    // Node's graceful worker stop: it closes its servers, finishes in-flight requests, exits.
+    primary->disconnect(run.worker_id);
+  } else if (channel_open && spec.shutdown_with_message) {
+    (void)run.channel->send("shutdown");
+  } else {
+    signal_run(run);
   }
   poll_terminating(run);
+}
+
+void Supervisor::signal_run(Run& run) {
+  const AppSpec& spec = run.instance->app->spec;
+  run.signalled = true;
+  if (spec.treekill && run.tree) run.tree->signal(stop_signal(spec));
+  else if (run.pid != 0) ::kill(run.pid, stop_signal(spec));
 }
 
 void Supervisor::poll_terminating(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
   const std::int64_t elapsed = monotonic_ms() - run.terminate_began_mono_ms;
   const bool tree_alive = spec.treekill && run.tree && run.tree->alive();
+  // A process stopped by message (disconnect, 'shutdown') may leave children: they get the
+  // stop signal once it has gone.
+  if (run.pid == 0 && tree_alive && !run.signalled) signal_run(run);
   const bool give_up = run.killed && run.pid == 0 && elapsed >= spec.kill_timeout_ms + kGiveUpAfterKillMs;
   if (run.pid == 0 && (!tree_alive || give_up)) {
     if (give_up) log_error("{}:{} left processes that survive SIGKILL; reporting stopped", spec.name, run.instance->id);
@@ -313,6 +386,8 @@ void Supervisor::bury(std::unique_ptr<Run> run) {
   if (!run) return;
   run->timer.cancel();
   if (run->pid != 0) reaper_.unwatch(run->pid);
+  if (auto* primary = run->instance->app->primary.get()) primary->remove_worker(run->worker_id);
+  run->channel.reset();
   graveyard_.push_back(std::move(run));
   collect_later();
 }

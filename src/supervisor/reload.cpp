@@ -9,12 +9,18 @@
 #include <map>
 
 #include "base/log.hpp"
+#include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::supervisor {
 
-bool Supervisor::holds_sockets(const App& app) const { return app.spec.exec_mode == ExecMode::cluster; }
+// Node cluster apps hold their servers' sockets in the daemon's primary; other cluster apps
+// get the daemon's sockets by activation when they have ports to listen on.
+bool Supervisor::holds_sockets(const App& app) const {
+  if (app.spec.exec_mode != ExecMode::cluster) return false;
+  return runs_on_node(app.spec) || !activation_specs(app.spec).empty();
+}
 
 std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& instances, int batch_size,
                                                std::function<void(std::vector<ReloadOutcome>)> done) {

@@ -8,6 +8,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "process/proc_table.hpp"
+#include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
 
 namespace drove::supervisor {
@@ -38,7 +39,10 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
         // sd_notify: READY=1 from an app's main process marks that process ready.
         if (auto it = fields.find("READY"); it != fields.end() && it->second == "1") {
-          if (Run* run = find_run(sender)) mark_ready(*run);
+          if (Run* run = find_run(sender)) {
+            run->said_ready = true;
+            check_ready(*run);
+          }
         }
       }) {
   if (auto s = notify_.bind(paths_.home + "/notify.sock"); !s.ok()) log_warn("sd_notify disabled: {}", s.error().message());
@@ -87,6 +91,7 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     auto app = std::make_unique<App>();
     app->spec = std::move(spec);
     App* raw = app.get();
+    if (holds_sockets(*raw)) create_primary(*raw);
     apps_.emplace(raw->spec.name, std::move(app));
     for (int index = 0; index < raw->spec.instances; ++index) {
       auto instance = std::make_unique<Instance>();
@@ -207,6 +212,8 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
       deleted_.push_back(std::move(it->second));
       instances_.erase(it);
       if (app->instances.empty()) {
+        // The port closes now: a deleted app must not keep accepting connections.
+        if (app->primary) app->primary->close_all();
         auto node = apps_.extract(app->spec.name);
         deleted_apps_.push_back(std::move(node.mapped()));
       }

@@ -65,6 +65,8 @@ class Supervisor {
   // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
   std::optional<CommandError> reload(const std::vector<Instance*>& instances, int batch_size,
                                      std::function<void(std::vector<ReloadOutcome>)> done);
+  // Sends a message to instances' process.on('message') (`drove send`, `drove trigger`).
+  std::optional<CommandError> send_message(const std::vector<Instance*>& instances, const nlohmann::json& message);
   // Starts instances that are stopped or errored (`drove start <name>`).
   void start_existing(const std::vector<Instance*>& instances);
   void remove(const std::vector<Instance*>& instances, Done done);
@@ -85,12 +87,20 @@ class Supervisor {
   void on_run_exit(Run& run, process::ExitStatus status);
   void terminate(Run& run, Done on_gone);
   void poll_terminating(Run& run);
+  void signal_run(Run& run);
+  void arm_readiness(Run& run);
   void after_crash(Instance& instance);
   void begin_stop(Instance& instance);
   void finish_stop(Instance& instance);
   void bury(std::unique_ptr<Run> run);
   void collect_later();
   void mark_ready(Run& run);
+  void check_ready(Run& run);
+  // messages.cpp
+  void on_channel_message(Run& run, nlohmann::json message, UniqueFd fd);
+  void on_app_message(Run& run, const nlohmann::json& message);
+  void create_primary(App& app);
+  Run* find_worker(int worker_id);
   // reload.cpp
   void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
   void reload_next_batch(App& app);

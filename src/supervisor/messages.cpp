@@ -1,0 +1,108 @@
+// What apps say to the daemon: Node IPC messages (the cluster protocol goes to the app's
+// primary; 'ready' marks readiness; anything else is the app's own message, published as an
+// event) and, through them, when a run is ready to serve.
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "supervisor/instance_env.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace drove::supervisor {
+namespace {
+
+constexpr size_t kKeptMessages = 20;
+
+}  // namespace
+
+void Supervisor::create_primary(App& app) {
+  cluster::ClusterPrimary::Events events;
+  events.on_online = [this](int worker_id) {
+    if (Run* run = find_worker(worker_id)) {
+      run->said_online = true;
+      check_ready(*run);
+    }
+  };
+  events.on_listening = [this](int worker_id, const nlohmann::json& message) {
+    if (Run* run = find_worker(worker_id)) {
+      emit("listening", *run->instance, {{"address", message.value("address", nlohmann::json())}, {"port", message.value("port", 0)}});
+      check_ready(*run);
+    }
+  };
+  events.on_bind_error = [this](int worker_id, const std::string& key, int negative_errno) {
+    if (Run* run = find_worker(worker_id)) {
+      Instance& instance = *run->instance;
+      instance.last_error = "cannot listen on " + key + ": " + std::strerror(-negative_errno);
+      log_warn("{}:{} {}", instance.app->spec.name, instance.id, instance.last_error);
+      emit("bind_error", instance, {{"key", key}, {"errno", negative_errno}});
+    }
+  };
+  app.primary = std::make_unique<cluster::ClusterPrimary>(loop_, app.spec.lb, std::move(events));
+}
+
+Run* Supervisor::find_worker(int worker_id) {
+  for (auto& [_, instance] : instances_) {
+    if (instance->run && instance->run->worker_id == worker_id) return instance->run.get();
+    if (instance->incoming && instance->incoming->worker_id == worker_id) return instance->incoming.get();
+  }
+  return nullptr;
+}
+
+void Supervisor::on_channel_message(Run& run, nlohmann::json message, UniqueFd fd) {
+  App& app = *run.instance->app;
+  if (app.primary && app.primary->handle_message(run.worker_id, message, fd)) return;
+  on_app_message(run, message);
+}
+
+void Supervisor::on_app_message(Run& run, const nlohmann::json& message) {
+  Instance& instance = *run.instance;
+  if (message == "ready") {
+    run.said_ready = true;
+    check_ready(run);
+    return;
+  }
+  instance.messages.push_back({{"at", wall_ms()}, {"data", message}});
+  if (instance.messages.size() > kKeptMessages) instance.messages.pop_front();
+  emit("message", instance, {{"data", message}});
+}
+
+// A run is ready to serve when what its app requires has happened:
+//  - wait_ready: process.send('ready') (Node) or sd_notify READY=1 (others);
+//  - a Node cluster worker: its 'online', and, when it replaces a run, a server listening on
+//    every key the old run listened on (so no connection finds nobody to take it);
+//  - a socket-activated app without wait_ready: its grace period (see launch()).
+void Supervisor::check_ready(Run& run) {
+  if (run.ready || run.terminating || run.pid == 0) return;
+  Instance& instance = *run.instance;
+  const AppSpec& spec = instance.app->spec;
+  if (spec.wait_ready && !run.said_ready) return;
+  if (spec.exec_mode == ExecMode::cluster && runs_on_node(spec)) {
+    if (!run.said_online) return;
+    const auto* primary = instance.app->primary.get();
+    if (primary && instance.incoming.get() == &run && instance.run) {
+      const auto old_keys = primary->listening_keys(instance.run->worker_id);
+      const auto new_keys = primary->listening_keys(run.worker_id);
+      for (const auto& key : old_keys) {
+        if (std::find(new_keys.begin(), new_keys.end(), key) == new_keys.end()) return;
+      }
+    }
+  } else if (spec.exec_mode == ExecMode::cluster && !spec.wait_ready) {
+    return;  // socket activation: the grace period decides
+  }
+  mark_ready(run);
+}
+
+std::optional<CommandError> Supervisor::send_message(const std::vector<Instance*>& instances, const nlohmann::json& message) {
+  for (Instance* instance : instances) {
+    if (!instance->run || !instance->run->channel || !instance->run->channel->is_open()) {
+      return CommandError{"ENOCHANNEL", "process " + std::to_string(instance->id) + " (" + instance->app->spec.name +
+                                            ") has no IPC channel: only node apps that are running can receive messages"};
+    }
+  }
+  for (Instance* instance : instances) {
+    if (auto s = instance->run->channel->send(message); !s.ok()) {
+      return CommandError{"EIO", "cannot send to process " + std::to_string(instance->id) + ": " + s.error().message()};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace drove::supervisor
