@@ -68,7 +68,10 @@ FileSink::FileSink(std::string path, RotationPolicy rotation)
 
 Status FileSink::open() {
   fd_.reset();
-  if (auto dirs = make_directories(parent_of(path_)); !dirs) return dirs;
+  if (auto dirs = make_directories(parent_of(path_)); !dirs) {
+    // Name the log file, not only the directory: that is what the user configured.
+    return SysError{dirs.error().code, "open log file " + path_ + ": " + dirs.error().context};
+  }
   UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
   if (!fd) return last_error("open log file " + path_);
   struct stat st {};
