@@ -97,12 +97,20 @@ Status FileSink::write_all(std::string_view bytes) {
 
 Status FileSink::rotate(std::int64_t wall_ms, SinkOutcome& outcome) {
   const int offset = local_utc_offset_minutes(wall_ms);
+  // Within one second, sequences only grow: a name freed by pruning or compression must not be
+  // reused, or a newer rotation would sort before an older one.
+  const std::int64_t second = wall_ms / 1000;
+  int sequence = second == last_rotation_second_ ? last_sequence_ + 1 : 0;
   std::string target;
-  for (int sequence = 0;; ++sequence) {
+  for (;; ++sequence) {
     target = rotated_path(path_, wall_ms, offset, sequence);
+    struct stat st {};
+    if (::lstat((target + ".gz").c_str(), &st) == 0) continue;
     if (rename_no_replace(path_, target) == 0) break;
-    if (errno != EEXIST || sequence > 100000) return last_error("rotate " + path_ + " to " + target);
+    if (errno != EEXIST || sequence > 1000000) return last_error("rotate " + path_ + " to " + target);
   }
+  last_rotation_second_ = second;
+  last_sequence_ = sequence;
   outcome.rotated_paths.push_back(target);
   if (auto reopened = open(); !reopened) return reopened;
   if (!rotation_.compress) {

@@ -61,6 +61,8 @@ class FileSink {
   UniqueFd fd_;
   std::uint64_t size_ = 0;
   bool regular_ = false;  // only regular files rotate (/dev/null, fifos, ttys never)
+  std::int64_t last_rotation_second_ = -1;
+  int last_sequence_ = 0;
 };
 
 }  // namespace drove::logs

@@ -193,6 +193,8 @@ void LogFile::maybe_start_compression() {
       [](uv_work_t* work) {
         auto* self = static_cast<CompressJob*>(work->data);
         self->result = gzip_file(self->source);
+        // Rotations queued behind a slow gzip may already be beyond `retain` and pruned.
+        if (!self->result && self->result.error().code == ENOENT) self->result = Ok{};
         // Retention counts rotations, compressed or not; prune once this one is settled.
         if (self->result) self->result = FileSink(self->file->path_, self->file->rotation_).prune_rotated();
       },
