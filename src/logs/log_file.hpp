@@ -66,6 +66,8 @@ class LogFile : public std::enable_shared_from_this<LogFile> {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] const RotationPolicy& rotation() const noexcept { return rotation_; }
   [[nodiscard]] bool over_high_water() const noexcept { return over_high_water_; }
+  // Streams currently appending to this file (several: merged instances, a combined log).
+  [[nodiscard]] std::size_t writer_count() const noexcept { return feeders_.size(); }
   [[nodiscard]] std::size_t queued_bytes() const noexcept;
   [[nodiscard]] nlohmann::json stats() const;
 

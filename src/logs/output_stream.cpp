@@ -92,6 +92,12 @@ void OutputStream::on_partial_timer() {
   // While paused the rest of the line may be waiting in the pipe: splitting it would put a
   // second prefix inside one line. resume_reading() re-arms the timer.
   if (!framer_.has_partial() || reader_->paused()) return;
+  // In a file other streams write to, a flushed fragment could be followed by another writer's
+  // line before its own end arrives (a writer descheduled mid-line under load does that), so
+  // there the fragment waits for its newline, EOF or the cap: lines never interleave.
+  for (const auto& file : files_) {
+    if (file->writer_count() > 1) return;
+  }
   const std::int64_t now = wall_ms();
   const std::int64_t due = std::min(last_data_ms_ + timing_.idle_ms,
                                     framer_.partial_started_ms() + timing_.max_age_ms);

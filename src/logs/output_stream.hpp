@@ -6,7 +6,8 @@
 //
 // A partial line is flushed when the stream has been quiet for `partial_idle_ms` or the partial
 // line is older than `partial_max_age_ms`, never while reading is paused (the rest of the line
-// may be in the pipe).
+// may be in the pipe), and only when this stream is the sole writer of each of its files (in a
+// shared file a fragment would let another writer's line in before its end).
 #pragma once
 
 #include <uv.h>

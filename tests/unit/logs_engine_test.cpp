@@ -170,6 +170,26 @@ TEST(LogsEngine, PartialLineIsFlushedAfterTheDelayAndContinuesWithoutPrefix) {
   EXPECT_EQ(live[1].app_name, "p");
 }
 
+TEST(LogsEngine, FragmentInASharedFileWaitsForItsNewline) {
+  TestLoop loop;
+  TempDir dir;
+  LogManager manager(loop.get());
+  auto slow = start_writer("printf 'frag'; read go; echo ment");
+  auto chatty = start_writer("while read line; do echo \"$line\"; done");
+  auto slow_output = manager.attach({.app_name = "m", .instance_id = 0, .out_path = dir / "out.log"},
+                                    std::move(slow.out), std::move(slow.err));
+  auto chatty_output = manager.attach({.app_name = "m", .instance_id = 1, .out_path = dir / "out.log"},
+                                      std::move(chatty.out), std::move(chatty.err));
+  ASSERT_EQ(::write(chatty.in.get(), "other\n", 6), 6);
+  ASSERT_TRUE(loop.run_until([&] { return read_file(dir / "out.log") == "other\n"; }));
+  loop.run_until([] { return false; }, 300);  // well past the partial-flush delay
+  EXPECT_EQ(read_file(dir / "out.log"), "other\n");
+  ASSERT_EQ(::write(slow.in.get(), "\n", 1), 1);
+  chatty.in.reset();
+  ASSERT_TRUE(loop.run_until([&] { return slow_output->drained() && chatty_output->drained(); }));
+  EXPECT_EQ(read_file(dir / "out.log"), "other\nfragment\n");
+}
+
 TEST(LogsEngine, JsonLinesGoToStreamFilesAndCombinedLogAndSubscribers) {
   TestLoop loop;
   TempDir dir;

@@ -53,3 +53,31 @@ TEST(LogsRotation, NextMidnightIsWithinADay) {
 
 }  // namespace
 }  // namespace drove::logs
+
+#include "logs/output_spec_for_app.hpp"
+
+namespace drove::logs {
+namespace {
+
+TEST(LogsOutputSpecForApp, DefaultsPerInstanceUnlessMerged) {
+  AppSpec app;
+  app.name = "my api/v2";
+  app.log_max_size = 1024;
+  app.log_compress = true;
+  auto spec = output_spec_for(app, 3, "/h/logs");
+  EXPECT_EQ(spec.out_path, "/h/logs/my_api_v2-out-3.log");
+  EXPECT_EQ(spec.err_path, "/h/logs/my_api_v2-error-3.log");
+  EXPECT_EQ(spec.combined_path, "");
+  EXPECT_EQ(spec.rotation.max_size_bytes, 1024u);
+  EXPECT_TRUE(spec.rotation.compress);
+  app.merge_logs = true;
+  app.out_file = "/var/log/api.log";
+  app.error_file = "/dev/null";
+  spec = output_spec_for(app, 3, "/h/logs");
+  EXPECT_EQ(spec.out_path, "/var/log/api.log");
+  EXPECT_EQ(spec.err_path, "/dev/null");
+  EXPECT_EQ(with_instance_suffix("/a.b/noext", 1), "/a.b/noext-1");
+}
+
+}  // namespace
+}  // namespace drove::logs
