@@ -23,7 +23,7 @@ bool in_path(const std::string& program, const std::string& path_list) {
 
 }  // namespace
 
-std::string interpreter_for(const std::string& path, const std::string& path_list) {
+std::optional<std::string> interpreter_for(const std::string& path, const std::string& path_list) {
   static const std::map<std::string, std::string> by_extension = {
       {".js", "node"},   {".cjs", "node"},   {".mjs", "node"}, {".py", "python3"},
       {".sh", "bash"},   {".bash", "bash"},  {".rb", "ruby"},  {".php", "php"},
@@ -36,7 +36,9 @@ std::string interpreter_for(const std::string& path, const std::string& path_lis
     return "ts-node";
   }
   if (::access(path.c_str(), X_OK) == 0) return "none";
-  return "node";  // PM2's default for anything it does not recognise
+  // PM2 runs anything else under node, which turns a typo into a crash loop of SyntaxErrors;
+  // drove says what is wrong instead.
+  return std::nullopt;
 }
 
 ScriptResolution resolve_script(const ScriptQuery& query) {
@@ -47,7 +49,14 @@ ScriptResolution resolve_script(const ScriptQuery& query) {
     if (S_ISDIR(st.st_mode)) return {std::nullopt, ScriptError{"script is a directory: " + candidate}};
     ResolvedScript out;
     out.exec_path = candidate;
-    out.interpreter = query.interpreter ? *query.interpreter : interpreter_for(candidate, query.path_list);
+    if (query.interpreter) {
+      out.interpreter = *query.interpreter;
+    } else if (auto found = interpreter_for(candidate, query.path_list)) {
+      out.interpreter = *found;
+    } else {
+      return {std::nullopt, ScriptError{"script is not executable and has no known extension: " + candidate +
+                                        " (chmod +x it, or give --interpreter)"}};
+    }
     out.default_name = fs::path(candidate).stem().string();
     return {out, std::nullopt};
   }

@@ -37,6 +37,8 @@ ScriptResolution resolve_script(const ScriptQuery& query);
 
 // The interpreter PM2 would pick for `path` (an existing file): by extension, "none" for an
 // executable without a known extension, "node" otherwise.
-std::string interpreter_for(const std::string& path, const std::string& path_list);
+// The interpreter for a script by its extension; "none" for an executable; nullopt when
+// neither tells (not executable, extension unknown).
+std::optional<std::string> interpreter_for(const std::string& path, const std::string& path_list);
 
 }  // namespace drove::config

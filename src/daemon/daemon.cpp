@@ -41,7 +41,8 @@ class Daemon {
         supervisor_(uv_default_loop(), reaper_,
                     {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
         server_(uv_default_loop(), [this](const RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
-        context_{uv_default_loop(), supervisor_, server_, options.home.dump(), [this] { shutdown_now(); }} {
+        context_{uv_default_loop(), supervisor_, server_, options.home.dump(), [this] { shutdown_now(); },
+                 [this] { ensure_log_stream(); }} {
     supervisor_.set_event_sink([this](const nlohmann::json& event) { server_.broadcast("events", event); });
   }
 
@@ -51,7 +52,7 @@ class Daemon {
       log_error("{}", s.error().message());
       return 1;
     }
-    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) {
       auto handle = UvHandle<uv_signal_t>::make();
       uv_signal_init(loop, handle.get());
       handle->data = this;
@@ -71,11 +72,39 @@ class Daemon {
 
  private:
   void on_signal(int signum) {
-    if (signum == SIGHUP) return;  // reserved: reopen logs
+    if (signum == SIGHUP || signum == SIGUSR2) {
+      // External logrotate moved the files: reopen them.
+      if (auto s = supervisor_.logs().reopen_all(); !s.ok()) log_warn("reopening log files: {}", s.error().message());
+      return;
+    }
     if (stopping_) return;
     stopping_ = true;
     log_info("{} received: stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     supervisor_.stop_all([this] { shutdown_now(); });
+  }
+
+  // Log lines are forwarded only while someone streams them: with no subscriber, the log
+  // engine does no per-line work for subscribers at all.
+  void ensure_log_stream() {
+    if (log_token_ >= 0) return;
+    log_token_ = supervisor_.logs().subscribe([this](const logs::LogLine& line) {
+      if (!server_.has_subscribers("logs")) {
+        const int token = log_token_;
+        log_token_ = -1;
+        supervisor_.logs().unsubscribe(token);
+        return;
+      }
+      const nlohmann::json event = {{"event", "log"}, {"id", line.instance_id}, {"name", line.app_name},
+                                    {"stream", line.is_err ? "err" : "out"}, {"text", line.text}, {"at", line.timestamp_ms}};
+      server_.broadcast("logs", event, [&line](const nlohmann::json& filter) {
+        auto ids = filter.find("ids");
+        if (ids == filter.end() || !ids->is_array()) return true;
+        for (const auto& id : *ids) {
+          if (id == line.instance_id) return true;
+        }
+        return false;
+      });
+    });
   }
 
   void shutdown_now() {
@@ -92,6 +121,7 @@ class Daemon {
   MethodContext context_;
   std::vector<UvHandle<uv_signal_t>> signals_;
   bool stopping_ = false;
+  int log_token_ = -1;
 };
 
 }  // namespace

@@ -38,6 +38,21 @@ bool resolve(MethodContext& ctx, const nlohmann::json& params, const RpcReply& r
   return true;
 }
 
+// --update-env: `env` (the shell's) is laid over every app's environment; `envs` (per app
+// name, from an ecosystem file) replaces that app's environment.
+supervisor::EnvUpdate env_update_of(const nlohmann::json& params) {
+  supervisor::EnvUpdate update;
+  if (auto it = params.find("env"); it != params.end() && it->is_object()) {
+    update.merge = it->get<std::map<std::string, std::string>>();
+    update.active = true;
+  }
+  if (auto it = params.find("envs"); it != params.end() && it->is_object()) {
+    for (const auto& [name, env] : it->items()) update.replace[name] = env.get<std::map<std::string, std::string>>();
+    update.active = true;
+  }
+  return update;
+}
+
 nlohmann::json ids_of(const std::vector<Instance*>& instances) {
   nlohmann::json ids = nlohmann::json::array();
   for (const Instance* i : instances) ids.push_back(i->id);
@@ -88,10 +103,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       } else if (m == "delete") {
         ctx.supervisor.remove(instances, done);
       } else {
-        std::map<std::string, std::string> env;
-        const bool update_env = p.contains("env") && p["env"].is_object();
-        if (update_env) env = p["env"].get<std::map<std::string, std::string>>();
-        ctx.supervisor.restart(instances, update_env ? &env : nullptr, done);
+        ctx.supervisor.restart(instances, env_update_of(p), done);
       }
     } else if (m == "reload") {
       std::vector<Instance*> instances;
@@ -106,6 +118,29 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
         reply.ok({{"ids", ids}, {"notices", notices}, {"processes", describe_ids(ctx, ids)}});
       });
       if (error) reply.error(error->code, error->message);
+    } else if (m == "send") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      if (auto error = ctx.supervisor.send_message(instances, p.at("message"))) return reply.error(error->code, error->message);
+      reply.ok({{"ids", ids_of(instances)}});
+    } else if (m == "scale") {
+      auto error = ctx.supervisor.scale(p.at("name").get<std::string>(), p.at("count").get<std::string>(),
+                                        [reply] { reply.ok({{"scaled", true}}); });
+      if (error) reply.error(error->code, error->message);
+    } else if (m == "flush") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      std::vector<std::string> paths;
+      for (const Instance* i : instances) {
+        for (const auto* path : {&i->output_spec.out_path, &i->output_spec.err_path, &i->output_spec.combined_path}) {
+          if (!path->empty() && *path != "/dev/null") paths.push_back(*path);
+        }
+      }
+      if (auto s = ctx.supervisor.logs().flush(paths); !s.ok()) return reply.error("EIO", s.error().message());
+      reply.ok({{"flushed", paths}});
+    } else if (m == "reloadLogs") {
+      if (auto s = ctx.supervisor.logs().reopen_all(); !s.ok()) return reply.error("EIO", s.error().message());
+      reply.ok({{"reopened", true}});
     } else if (m == "reset") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
@@ -123,6 +158,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       for (const char* topic : {"events", "logs"}) {
         if (p.value(topic, false)) connection->subscribe(topic, p.value("filter", nlohmann::json::object()));
       }
+      if (p.value("logs", false)) ctx.ensure_log_stream();
       reply.ok({{"subscribed", true}});
     } else if (m == "save") {
       // Each app with whether it ran: resurrect starts only what was running.

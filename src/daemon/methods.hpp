@@ -15,6 +15,7 @@ struct MethodContext {
   RpcServer& server;
   std::string dump_path;
   std::function<void()> request_shutdown;
+  std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
 };
 
 void dispatch(MethodContext& context, const RpcRequest& request, const RpcReply& reply);

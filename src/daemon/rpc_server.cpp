@@ -72,12 +72,20 @@ void RpcServer::on_connection() {
   connection->start();
 }
 
-void RpcServer::broadcast(const std::string& topic, const nlohmann::json& event) {
+void RpcServer::broadcast(const std::string& topic, const nlohmann::json& event,
+                          const std::function<bool(const nlohmann::json& filter)>& accepts) {
   // Copy: a send may close (and unlink) a connection that fell too far behind.
   auto targets = connections_;
   for (auto& c : targets) {
-    if (c->subscribed(topic)) c->send_line(event);
+    if (c->subscribed(topic) && (!accepts || accepts(c->filter(topic)))) c->send_line(event);
   }
+}
+
+bool RpcServer::has_subscribers(const std::string& topic) const {
+  for (const auto& c : connections_) {
+    if (c->subscribed(topic)) return true;
+  }
+  return false;
 }
 
 void RpcServer::close() {

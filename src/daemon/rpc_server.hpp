@@ -51,8 +51,11 @@ class RpcServer {
   RpcServer(uv_loop_t* loop, Handler handler);
   ~RpcServer();
   Status listen(const std::string& socket_path);
-  // Pushes `event` to every connection subscribed to `topic` ("events", "logs").
-  void broadcast(const std::string& topic, const nlohmann::json& event);
+  // Pushes `event` to every connection subscribed to `topic` ("events", "logs") whose filter
+  // `accepts` it (no predicate: all of them).
+  void broadcast(const std::string& topic, const nlohmann::json& event,
+                 const std::function<bool(const nlohmann::json& filter)>& accepts = {});
+  [[nodiscard]] bool has_subscribers(const std::string& topic) const;
   void close();
 
  private:

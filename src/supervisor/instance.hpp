@@ -25,6 +25,8 @@
 
 #include "base/uv_handle.hpp"
 #include "ipc/channel.hpp"
+#include "logs/instance_output.hpp"
+#include "logs/output_spec.hpp"
 #include "process/exit_status.hpp"
 #include "process/process_tree.hpp"
 #include "supervisor/restart_policy.hpp"
@@ -60,6 +62,7 @@ struct Run {
   bool said_online = false;          // cluster worker's 'online'
   std::optional<process::ExitStatus> exit;
   std::unique_ptr<ipc::Channel> channel;  // Node's IPC channel (process.send, cluster protocol)
+  std::unique_ptr<logs::InstanceOutput> output;  // its stdout/stderr pipes, drained to the logs
 
   // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
   // process is reaped and its whole tree is gone.
@@ -100,7 +103,8 @@ struct Instance {
   std::uint64_t last_cpu_ticks = 0;
   std::int64_t last_sample_mono_ms = 0;
 
-  std::string out_log_path, err_log_path, pid_file_path;
+  logs::OutputSpec output_spec;                 // where its output goes (paths, prefixes, rotation)
+  std::string pid_file_path;
 
   [[nodiscard]] pid_t pid() const { return run ? run->pid : 0; }
   [[nodiscard]] bool has_processes() const { return run || incoming || !retiring.empty(); }

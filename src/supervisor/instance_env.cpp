@@ -57,8 +57,8 @@ std::vector<std::string> instance_env(const Instance& instance, const Run& run, 
   env["exec_interpreter"] = spec.interpreter.empty() ? "none" : spec.interpreter;
   env["pm_exec_path"] = spec.exec_path;
   env["pm_cwd"] = spec.cwd;
-  env["pm_out_log_path"] = instance.out_log_path;
-  env["pm_err_log_path"] = instance.err_log_path;
+  env["pm_out_log_path"] = instance.output_spec.out_path;
+  env["pm_err_log_path"] = instance.output_spec.err_path;
   env["pm_pid_path"] = instance.pid_file_path;
   env["restart_time"] = std::to_string(instance.restart_time);
   env["unstable_restarts"] = std::to_string(instance.history.unstable_restarts);

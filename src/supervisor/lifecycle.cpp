@@ -1,5 +1,6 @@
 // The life of runs: launching a process for an instance, its exit, graceful termination of
 // its whole tree, and what a crash leads to (restart policy).
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -66,8 +67,11 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
 
   std::string file;
   std::vector<std::string> argv = instance_argv(spec, file);
-  auto outputs = open_outputs(instance, spec);
-  if (!outputs.ok()) return fail("cannot open its log files: " + outputs.error().message());
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message());
+  UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message());
+  UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
   run->started_mono_ms = monotonic_ms();
   run->started_at_ms = wall_ms();
   process::SpawnOptions options{
@@ -75,7 +79,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
       .argv = std::move(argv),
       .env = instance_env(instance, *run, notify_.path()),
       .cwd = spec.cwd,
-      .fds = {{1, outputs->out.get()}, {2, outputs->err.get()}},
+      .fds = {{1, out_write.get()}, {2, err_write.get()}},
       .new_session = true,
   };
 
@@ -107,11 +111,19 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
 
   auto pid = process::spawn(options);
   if (!pid.ok()) {
-    write_start_failure(*outputs, pid.error().message());
+    write_start_failure(instance.output_spec.err_path, pid.error().message());
     return fail(pid.error().message());
   }
   run->pid = pid.value();
   run->group = run->pid;
+  // Only the child may hold the write ends, or the pipes never reach EOF.
+  out_write.reset();
+  err_write.reset();
+  run->output = logs_.attach(instance.output_spec, std::move(out_read), std::move(err_read));
+  if (const auto& error = run->output->open_error()) {
+    instance.last_error = error->message();
+    log_warn("{}:{} log file: {} (the app runs; its output is counted as dropped)", spec.name, instance.id, instance.last_error);
+  }
   Run* raw = run.get();
   reaper_.watch(raw->pid, [this, raw](process::ExitStatus status) { on_run_exit(*raw, status); });
   if (channel_ours) {
@@ -388,6 +400,12 @@ void Supervisor::bury(std::unique_ptr<Run> run) {
   if (run->pid != 0) reaper_.unwatch(run->pid);
   if (auto* primary = run->instance->app->primary.get()) primary->remove_worker(run->worker_id);
   run->channel.reset();
+  // Its output may still be in the pipe (or held by a child that outlived it): it drains on.
+  if (run->output && !run->output->drained()) {
+    draining_.push_back(std::move(run->output));
+    auto it = std::prev(draining_.end());
+    (*it)->on_drained([this, it] { draining_.erase(it); });
+  }
   graveyard_.push_back(std::move(run));
   collect_later();
 }

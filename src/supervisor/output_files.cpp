@@ -4,29 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <string>
 
-#include "base/clock.hpp"
+#include "base/unique_fd.hpp"
 
 namespace drove::supervisor {
 
 std::string file_safe_name(const std::string& name) {
   std::string out = name;
   for (char& c : out) {
-    if (c == '/' || c == '\0') c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
   }
   return out;
-}
-
-std::string log_path_for(const std::string& configured, const std::string& logs_dir, const std::string& name,
-                         const std::string& kind, bool per_instance, int id) {
-  const std::string suffix = per_instance ? "-" + std::to_string(id) : "";
-  if (configured.empty()) return logs_dir + "/" + file_safe_name(name) + "-" + kind + suffix + ".log";
-  if (!per_instance || configured == "/dev/null") return configured;
-  const auto slash = configured.rfind('/');
-  const auto dot = configured.rfind('.');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return configured + suffix;
-  return configured.substr(0, dot) + suffix + configured.substr(dot);
 }
 
 Status make_parent_dirs(const std::string& path) {
@@ -43,33 +33,14 @@ Status make_parent_dirs(const std::string& path) {
   return Ok{};
 }
 
-namespace {
-
-Result<UniqueFd> open_log(const std::string& path) {
-  if (auto dirs = make_parent_dirs(path); !dirs.ok()) return dirs.error();
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-  if (!fd) return last_error("open log file \"" + path + "\"");
-  return fd;
-}
-
-}  // namespace
-
-Result<Outputs> open_outputs(const Instance& instance, const AppSpec& spec) {
-  Outputs outputs;
-  const bool discard = spec.disable_logs;
-  auto out = open_log(discard ? "/dev/null" : instance.out_log_path);
-  if (!out.ok()) return out.error();
-  auto err = open_log(discard ? "/dev/null" : instance.err_log_path);
-  if (!err.ok()) return err.error();
-  outputs.out = std::move(out.value());
-  outputs.err = std::move(err.value());
-  return outputs;
-}
-
-void write_start_failure(const Outputs& outputs, const std::string& message) {
+void write_start_failure(const std::string& err_log_path, const std::string& message) {
+  if (err_log_path.empty() || !make_parent_dirs(err_log_path).ok()) return;
+  UniqueFd fd(::open(err_log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   const std::string line = "[drove] failed to start: " + message + "\n";
-  ssize_t ignored = ::write(outputs.err.get(), line.data(), line.size());
-  (void)ignored;
+  if (fd) {
+    ssize_t ignored = ::write(fd.get(), line.data(), line.size());
+    (void)ignored;
+  }
 }
 
 void write_pid_file(const std::string& path, pid_t pid) {

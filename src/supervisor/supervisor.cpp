@@ -8,6 +8,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "process/proc_table.hpp"
+#include "logs/output_spec_for_app.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
 
@@ -34,6 +35,7 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
     : loop_(loop),
       reaper_(reaper),
       paths_(std::move(paths)),
+      logs_(loop),
       collector_(UvHandle<uv_check_t>::make()),
       sampler_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
@@ -93,23 +95,60 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     App* raw = app.get();
     if (holds_sockets(*raw)) create_primary(*raw);
     apps_.emplace(raw->spec.name, std::move(app));
-    for (int index = 0; index < raw->spec.instances; ++index) {
-      auto instance = std::make_unique<Instance>();
-      instance->id = next_free_id();
-      instance->index = index;
-      instance->app = raw;
-      instance->restart_timer.init(loop_);
-      assign_log_paths(*instance);
-      raw->instances.push_back(instance.get());
-      ids.push_back(instance->id);
-      instances_.emplace(instance->id, std::move(instance));
-    }
+    for (int index = 0; index < raw->spec.instances; ++index) ids.push_back(new_instance(*raw, index).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
       for (Instance* instance : raw->instances) start_instance(*instance);
     }
   }
   return ids;
+}
+
+Instance& Supervisor::new_instance(App& app, int index) {
+  auto instance = std::make_unique<Instance>();
+  instance->id = next_free_id();
+  instance->index = index;
+  instance->app = &app;
+  instance->restart_timer.init(loop_);
+  assign_log_paths(*instance);
+  Instance& ref = *instance;
+  app.instances.push_back(&ref);
+  instances_.emplace(ref.id, std::move(instance));
+  return ref;
+}
+
+std::optional<CommandError> Supervisor::scale(const std::string& name, const std::string& count, Done done) {
+  auto it = apps_.find(name);
+  if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + name + "' not found"};
+  App& app = *it->second;
+  const int current = static_cast<int>(app.instances.size());
+  int target = 0;
+  try {
+    size_t used = 0;
+    const int n = std::stoi(count, &used);
+    if (used != count.size()) throw std::invalid_argument(count);
+    target = (count[0] == '+' || count[0] == '-') ? current + n : n;
+  } catch (const std::exception&) {
+    return CommandError{"EINVAL", "invalid instance count '" + count + "': expected N, +N or -N"};
+  }
+  if (target < 1) return CommandError{"EINVAL", "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
+  app.spec.instances = target;
+  app.spec.instances_requested = std::to_string(target);
+  if (target >= current) {
+    for (int index = current; index < target; ++index) start_instance(new_instance(app, index));
+    done();
+    return std::nullopt;
+  }
+  std::vector<Instance*> surplus(app.instances.begin() + target, app.instances.end());
+  std::vector<int> slots;
+  for (Instance* i : surplus) slots.push_back(i->index);
+  remove(surplus, [this, name, slots, done = std::move(done)] {
+    if (auto again = apps_.find(name); again != apps_.end() && again->second->primary) {
+      for (int slot : slots) again->second->primary->release_slot(slot);
+    }
+    done();
+  });
+  return std::nullopt;
 }
 
 std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std::vector<std::string>& targets) {
@@ -149,9 +188,7 @@ std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std
 
 void Supervisor::assign_log_paths(Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
-  const bool per_instance = spec.exec_mode == ExecMode::cluster && !spec.merge_logs;
-  instance.out_log_path = log_path_for(spec.out_file, paths_.logs_dir, spec.name, "out", per_instance, instance.id);
-  instance.err_log_path = log_path_for(spec.error_file, paths_.logs_dir, spec.name, "error", per_instance, instance.id);
+  instance.output_spec = logs::output_spec_for(spec, instance.id, paths_.logs_dir);
   instance.pid_file_path = spec.pid_file.empty()
                                ? paths_.pids_dir + "/" + file_safe_name(spec.name) + "-" + std::to_string(instance.id) + ".pid"
                                : spec.pid_file;
@@ -169,11 +206,14 @@ void Supervisor::stop(const std::vector<Instance*>& instances, Done done) {
   }
 }
 
-void Supervisor::restart(const std::vector<Instance*>& instances, const std::map<std::string, std::string>* new_env, Done done) {
-  if (new_env) {
+void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdate& env, Done done) {
+  if (env.active) {
     std::set<App*> apps;
     for (Instance* instance : instances) apps.insert(instance->app);
-    for (App* app : apps) app->spec.env = *new_env;
+    for (App* app : apps) {
+      if (auto it = env.replace.find(app->spec.name); it != env.replace.end()) app->spec.env = it->second;
+      for (const auto& [key, value] : env.merge) app->spec.env[key] = value;
+    }
   }
   auto remaining = std::make_shared<size_t>(instances.size());
   auto shared_done = std::make_shared<Done>(std::move(done));
@@ -306,8 +346,9 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
       {"cpu", instance.cpu_percent},
       {"memory", instance.memory_bytes},
       {"user", spec.uid.value_or("")},
-      {"out_log_path", instance.out_log_path},
-      {"err_log_path", instance.err_log_path},
+      {"out_log_path", instance.output_spec.out_path},
+      {"err_log_path", instance.output_spec.err_path},
+      {"log_path", instance.output_spec.combined_path},
       {"pid_path", instance.pid_file_path},
       {"exec_path", spec.exec_path},
       {"interpreter", spec.interpreter},

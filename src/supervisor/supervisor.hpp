@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "base/result.hpp"
 #include "base/uv_handle.hpp"
+#include "logs/log_manager.hpp"
 #include "process/notify_socket.hpp"
 #include "process/reaper.hpp"
 #include "supervisor/app.hpp"
@@ -34,6 +36,14 @@ struct HomePaths {
 struct CommandError {
   std::string code;     // "ENOTFOUND", "EEXIST", "EINVAL", "EBUSY", ...
   std::string message;
+};
+
+// --update-env: variables laid over every targeted app's environment (`merge`, the shell's),
+// and whole environments per app name (`replace`, from an ecosystem file).
+struct EnvUpdate {
+  bool active = false;
+  std::map<std::string, std::string> merge;
+  std::map<std::string, std::map<std::string, std::string>> replace;
 };
 
 struct ReloadOutcome {
@@ -61,7 +71,10 @@ class Supervisor {
   void stop(const std::vector<Instance*>& instances, Done done);
   // Hard restart: stop each instance (whole tree) then start it again. With `new_env`, the
   // app's environment is replaced first (--update-env).
-  void restart(const std::vector<Instance*>& instances, const std::map<std::string, std::string>* new_env, Done done);
+  void restart(const std::vector<Instance*>& instances, const EnvUpdate& env, Done done);
+  // Sets an app's number of instances: "N", "+N" or "-N". Indexes stay dense: new instances
+  // take the next indexes, removed ones are the highest.
+  std::optional<CommandError> scale(const std::string& name, const std::string& count, Done done);
   // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
   std::optional<CommandError> reload(const std::vector<Instance*>& instances, int batch_size,
                                      std::function<void(std::vector<ReloadOutcome>)> done);
@@ -79,6 +92,7 @@ class Supervisor {
   [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;
 
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
+  [[nodiscard]] logs::LogManager& logs() { return logs_; }
 
  private:
   // lifecycle.cpp
@@ -112,12 +126,15 @@ class Supervisor {
   void emit(const std::string& type, const Instance& instance, nlohmann::json extra = {});
   void sample();
   int next_free_id() const;
+  Instance& new_instance(App& app, int index);
   Run* find_run(pid_t pid);
   void assign_log_paths(Instance& instance) const;
 
   uv_loop_t* loop_;
   process::Reaper& reaper_;
   HomePaths paths_;
+  // Declared first so it is destroyed last: it must outlive every InstanceOutput below.
+  logs::LogManager logs_;
   std::map<std::string, std::unique_ptr<App>> apps_;       // by name
   std::map<int, std::unique_ptr<Instance>> instances_;     // by id
   std::vector<std::unique_ptr<Run>> graveyard_;            // finished runs, freed after the loop turn
@@ -125,6 +142,7 @@ class Supervisor {
   std::vector<std::unique_ptr<App>> deleted_apps_;
   UvHandle<uv_check_t> collector_;
   UvHandle<uv_timer_t> sampler_;
+  std::list<std::unique_ptr<logs::InstanceOutput>> draining_;  // outputs of finished runs
   EventSink event_sink_;
   int next_worker_id_ = 1;
   process::NotifySocket notify_;

@@ -1,0 +1,40 @@
+// The CLI's commands: each turns parsed arguments into RPC calls and prints the outcome.
+// Errors are UserError: one line on stderr and a non-zero exit (cli.cpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/home_paths.hpp"
+#include "cli/start_options.hpp"
+
+namespace drove::cli {
+
+struct LogsOptions {
+  std::vector<std::string> targets;
+  size_t lines = 15;
+  bool raw = false, json = false, err_only = false, out_only = false, nostream = false;
+  bool timestamp = false;
+  std::string timestamp_format;
+  std::string highlight;
+};
+
+int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, const StartOptions& options,
+              const std::vector<std::string>& app_args);
+// stop, restart, reload, delete: targets are ids, names, namespaces, "all" or ecosystem files.
+int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::vector<std::string>& args,
+                  const StartOptions& options, int batch);
+// startOrRestart / startOrReload <file>: what runs is restarted (reloaded), the rest started.
+int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vector<std::string>& args,
+                 const StartOptions& options);
+int cmd_resurrect(const HomeLayout& home);
+int cmd_logs(const HomeLayout& home, const LogsOptions& options);
+int cmd_send(const HomeLayout& home, const std::string& target, const std::vector<std::string>& words);
+int cmd_trigger(const HomeLayout& home, const std::string& target, const std::string& action, const std::string& param);
+int cmd_scale(const HomeLayout& home, const std::string& name, const std::string& count);
+int cmd_init(const std::string& path);
+
+// Prints the process table.
+void print_list(class Client& client);
+
+}  // namespace drove::cli
