@@ -207,6 +207,16 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
     rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1)) : e.value("signal", ""));
   }
   if (!p.value("last_error", "").empty()) rows.emplace_back("last error", p.value("last_error", ""));
+  if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
+    rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());
+  }
+  for (const auto& file : p.value("log_files", nlohmann::json::array())) {
+    std::string text = format_bytes(file.value("bytes_written", std::uint64_t{0})) + " written";
+    if (const auto dropped = file.value("bytes_dropped", std::uint64_t{0}); dropped > 0) {
+      text += ", " + format_bytes(dropped) + " DROPPED (" + file.value("last_error", nlohmann::json("")).dump() + ")";
+    }
+    rows.emplace_back("log " + file.value("path", ""), text);
+  }
   for (const char* key : {"max_memory_restart", "cron_restart", "watch", "log_max_size", "log_retain", "log_compress", "log_date_format"}) {
     if (spec.contains(key) && !spec[key].is_null() && spec[key] != nlohmann::json("") && spec[key] != nlohmann::json(false) &&
         spec[key] != nlohmann::json(0)) {

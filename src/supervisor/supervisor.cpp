@@ -359,7 +359,19 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
     j["last_exit"] = {{"code", instance.last_exit->code},
                       {"signal", instance.last_exit->signal ? process::signal_name(instance.last_exit->signal) : ""}};
   }
-  if (full) j["spec"] = spec;
+  if (full) {
+    j["spec"] = spec;
+    j["messages"] = nlohmann::json(instance.messages);
+    // The log files it writes, with bytes written and dropped (a failing disk shows here).
+    nlohmann::json files = nlohmann::json::array();
+    const auto& o = instance.output_spec;
+    for (const auto& file : logs_.stats().value("files", nlohmann::json::array())) {
+      const std::string path = file.value("path", "");
+      if (path == o.out_path || path == o.err_path || path == o.combined_path) files.push_back(file);
+    }
+    j["log_files"] = files;
+    if (instance.app->primary) j["cluster"] = instance.app->primary->describe();
+  }
   return j;
 }
 

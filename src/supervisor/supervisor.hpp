@@ -86,7 +86,7 @@ class Supervisor {
   void reset_counters(const std::vector<Instance*>& instances);
   void stop_all(Done done);
 
-  [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full) const;
+  [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full) const;  // full: spec, messages, logs, cluster
   [[nodiscard]] nlohmann::json list(bool full) const;
   // Every app's spec, with whether any of its instances is meant to run (for `save`).
   [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;
