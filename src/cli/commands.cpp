@@ -154,7 +154,7 @@ int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::ve
   if (verb == "reload") params["batch"] = batch;
   auto result = client.call(verb, params);
   for (const auto& notice : result.value("notices", nlohmann::json::array())) {
-    if (notice.is_string() && notice.get<std::string>().find("reloaded") == std::string::npos) {
+    if (notice.is_string() && !notice.get<std::string>().empty()) {
       std::printf("[drove] %s\n", notice.get<std::string>().c_str());
     }
   }

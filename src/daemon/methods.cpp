@@ -6,6 +6,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/uv_handle.hpp"
 #include "daemon/dump.hpp"
 
 namespace drove::daemon {
@@ -53,6 +54,24 @@ supervisor::EnvUpdate env_update_of(const nlohmann::json& params) {
   return update;
 }
 
+// Calls `check` every 10 ms until it returns true (then the poller frees itself).
+void poll_until(uv_loop_t* loop, std::function<bool()> check) {
+  struct Poller {
+    UvHandle<uv_timer_t> timer;
+    std::function<bool()> check;
+  };
+  auto* poller = new Poller{UvHandle<uv_timer_t>::make(), std::move(check)};
+  uv_timer_init(loop, poller->timer.get());
+  poller->timer->data = poller;
+  uv_timer_start(
+      poller->timer.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Poller*>(t->data);
+        if (self && self->check()) delete self;  // closes the timer
+      },
+      10, 10);
+}
+
 nlohmann::json ids_of(const std::vector<Instance*>& instances) {
   nlohmann::json ids = nlohmann::json::array();
   for (const Instance* i : instances) ids.push_back(i->id);
@@ -83,11 +102,34 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       reply.ok(ctx.supervisor.list(p.value("full", false)));
     } else if (m == "start") {
       std::vector<AppSpec> specs;
-      for (const auto& s : p.at("apps")) specs.push_back(s.get<AppSpec>());
+      bool waits_for_ready = false;
+      for (const auto& s : p.at("apps")) {
+        specs.push_back(s.get<AppSpec>());
+        waits_for_ready = waits_for_ready || specs.back().wait_ready;
+      }
       auto added = ctx.supervisor.add(std::move(specs));
       if (auto* error = std::get_if<CommandError>(&added)) return reply.error(error->code, error->message);
       nlohmann::json ids = std::get<std::vector<int>>(added);
-      reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
+      if (!p.value("wait_ready", false) || !waits_for_ready) {
+        reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
+        return;
+      }
+      // --wait-ready: answer once every new instance is ready, or when one gave up waiting.
+      poll_until(ctx.loop, [&ctx, reply, ids] {
+        auto processes = describe_ids(ctx, ids);
+        for (const auto& proc : processes) {
+          const std::string status = proc.value("status", "");
+          if (status == "launching" || status == "waiting restart") return false;
+          const std::string error = proc.value("last_error", "");
+          if (error.find("listen_timeout") != std::string::npos) {
+            reply.error("ETIMEDOUT", "'" + proc.value("name", "") + "' (id " + std::to_string(proc.value("id", 0)) + ") " + error +
+                                         "; it keeps running and counts as online");
+            return true;
+          }
+        }
+        reply.ok({{"ids", ids}, {"processes", processes}});
+        return true;
+      });
     } else if (m == "start_existing") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;

@@ -57,7 +57,7 @@ std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& ins
     for (Instance* instance : targets) a->reload.queue.push_back(instance);
     const std::string name = a->spec.name;
     a->reload.done = [finish, name](bool ok, std::string message) {
-      finish({ok, ok ? "'" + name + "' reloaded" : std::move(message)});
+      finish({ok, ok ? std::string() : std::move(message)});
     };
     log_info("reload of '{}' begins ({} instance(s), batches of {})", name, targets.size(), a->reload.batch_size);
     reload_next_batch(*a);
