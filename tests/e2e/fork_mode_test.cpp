@@ -1,6 +1,7 @@
 // Fork mode end to end: real apps under the real daemon.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <thread>
@@ -136,6 +137,38 @@ TEST(ForkMode, DeleteForgetsTheApp) {
   ASSERT_EQ(home.drove({"delete", "gone"}).exit_code, 0);
   EXPECT_FALSE(pid_alive(pid));
   EXPECT_TRUE(home.processes("gone").empty());
+}
+
+}  // namespace
+}  // namespace drove::e2e
+
+namespace drove::e2e {
+namespace {
+
+TEST(Daemon, SigtermStopsEveryAppGracefullyAndExitsZero) {
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", fixture("apps/worker.py"), "--name", "a", "-i", "2"}).exit_code, 0);
+  auto pids = home.wait_online("a", 2);
+  const pid_t daemon = home.daemon_pid().value_or(0);
+  ASSERT_GT(daemon, 0);
+  ASSERT_EQ(::kill(daemon, SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return !pid_alive(daemon); }));
+  for (pid_t pid : pids) EXPECT_FALSE(pid_alive(pid));
+  const std::string log = read_file(home.path() + "/drove.log");
+  EXPECT_NE(log.find("SIGTERM received: stopping every app"), std::string::npos) << log;
+  EXPECT_NE(log.find("drove daemon exits"), std::string::npos) << log;
+  // The next command starts a fresh daemon.
+  EXPECT_EQ(home.drove({"ping"}).exit_code, 0);
+}
+
+TEST(Daemon, ControlSocketIsOwnerOnly) {
+  DroveHome home;
+  ASSERT_EQ(home.drove({"ping"}).exit_code, 0);
+  struct stat home_stat {}, sock_stat {};
+  ASSERT_EQ(::stat(home.path().c_str(), &home_stat), 0);
+  ASSERT_EQ(::stat((home.path() + "/drove.sock").c_str(), &sock_stat), 0);
+  EXPECT_EQ(home_stat.st_mode & 0777, 0700u);
+  EXPECT_EQ(sock_stat.st_mode & 0077, 0u);
 }
 
 }  // namespace
