@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 from harness import procs, report  # noqa: E402
 from harness.products import PM2, CmdError, Drove, run_cmd, wait_until  # noqa: E402
 from harness.results import Results, text_table  # noqa: E402
-from harness.scenarios import ALIASES, SCENARIOS, short  # noqa: E402
+from harness.scenarios import ALIASES, ROUND_ESTIMATE_S, SCENARIOS, short  # noqa: E402
 
 FULL = {
     "rounds": 3, "fleet_n": 100, "list_runs": 10, "list_warmup": 2, "settle_s": 1.0, "stable_s": 1.5,
@@ -62,6 +62,12 @@ class Ctx:
 
     def remaining(self):
         return self.cfg["budget_s"] - (time.monotonic() - self.t_start)
+
+    def reserve_after(self, scen):
+        """Seconds to keep for one round of every selected scenario after scen."""
+        later = self.args.scenarios[self.args.scenarios.index(scen) + 1:] if scen in self.args.scenarios else []
+        scale = 0.3 if self.args.quick else 1.0
+        return sum(ROUND_ESTIMATE_S.get(s, 20) * scale for s in later)
 
     def new_product(self, key, tag):
         self.homes += 1
@@ -157,6 +163,9 @@ class Ctx:
         live = self.tracker.live(None)
         if live:
             self.log(f"WARNING: processes still alive after cleanup: {live}")
+        else:
+            self.log(f"cleanup verified: none of the {self.tracker.seen} processes recorded (daemons, apps, "
+                     "load generators) is alive")
         return live
 
 
@@ -221,8 +230,9 @@ def main():
 
     def on_signal(signum, frame):
         raise Interrupted(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    # SIGINT too: a shell that starts us in the background without job control ignores it.
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
 
     tmp = tempfile.mkdtemp(prefix="drove-bench-", dir="/tmp")
     ctx = Ctx(args, cfg, tmp, args.product_list)

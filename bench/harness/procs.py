@@ -105,6 +105,7 @@ class Tracker:
 
     def __init__(self):
         self.procs = {}  # pid -> (starttime, owner)
+        self.seen = 0
 
     def add(self, pid, owner):
         if not pid or pid <= 1 or pid == os.getpid():
@@ -112,6 +113,7 @@ class Tracker:
         st = read_stat(pid)
         if st is not None and pid not in self.procs:
             self.procs[pid] = (st["starttime"], owner)
+            self.seen += 1
 
     def add_tree(self, root, owner):
         """Records root and all its current descendants."""

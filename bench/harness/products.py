@@ -201,7 +201,8 @@ class Drove(Product):
         except CmdError:
             return []
         text = out + err
-        if "--lb" not in text:
+        import re
+        if not re.search(r"--lb(?![-\w])", text):
             return []
         named = [p for p in self.LB_POLICIES if p in text]
         return named or list(self.LB_POLICIES)

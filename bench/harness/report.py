@@ -95,10 +95,12 @@ Medians are over every sample of every round; `[min–max]` is the spread.
    policy when drove has the flag), wrk with keep-alive and with `Connection: close`; one plain
    `node app.js` process as the baseline.
 6. **reload/restart under load**: wrk with `Connection: close` against a 2-worker cluster app
-   while the harness runs 3 `reload` (then, separately, 3 `restart`); requests served, non-2xx
-   responses and socket errors (connect + read + write + timeout).
-7. **log throughput**: an app writes N short lines to stdout as fast as it can, then a marker
-   line: lines/s from the app's first line until the marker is in the out log file; lines lost
+   while the harness runs 3 `reload` (then, separately, 3 `restart`), 0.5 s apart: requests served,
+   failed requests (%), non-2xx responses and socket errors (connect + read + write + timeout).
+7. **log throughput**: an app writes N short lines to stdout as fast as it can (one write per
+   line like `console.log`, then again with 1000 lines per write, which makes the manager the
+   bottleneck), then a marker line: lines/s from the app's first line until the marker is in the
+   out log file; lines lost
    (distinct line numbers missing from the file); daemon CPU (utime + stime from
    `/proc/<pid>/stat`) over the run, and the app's CPU.
 8. **per-app memory**: RSS and private dirty memory of an idle node app's process under each manager against the
@@ -133,6 +135,11 @@ def write_docs(root, data, results):
         f"{meta['seconds']:.0f} s in all). Ratios are drove/PM2 medians; each row says whether lower or "
         "higher is better.",
         "",
+        *([f"> **Quick smoke run** (`--quick`: 1 round, small sizes, 1 s loads): not a measurement; "
+            "run `bench/run.sh` for figures.", ""] if meta["mode"] == "quick" else []),
+        *([f"> **The machine was busy** (load average {meta['loadavg_start']} at the start on {meta['nproc']} "
+            "CPUs): other work shared the cores, so every figure is noisy; rerun on an idle machine.", ""]
+          if _busy(meta) else []),
         "## Machine",
         "",
         "| | |", "|---|---|",
@@ -205,6 +212,7 @@ def plots(results, img_dir, meta):
                 if any(results.stats(key.replace("cl-ka/", f"cl-{m}/").replace("cl-close/", f"cl-{m}/"))
                        for m in ("ka", "close")):
                     series.append((label, key))
+    series.sort(key=lambda s: 0 if s[0].startswith("drove") else 1 if s[0].startswith("PM2") else 2)
     if series:
         dat = os.path.join(img_dir, ".throughput.dat")
         labels = [s[0] for s in series]
@@ -218,6 +226,18 @@ def plots(results, img_dir, meta):
                     vals.append(f"{st['median']:.0f}" if st else "0")
                 f.write(f'"{mode_label}" ' + " ".join(vals) + "\n")
         png = os.path.join(img_dir, "throughput.png")
+        drove_shades = ["#5b2a86", "#7d4fb0", "#a27fd1", "#c6b0ea"]
+        colours, plotted = [], []
+        for i, (label, _) in enumerate(series):
+            if label.startswith("drove"):
+                colours.append(drove_shades[len([c for c in plotted if c.startswith("drove")]) % len(drove_shades)])
+            else:
+                colours.append("#2e8b57" if label.startswith("PM2") else "#9a9a9a")
+            plotted.append(label)
+        missing = "" if any(l.startswith("drove") for l in plotted) else \
+            'set label "drove: n/a (failed; see the table)" at graph 0.02, graph 0.95 tc rgb "#5b2a86"\n'
+        plot = ", ".join(f'"{dat}" using {i + 2}:xtic(1) title columnheader({i + 2}) lc rgb "{c}"'
+                         for i, c in enumerate(colours))
         script = f"""
 set terminal pngcairo size 900,480 font "sans,10"
 set output "{png}"
@@ -230,7 +250,7 @@ set key outside right top
 set ylabel "requests/s"
 set yrange [0:*]
 set grid ytics
-plot for [i=2:{len(series) + 1}] "{dat}" using i:xtic(1) title columnheader(i)
+{missing}plot {plot}
 """
         if _gnuplot(script, img_dir):
             made.append(("Cluster throughput", png))
@@ -270,6 +290,13 @@ plot "{dat}" using 0:2:3:4:xtic(1) with yerrorlines lw 2 pt 7 title "drove", \\
             made.append(("Daemon RSS against the number of apps", png))
         os.remove(dat)
     return made
+
+
+def _busy(meta):
+    try:
+        return float(meta["loadavg_start"].split()[0]) > 0.5 * meta["nproc"]
+    except (ValueError, KeyError, IndexError):
+        return False
 
 
 def _rows_summary(rows):

@@ -130,7 +130,7 @@ def table_rows(results):
             note = f"{r.baseline_label or 'plain node'}: {cell(results, r.baseline)}"
         out.append([r.scenario, f"{r.metric} ({r.unit})" if r.unit else r.metric,
                     cell(results, r.keys["drove"]), cell(results, r.keys["pm2"]),
-                    ratio(results, r), (f"{r.better} is better" + (f"; {note}" if note else ""))])
+                    ratio(results, r), "; ".join(x for x in (f"{r.better} is better" if r.better else "", note) if x)])
     return out
 
 

@@ -17,7 +17,7 @@ MIB = 1024.0
 
 def short(e):
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return text[:160]
+    return text[:240]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -29,7 +29,8 @@ def for_rounds(ctx, scen, body, expected, baseline=None, baseline_first=False):
     one that got no sample in that round records the reason. baseline(round) runs once a round."""
     first_round_secs = None
     for rnd in range(ctx.rounds):
-        if rnd > 0 and first_round_secs is not None and ctx.remaining() < first_round_secs:
+        # Another round only if it fits in the budget with one round left for each later scenario.
+        if rnd > 0 and first_round_secs is not None and ctx.remaining() - ctx.reserve_after(scen) < first_round_secs:
             ctx.results.note(scen, f"stopped after {rnd} round(s): time budget")
             ctx.log(f"[{scen}] time budget: stopping after {rnd} round(s)")
             break
@@ -305,7 +306,7 @@ def cluster(ctx):
             except KeyboardInterrupt:
                 raise
             except Exception as e:  # noqa: BLE001
-                ctx.log(f"[cluster] {p.label} {v or ''}: failed: {short(e)}")
+                ctx.log(f"[cluster] {p.label}{' --lb ' + v if v else ''}: failed: {short(e)}")
                 for key in keys:
                     R.fail(key, short(e))
             finally:
@@ -332,13 +333,15 @@ def reloads(ctx):
     R = ctx.results
     ops = ctx.cfg["reload_ops"]
     for op in ("reload", "restart"):
-        R.row(S, f"{ops}× {op}: requests served", "", "higher", f"{op}-req/drove", f"{op}-req/pm2")
+        R.row(S, f"{ops}× {op}: requests served", "", None, f"{op}-req/drove", f"{op}-req/pm2")
+        R.row(S, f"{ops}× {op}: failed requests", "%", "lower", f"{op}-failpct/drove", f"{op}-failpct/pm2")
         R.row(S, f"{ops}× {op}: non-2xx responses", "", "lower", f"{op}-non2xx/drove", f"{op}-non2xx/pm2")
         R.row(S, f"{ops}× {op}: socket errors", "", "lower", f"{op}-sockerr/drove", f"{op}-sockerr/pm2")
     c = ctx.cfg
     R.note(S, f"2-instance cluster app; wrk -t2 -c{c['reload_conns']} with Connection: close runs from 1 s before "
               f"the first reload/restart to 1 s after the last ({ops} ops, 0.5 s apart); socket errors = wrk's connect + read + "
-              "write + timeout")
+              "write + timeout; failed requests = (non-2xx + socket errors) / (responses + socket errors); the "
+              "number of requests served depends on how long the operations take")
     app = os.path.join(ctx.apps, "hello.js")
 
     def body(p, rnd):
@@ -347,7 +350,7 @@ def reloads(ctx):
         p.start(app, name="web", instances=2, env={"PORT": port})
         wait_cluster_ready(ctx, p, "web", 2, port)
         for op in ("reload", "restart"):
-            keys = [f"{op}-req/{k}", f"{op}-non2xx/{k}", f"{op}-sockerr/{k}"]
+            keys = [f"{op}-req/{k}", f"{op}-non2xx/{k}", f"{op}-sockerr/{k}", f"{op}-failpct/{k}"]
             w = None
             try:
                 w = Wrk(port, 2, c["reload_conns"], 300, True, ctx.tracker)
@@ -365,6 +368,8 @@ def reloads(ctx):
                 R.add(keys[0], r["requests"], **raw, op_seconds=op_secs, round=rnd)
                 R.add(keys[1], r["non2xx"], round=rnd)
                 R.add(keys[2], r["socket_errors"], round=rnd)
+                attempts = r["requests"] + r["socket_errors"]
+                R.add(keys[3], 100.0 * (r["non2xx"] + r["socket_errors"]) / max(1, attempts), round=rnd)
                 wait_cluster_ready(ctx, p, "web", 2, port)
             except KeyboardInterrupt:
                 raise
@@ -377,7 +382,7 @@ def reloads(ctx):
                     w.abort()
 
     for_rounds(ctx, "reload", body,
-               lambda k: [f"{op}-{m}/{k}" for op in ("reload", "restart") for m in ("req", "non2xx", "sockerr")])
+               lambda k: [f"{op}-{m}/{k}" for op in ("reload", "restart") for m in ("req", "non2xx", "sockerr", "failpct")])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,6 +530,10 @@ def appmem(ctx):
     for_rounds(ctx, "appmem", body, lambda k: [f"app{m}/{k}" for m in ("rss", "over", "uss", "extra")],
                baseline=baseline, baseline_first=True)
 
+
+# Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
+# time budget keeps in reserve for the scenarios still to come.
+ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12}
 
 SCENARIOS = {
     "fleet": fleet,
