@@ -67,7 +67,10 @@ class Ctx:
         """Seconds to keep for one round of every selected scenario after scen."""
         later = self.args.scenarios[self.args.scenarios.index(scen) + 1:] if scen in self.args.scenarios else []
         scale = 0.3 if self.args.quick else 1.0
-        return sum(ROUND_ESTIMATE_S.get(s, 20) * scale for s in later)
+        est = dict(ROUND_ESTIMATE_S)
+        if "cluster" in later:  # one more wrk pair per extra drove --lb policy
+            est["cluster"] += 13 * max(0, len(self.drove_lb_policies()) - 1)
+        return sum(est.get(s, 20) * scale for s in later)
 
     def new_product(self, key, tag):
         self.homes += 1

@@ -119,7 +119,9 @@ def ratio(results, row):
     if a["median"] == 0:
         return "0×"
     q = a["median"] / b["median"]
-    return "<0.01×" if 0 < q < 0.005 else f"{q:.2f}×"
+    if abs(q) < 0.005:
+        return "<0.01×" if q > 0 else "≈0×"
+    return f"{q:.2f}×"
 
 
 def table_rows(results):

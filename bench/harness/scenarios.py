@@ -177,7 +177,7 @@ def fleet(ctx):
         p.start(scripts[0])
         wait_online(p, 1, 30)
         for ms in time_command(p.list_argv(), p.env(), ctx.cfg["list_runs"], ctx.cfg["list_warmup"], ctx.tmp):
-            R.add(f"list1/{k}", ms)
+            R.add(f"list1/{k}", ms, round=rnd)
         R.add(f"rss1/{k}", sample_rss_mib(p.daemon_pid()), round=rnd)
         p.start_many(scripts[1:10], method, eco9)
         wait_online(p, 10, 60)
@@ -197,7 +197,7 @@ def fleet(ctx):
         dpid = p.daemon_pid()
         R.add(f"rss{n}/{k}", sample_rss_mib(dpid), round=rnd)
         for ms in time_command(p.list_argv(), p.env(), ctx.cfg["list_runs"], ctx.cfg["list_warmup"], ctx.tmp):
-            R.add(f"list{n}/{k}", ms)
+            R.add(f"list{n}/{k}", ms, round=rnd)
         t0 = time.perf_counter()
         leftovers = p.kill()
         if leftovers:
