@@ -1,0 +1,547 @@
+"""The scenarios. Each runs on drove and on PM2 alternately (A/B/A/B…), several rounds, each
+product-round with a fresh home and daemon; a failure becomes "n/a (failed: reason)"."""
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import time
+
+from . import procs
+from .load import Wrk, free_port, http_ok, run_wrk
+from .products import CmdError, Timeout, time_command, wait_until
+
+MIB = 1024.0
+
+
+def short(e):
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:240]
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+
+def for_rounds(ctx, scen, body, expected, baseline=None, baseline_first=False):
+    """Runs body(product, round) for every product, alternately, for ctx.rounds rounds.
+    expected(product_key) lists the series keys a product-round should fill: on failure, each
+    one that got no sample in that round records the reason. baseline(round) runs once a round."""
+    first_round_secs = None
+    for rnd in range(ctx.rounds):
+        # Another round only if it fits in the budget with one round left for each later scenario.
+        if rnd > 0 and first_round_secs is not None and ctx.remaining() - ctx.reserve_after(scen) < first_round_secs:
+            ctx.results.note(scen, f"stopped after {rnd} round(s): time budget")
+            ctx.log(f"[{scen}] time budget: stopping after {rnd} round(s)")
+            break
+        t0 = time.monotonic()
+        if baseline and baseline_first:
+            _run_baseline(ctx, scen, baseline, rnd)
+        for key in ctx.products:
+            product = ctx.new_product(key, f"{scen}-r{rnd}")
+            before = {k: len(ctx.results.samples.get(k, [])) for k in expected(key)}
+            ctx.log(f"[{scen}] round {rnd + 1}/{ctx.rounds}: {product.label}")
+            try:
+                body(product, rnd)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001 - any failure is reported, never fatal
+                reason = short(e)
+                ctx.log(f"[{scen}] {product.label}: failed: {reason}")
+                for k in expected(key):
+                    if len(ctx.results.samples.get(k, [])) == before[k]:
+                        ctx.results.fail(k, reason)
+            finally:
+                ctx.stop_product(product, scen)
+        if baseline and not baseline_first:
+            _run_baseline(ctx, scen, baseline, rnd)
+        if first_round_secs is None:
+            first_round_secs = time.monotonic() - t0
+
+
+def _run_baseline(ctx, scen, baseline, rnd):
+    ctx.log(f"[{scen}] round {rnd + 1}/{ctx.rounds}: plain node")
+    try:
+        baseline(rnd)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # noqa: BLE001
+        ctx.log(f"[{scen}] plain node: failed: {short(e)}")
+        ctx.results.note(scen, f"plain node baseline failed: {short(e)}")
+    finally:
+        ctx.stop_plain()
+
+
+def online_count(apps, name=None):
+    return sum(1 for a in apps if (name is None or a.get("name") == name)
+               and a.get("pm2_env", {}).get("status") == "online" and a.get("pid"))
+
+
+def wait_online(p, n, timeout, name=None, interval=0.1):
+    def check():
+        apps = p.jlist()
+        mine = [a for a in apps if name is None or a.get("name") == name]
+        return apps if len(mine) == n and online_count(mine) == n else None
+    try:
+        return wait_until(f"{n} app(s) online", check, timeout, interval)
+    except Timeout as e:
+        raise Timeout(f"{e} ({describe_instances(p.jlist(), p)})")
+
+
+def describe_instances(apps, p):
+    """'online ↺0, errored ↺16', led by a diagnosis when an error log names one (EADDRINUSE)."""
+    parts = []
+    hint = ""
+    for a in apps:
+        env = a.get("pm2_env", {})
+        parts.append(f"{env.get('status')} ↺{env.get('restart_time')}")
+        err = env.get("pm_err_log_path")
+        if err and not hint:
+            try:
+                with open(err, "rb") as f:
+                    f.seek(max(0, os.path.getsize(err) - 8192))
+                    tail = f.read().decode("utf-8", "replace")
+                if "EADDRINUSE" in tail:
+                    hint = "EADDRINUSE: the instances do not share the port (no cluster mode); "
+            except OSError:
+                pass
+    return f"{hint}instances: {', '.join(parts) or 'none'}"
+
+
+def wait_cluster_ready(ctx, p, name, n, port):
+    """n instances online, staying online with no restart for a moment, and answering HTTP."""
+    apps = wait_online(p, n, 20, name=name)
+    before = {a.get("pm_id"): (a.get("pid"), a["pm2_env"].get("restart_time")) for a in apps if a.get("name") == name}
+    time.sleep(ctx.cfg["stable_s"])
+    apps = p.jlist()
+    after = {a.get("pm_id"): (a.get("pid"), a["pm2_env"].get("restart_time")) for a in apps if a.get("name") == name}
+    if before != after or online_count(apps, name) != n:
+        raise CmdError(f"not stably online: {describe_instances(apps, p)}")
+    wait_until(f"HTTP 200 on port {port}", lambda: http_ok(port), 10, 0.1)
+
+
+def sample_rss_mib(pid, reads=3, gap=0.2):
+    vals = []
+    for i in range(reads):
+        v = procs.rss_kib(pid)
+        if v is None:
+            raise CmdError(f"process {pid} vanished while reading its RSS")
+        vals.append(v / MIB)
+        if i + 1 < reads:
+            time.sleep(gap)
+    return statistics.median(vals)
+
+
+def read_marker(path):
+    """(pid, wall-clock ms) written by the marker/logspam apps, or None."""
+    try:
+        with open(path) as f:
+            pid, ts = f.read().split()
+        return int(pid), float(ts)
+    except (OSError, ValueError):
+        return None
+
+
+def app_entry(p, name):
+    for a in p.jlist():
+        if a.get("name") == name:
+            return a
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-3: list latency, daemon RSS, starting N apps (one run per product-round covers all three)
+
+def fleet(ctx):
+    n = ctx.cfg["fleet_n"]
+    S1, S2, S3 = "1 list latency", "2 daemon RSS", f"3 start {n} apps"
+    R = ctx.results
+    R.row(S1, "list, 1 app", "ms", "lower", "list1/drove", "list1/pm2")
+    R.row(S1, f"list, {n} apps", "ms", "lower", f"list{n}/drove", f"list{n}/pm2")
+    for k, label in (("0", "idle, no app"), ("1", "1 app"), ("10", "10 apps"), (str(n), f"{n} apps")):
+        R.row(S2, label, "MiB", "lower", f"rss{k}/drove", f"rss{k}/pm2")
+    R.row(S3, f"start {n}: until the CLI returns", "s", "lower", "startcli/drove", "startcli/pm2")
+    R.row(S3, f"start {n}: until jlist shows {n} online", "s", "lower", "startall/drove", "startall/pm2")
+    R.row(S3, f"kill with {n} apps: until every process is gone", "s", "lower", "kill/drove", "kill/pm2")
+    method = ctx.start_method
+    R.note(S3, f"apps started with one CLI call: {'an ecosystem JSON file' if method == 'ecosystem' else f'`start a.js b.js …` ({n} scripts)'}"
+               + ("" if method == "ecosystem" else " (drove has no ecosystem loader yet, so both products use this)"))
+    scripts, eco9, eco_n = ctx.fleet_files(n)
+    settle = ctx.cfg["settle_s"]
+
+    def body(p, rnd):
+        k = p.key
+        dpid = p.ping()
+        time.sleep(settle)
+        R.add(f"rss0/{k}", sample_rss_mib(dpid), round=rnd)
+        p.start(scripts[0])
+        wait_online(p, 1, 30)
+        for ms in time_command(p.list_argv(), p.env(), ctx.cfg["list_runs"], ctx.cfg["list_warmup"], ctx.tmp):
+            R.add(f"list1/{k}", ms, round=rnd)
+        R.add(f"rss1/{k}", sample_rss_mib(p.daemon_pid()), round=rnd)
+        p.start_many(scripts[1:10], method, eco9)
+        wait_online(p, 10, 60)
+        time.sleep(settle)
+        R.add(f"rss10/{k}", sample_rss_mib(p.daemon_pid()), round=rnd)
+        p.delete_all()
+        wait_until("every app deleted", lambda: not p.jlist(), 60, 0.2)
+        time.sleep(settle)
+        t0 = time.perf_counter()
+        p.start_many(scripts, method, eco_n, timeout=max(120, 3 * n))
+        t_cli = time.perf_counter() - t0
+        wait_online(p, n, max(120, 3 * n), interval=0.1)
+        t_all = time.perf_counter() - t0
+        R.add(f"startcli/{k}", t_cli, round=rnd)
+        R.add(f"startall/{k}", t_all, round=rnd)
+        time.sleep(2 * settle)
+        dpid = p.daemon_pid()
+        R.add(f"rss{n}/{k}", sample_rss_mib(dpid), round=rnd)
+        for ms in time_command(p.list_argv(), p.env(), ctx.cfg["list_runs"], ctx.cfg["list_warmup"], ctx.tmp):
+            R.add(f"list{n}/{k}", ms, round=rnd)
+        t0 = time.perf_counter()
+        leftovers = p.kill()
+        if leftovers:
+            raise CmdError(f"'kill' left {len(leftovers)} process(es) running")
+        R.add(f"kill/{k}", time.perf_counter() - t0, round=rnd)
+
+    for_rounds(ctx, "fleet", body, lambda k: [f"{m}/{k}" for m in
+               ("list1", f"list{n}", "rss0", "rss1", "rss10", f"rss{n}", "startcli", "startall", "kill")])
+
+
+# ---------------------------------------------------------------------------------------------
+# 4: crash -> replacement
+
+def crash(ctx):
+    S = "4 crash → replacement"
+    R = ctx.results
+    R.row(S, "SIGKILL → new pid visible in jlist", "ms", "lower", "crashcli/drove", "crashcli/pm2")
+    R.row(S, "SIGKILL → the app's code runs again", "ms", "lower", "crashcode/drove", "crashcode/pm2")
+    R.note(S, "the app is up for 1.2 s before each kill (longer than min_uptime, so every restart is a stable one); "
+              "'code runs again' is read from a timestamp the app writes first thing, measured without CLI polling")
+    app = os.path.join(ctx.apps, "marker.js")
+    up = ctx.cfg["crash_uptime_s"]
+
+    def kill_and_wait_marker(marker):
+        old_pid, _ = read_marker(marker)
+        ctx.tracker.add(old_pid, "app")
+        t_kill = time.time()
+        os.kill(old_pid, signal.SIGKILL)
+        return old_pid, t_kill
+
+    def body(p, rnd):
+        k = p.key
+        marker = os.path.join(ctx.tmp, f"crash-{k}-{rnd}.marker")
+        p.ping()
+        p.start(app, name="crashy", env={"BENCH_MARKER": marker})
+        wait_until("the app's marker", lambda: read_marker(marker), 15)
+        wait_online(p, 1, 15)
+        for i in range(ctx.cfg["crash_samples"]):
+            # (b) the app's own code, no CLI polling meanwhile
+            time.sleep(up)
+            old_pid, t_kill = kill_and_wait_marker(marker)
+            new = wait_until("the restarted app's marker",
+                             lambda: (m := read_marker(marker)) and m[0] != old_pid and m, 15, 0.002)
+            R.add(f"crashcode/{k}", new[1] - t_kill * 1000.0, sample=i, round=rnd)
+            wait_until("the new pid online in jlist",
+                       lambda: (a := app_entry(p, "crashy")) and a.get("pid") == new[0]
+                       and a["pm2_env"].get("status") == "online", 15, 0.05)
+            # (a) the new pid as the CLI shows it: jlist in a loop
+            time.sleep(up)
+            old_pid, t_kill = kill_and_wait_marker(marker)
+            calls = 0
+
+            def seen():
+                nonlocal calls
+                calls += 1
+                a = app_entry(p, "crashy")
+                return a and a.get("pid") and a["pid"] != old_pid and a["pm2_env"].get("status") == "online"
+            wait_until("a new pid in jlist", seen, 15, 0.0)
+            t_seen = time.time()
+            m = read_marker(marker)
+            R.add(f"crashcli/{k}", (t_seen - t_kill) * 1000.0, sample=i, round=rnd, jlist_calls=calls,
+                  code_ms_while_polling=(m[1] - t_kill * 1000.0) if m and m[0] != old_pid else None)
+
+    for_rounds(ctx, "crash", body, lambda k: [f"crashcli/{k}", f"crashcode/{k}"])
+
+
+# ---------------------------------------------------------------------------------------------
+# 5: cluster throughput
+
+MODES = (("ka", "keep-alive", False), ("close", "Connection: close", True))
+
+
+def cluster(ctx):
+    S = "5 cluster throughput"
+    R = ctx.results
+    policies = ctx.drove_lb_policies()
+    variants = {"drove": policies or [None], "pm2": [None]}
+    for mode, mode_label, _ in MODES:
+        for v in variants["drove"]:
+            R.row(S, f"2 workers, {mode_label}" + (f", drove --lb {v}" if v else ""), "req/s", "higher",
+                  f"cl-{mode}/drove/{v or 'default'}", f"cl-{mode}/pm2/default",
+                  baseline=f"cl-{mode}/node", baseline_label="plain node, 1 process")
+    if not policies and "drove" in ctx.products:
+        R.note(S, "drove has no --lb flag yet: its default policy only")
+    c = ctx.cfg
+    R.note(S, f"wrk -t{c['wrk_threads']} -c{c['wrk_conns']} -d{c['wrk_s']}s after a {c['wrk_warmup_s']}s warm-up; "
+              "hello app: res.end('hello'); wrk and the server share the machine's cores")
+    app = os.path.join(ctx.apps, "hello.js")
+
+    def measure(port, prefix, **details):
+        if c["wrk_warmup_s"]:
+            run_wrk(port, c["wrk_threads"], c["wrk_conns"], c["wrk_warmup_s"], False, ctx.tracker)
+        for mode, _, close in MODES:
+            r = run_wrk(port, c["wrk_threads"], c["wrk_conns"], c["wrk_s"], close, ctx.tracker)
+            raw = {k: v for k, v in r.items() if k != "raw"}
+            R.add(prefix(mode), r["rps"], **raw, **details)
+
+    def body(p, rnd):
+        for v in variants[p.key]:
+            keys = [f"cl-{mode}/{p.key}/{v or 'default'}" for mode, _, _ in MODES]
+            try:
+                port = free_port()
+                p.start(app, name="web", instances=2, env={"PORT": port}, extra=["--lb", v] if v else [])
+                wait_cluster_ready(ctx, p, "web", 2, port)
+                measure(port, lambda mode: f"cl-{mode}/{p.key}/{v or 'default'}", round=rnd)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001
+                ctx.log(f"[cluster] {p.label}{' --lb ' + v if v else ''}: failed: {short(e)}")
+                for key in keys:
+                    R.fail(key, short(e))
+            finally:
+                try:
+                    p.delete_all(timeout=60)
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def baseline(rnd):
+        port = free_port()
+        ctx.start_plain([app], {"PORT": port})
+        wait_until(f"plain node on port {port}", lambda: http_ok(port), 10, 0.1)
+        measure(port, lambda mode: f"cl-{mode}/node", round=rnd)
+
+    # Failures are recorded per variant inside body; nothing left to mark here.
+    for_rounds(ctx, "cluster", body, lambda k: [], baseline=baseline)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6: requests and errors during reloads / restarts under load
+
+def reloads(ctx):
+    S = "6 reload/restart under load"
+    R = ctx.results
+    ops = ctx.cfg["reload_ops"]
+    for op in ("reload", "restart"):
+        R.row(S, f"{ops}× {op}: requests served", "", None, f"{op}-req/drove", f"{op}-req/pm2")
+        R.row(S, f"{ops}× {op}: failed requests", "%", "lower", f"{op}-failpct/drove", f"{op}-failpct/pm2")
+        R.row(S, f"{ops}× {op}: non-2xx responses", "", "lower", f"{op}-non2xx/drove", f"{op}-non2xx/pm2")
+        R.row(S, f"{ops}× {op}: socket errors", "", "lower", f"{op}-sockerr/drove", f"{op}-sockerr/pm2")
+    c = ctx.cfg
+    R.note(S, f"2-instance cluster app; wrk -t2 -c{c['reload_conns']} with Connection: close runs from 1 s before "
+              f"the first reload/restart to 1 s after the last ({ops} ops, 0.5 s apart); socket errors = wrk's connect + read + "
+              "write + timeout; failed requests = (non-2xx + socket errors) / (responses + socket errors); the "
+              "number of requests served depends on how long the operations take")
+    app = os.path.join(ctx.apps, "hello.js")
+
+    def body(p, rnd):
+        k = p.key
+        port = free_port()
+        p.start(app, name="web", instances=2, env={"PORT": port})
+        wait_cluster_ready(ctx, p, "web", 2, port)
+        for op in ("reload", "restart"):
+            keys = [f"{op}-req/{k}", f"{op}-non2xx/{k}", f"{op}-sockerr/{k}", f"{op}-failpct/{k}"]
+            w = None
+            try:
+                w = Wrk(port, 2, c["reload_conns"], 300, True, ctx.tracker)
+                time.sleep(1.0)
+                op_secs = []
+                for i in range(ops):
+                    t0 = time.perf_counter()
+                    getattr(p, op)("web")
+                    op_secs.append(time.perf_counter() - t0)
+                    time.sleep(0.5)
+                time.sleep(0.5)
+                r = w.stop()
+                w = None
+                raw = {kk: v for kk, v in r.items() if kk != "raw"}
+                R.add(keys[0], r["requests"], **raw, op_seconds=op_secs, round=rnd)
+                R.add(keys[1], r["non2xx"], round=rnd)
+                R.add(keys[2], r["socket_errors"], round=rnd)
+                attempts = r["requests"] + r["socket_errors"]
+                R.add(keys[3], 100.0 * (r["non2xx"] + r["socket_errors"]) / max(1, attempts), round=rnd)
+                wait_cluster_ready(ctx, p, "web", 2, port)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001
+                ctx.log(f"[reload] {p.label} {op}: failed: {short(e)}")
+                for key in keys:
+                    R.fail(key, short(e))
+            finally:
+                if w is not None:
+                    w.abort()
+
+    for_rounds(ctx, "reload", body,
+               lambda k: [f"{op}-{m}/{k}" for op in ("reload", "restart") for m in ("req", "non2xx", "sockerr", "failpct")])
+
+
+# ---------------------------------------------------------------------------------------------
+# 7: log throughput
+
+def count_lines(path, n):
+    seen = bytearray(n)
+    total = unique = 0
+    done = False
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b"line "):
+                total += 1
+                try:
+                    i = int(line.split(b" ", 2)[1])
+                except (ValueError, IndexError):
+                    continue
+                if 0 <= i < n and not seen[i]:
+                    seen[i] = 1
+                    unique += 1
+            elif b"BENCH-LOG-DONE" in line:
+                done = True
+    return total, unique, done
+
+
+def logs(ctx):
+    n = ctx.cfg["log_lines"]
+    S = "7 log throughput"
+    R = ctx.results
+    variants = (("line", 1, "1 line per write"), ("batch", 1000, "1000 lines per write"))
+    for v, _, label in variants:
+        R.row(S, f"{n:,} lines, {label}: throughput", "lines/s", "higher",
+              f"lograte-{v}/drove", f"lograte-{v}/pm2")
+        R.row(S, f"{label}: lines lost", "", "lower", f"loglost-{v}/drove", f"loglost-{v}/pm2")
+        R.row(S, f"{label}: daemon CPU", "s", "lower", f"logdcpu-{v}/drove", f"logdcpu-{v}/pm2")
+        R.row(S, f"{label}: app CPU", "s", "lower", f"logacpu-{v}/drove", f"logacpu-{v}/pm2")
+    R.note(S, "lines of ~30 bytes written to stdout as fast as the pipe takes them, one write per line (like "
+              "console.log) or 1000 per write (which puts the bottleneck on the manager); timed from the app's "
+              "first line to the final marker line appearing in the out log file; daemon CPU over the same span")
+    app = os.path.join(ctx.apps, "logspam.js")
+
+    def tail_has_done(path):
+        try:
+            size = os.path.getsize(path)
+            with open(path, "rb") as f:
+                f.seek(max(0, size - 64))
+                return b"BENCH-LOG-DONE" in f.read()
+        except OSError:
+            return False
+
+    def one(p, rnd, v, batch):
+        k = p.key
+        dpid = p.daemon_pid()
+        cpu0 = procs.cpu_seconds(dpid)
+        base = os.path.join(ctx.tmp, f"logs-{k}-{rnd}-{v}")
+        out, err, marker = base + "-out.log", base + "-err.log", base + ".marker"
+        name = f"spam-{v}"
+        p.start(app, name=name, env={"BENCH_LINES": n, "BENCH_BATCH": batch, "BENCH_MARKER": marker},
+                extra=["-o", out, "-e", err])
+        path = out
+        try:
+            wait_until("the out log file", lambda: os.path.exists(out), 3, 0.01)
+        except Timeout:
+            a = app_entry(p, name)
+            path = (a or {}).get("pm2_env", {}).get("pm_out_log_path") or out
+        m = wait_until("the app's marker", lambda: read_marker(marker), 15)
+        try:
+            wait_until("the last log line in the file", lambda: tail_has_done(path), ctx.cfg["log_timeout_s"], 0.005)
+        except Timeout:
+            total, unique, _ = count_lines(path, n) if os.path.exists(path) else (0, 0, False)
+            raise Timeout(f"last line not in {os.path.basename(path)} after {ctx.cfg['log_timeout_s']}s "
+                          f"({unique:,}/{n:,} lines there)")
+        t_done = time.time()
+        cpu1 = procs.cpu_seconds(dpid)
+        app_cpu = procs.cpu_seconds(m[0])
+        total, unique, _ = count_lines(path, n)
+        secs = t_done - m[1] / 1000.0
+        R.add(f"lograte-{v}/{k}", n / max(1e-6, secs), round=rnd, seconds=secs)
+        R.add(f"loglost-{v}/{k}", n - unique, round=rnd, duplicates=total - unique)
+        if cpu0 is not None and cpu1 is not None:
+            R.add(f"logdcpu-{v}/{k}", cpu1 - cpu0, round=rnd)
+        if app_cpu is not None:
+            R.add(f"logacpu-{v}/{k}", app_cpu, round=rnd)
+        p.delete_all()
+        os.unlink(path)
+
+    def body(p, rnd):
+        p.ping()
+        time.sleep(ctx.cfg["settle_s"])
+        for v, batch, _ in variants:
+            one(p, rnd, v, batch)
+
+    for_rounds(ctx, "logs", body, lambda k: [f"log{m}-{v}/{k}" for m in ("rate", "lost", "dcpu", "acpu")
+                                             for v, _, _ in variants])
+
+
+# ---------------------------------------------------------------------------------------------
+# 8: per-app memory overhead
+
+def appmem(ctx):
+    S = "8 per-app memory"
+    R = ctx.results
+    R.row(S, "idle node app: RSS", "MiB", "lower", "apprss/drove", "apprss/pm2",
+          baseline="apprss/node", baseline_label="plain `node app.js`")
+    R.row(S, "idle node app: RSS over plain node", "MiB", "lower", "appover/drove", "appover/pm2")
+    R.row(S, "idle node app: private dirty memory", "MiB", "lower", "appuss/drove", "appuss/pm2",
+          baseline="appuss/node", baseline_label="plain `node app.js`")
+    R.row(S, "processes besides the app", "", "lower", "appextra/drove", "appextra/pm2")
+    R.note(S, f"RSS and private dirty memory (Private_Dirty of smaps_rollup: heap and stacks, independent of sharing the node binary with another process) of the app's process {ctx.cfg['appmem_settle_s']:g} s after it is online "
+              "(PM2 runs a node app inside its ProcessContainerFork wrapper); 'processes besides the app' counts "
+              "the daemon and every other process in its tree")
+    app = os.path.join(ctx.apps, "idle.js")
+    plain = {}
+
+    def body(p, rnd):
+        k = p.key
+        dpid = p.ping()
+        p.start(app, name="mem")
+        wait_online(p, 1, 15)
+        time.sleep(ctx.cfg["appmem_settle_s"])
+        pid = app_entry(p, "mem")["pid"]
+        rss = sample_rss_mib(pid)
+        R.add(f"apprss/{k}", rss, round=rnd)
+        if rnd in plain:
+            R.add(f"appover/{k}", rss - plain[rnd], round=rnd)
+        else:
+            R.fail(f"appover/{k}", "the plain node baseline failed")
+        uss = procs.private_dirty_kib(pid)
+        if uss is not None:
+            R.add(f"appuss/{k}", uss / MIB, round=rnd)
+        tree = set(procs.descendants(dpid)) | {dpid}
+        app_tree = set(procs.descendants(pid)) | {pid}
+        R.add(f"appextra/{k}", len(tree - app_tree), round=rnd, daemon_threads=procs.threads(dpid))
+
+    def baseline(rnd):
+        pid = ctx.start_plain([app], {})
+        time.sleep(0.3 + ctx.cfg["appmem_settle_s"])
+        rss = sample_rss_mib(pid)
+        plain[rnd] = rss
+        R.add("apprss/node", rss, round=rnd)
+        uss = procs.private_dirty_kib(pid)
+        if uss is not None:
+            R.add("appuss/node", uss / MIB, round=rnd)
+
+    for_rounds(ctx, "appmem", body, lambda k: [f"app{m}/{k}" for m in ("rss", "over", "uss", "extra")],
+               baseline=baseline, baseline_first=True)
+
+
+# Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
+# time budget keeps in reserve for the scenarios still to come.
+ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12}
+
+SCENARIOS = {
+    "fleet": fleet,
+    "crash": crash,
+    "cluster": cluster,
+    "reload": reloads,
+    "logs": logs,
+    "appmem": appmem,
+}
+ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
+           "memory": "appmem", "throughput": "cluster", "log": "logs"}
