@@ -1,12 +1,16 @@
 #include "cli/cli.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 
+#include "base/clock.hpp"
 #include "base/home_paths.hpp"
+#include "base/unique_fd.hpp"
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
 #include "cli/render.hpp"
@@ -30,6 +34,18 @@ std::vector<std::string> split_app_args(int& argc, char** argv) {
 }
 
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
+
+// The daemon holds an exclusive lock on drove.pid until it exits: once we can take it, it is
+// gone, and the next command will start a fresh one.
+void wait_for_daemon_exit(const HomeLayout& home) {
+  UniqueFd fd(::open(home.pid_file().c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return;
+  const std::int64_t deadline = monotonic_ms() + 30000;
+  while (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0) {
+    if (monotonic_ms() > deadline) throw UserError("the daemon did not exit within 30 s");
+    ::usleep(2000);
+  }
+}
 
 }  // namespace
 
@@ -201,6 +217,7 @@ int run(int argc, char** argv) {
         return 0;
       }
       client->call("kill");
+      wait_for_daemon_exit(home);
       std::puts("[drove] daemon stopped");
       return 0;
     }

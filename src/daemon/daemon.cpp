@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
@@ -31,6 +34,15 @@ Result<UniqueFd> lock_pid_file(const std::string& path) {
     return last_error("write \"" + path + "\"");
   }
   return fd;
+}
+
+bool socket_answers(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (!fd || path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 class Daemon {
@@ -132,12 +144,18 @@ int run_daemon(const DaemonOptions& options) {
     return 1;
   }
   auto lock = lock_pid_file(options.home.pid_file());
-  if (!lock.ok()) {
-    if (lock.error().code == EWOULDBLOCK) {
-      // Another daemon owns this home: a racing CLI started us for nothing.
+  // The lock is held: either a daemon runs (its socket answers: we are not needed), or one is
+  // exiting (`drove kill` just now) or starting. Wait for one or the other, bounded.
+  const std::int64_t deadline = monotonic_ms() + 10000;
+  while (!lock.ok() && lock.error().code == EWOULDBLOCK && monotonic_ms() < deadline) {
+    if (socket_answers(options.home.socket())) {
       if (!options.background) log_error("a drove daemon is already running for {}", options.home.root);
       return options.background ? 0 : 1;
     }
+    ::usleep(5000);
+    lock = lock_pid_file(options.home.pid_file());
+  }
+  if (!lock.ok()) {
     log_error("{}", lock.error().message());
     return 1;
   }
