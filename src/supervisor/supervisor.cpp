@@ -375,9 +375,28 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
   return j;
 }
 
+// `list` without `full` feeds the table: only its columns, so a list of hundreds of apps
+// stays a few kilobytes to build, send and parse.
 nlohmann::json Supervisor::list(bool full) const {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [_, instance] : instances_) out.push_back(describe(*instance, full));
+  for (const auto& [_, instance] : instances_) {
+    if (full) {
+      out.push_back(describe(*instance, true));
+      continue;
+    }
+    const AppSpec& spec = instance->app->spec;
+    out.push_back({{"id", instance->id},
+                   {"name", spec.name},
+                   {"namespace", spec.namespace_name},
+                   {"pid", instance->pid()},
+                   {"status", to_string(instance->state)},
+                   {"exec_mode", to_string(spec.exec_mode)},
+                   {"restart_time", instance->restart_time},
+                   {"started_at", instance->run ? instance->run->started_at_ms : 0},
+                   {"cpu", instance->cpu_percent},
+                   {"memory", instance->memory_bytes},
+                   {"user", spec.uid.value_or("")}});
+  }
   return out;
 }
 
