@@ -28,7 +28,7 @@ TEST(ClusterMode, SeedAppOnTwoInstancesAnswersFromBothPids) {
   DroveHome home;
   const int port = free_tcp_port();
   // The seed's app.js, unmodified: server.listen(3000) with PORT from the environment.
-  auto r = home.drove({"start", fixture("apps/http.js"), "-i", "2", "--name", "seed"}, {{"PORT", std::to_string(port)}});
+  auto r = home.drove({"start", fixture("../../examples/cluster-app/app.js"), "-i", "2", "--name", "seed"}, {{"PORT", std::to_string(port)}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto pids = home.wait_online("seed", 2);
   ASSERT_EQ(pids.size(), 2u);

@@ -14,7 +14,7 @@ namespace {
 TEST(ForkMode, NodeAndPythonAppsComeOnlineWithRealPids) {
   DroveHome home;
   const int port = free_tcp_port();
-  auto r = home.drove({"start", fixture("apps/http.js"), "--name", "web"}, {{"PORT", std::to_string(port)}});
+  auto r = home.drove({"start", fixture("../../examples/cluster-app/app.js"), "--name", "web"}, {{"PORT", std::to_string(port)}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = home.drove({"start", fixture("apps/worker.py"), "--name", "jobs", "-i", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
