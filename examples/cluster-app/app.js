@@ -1,4 +1,4 @@
-// The seeds' app.js (004), unmodified: an HTTP server on PORT (default 3000) answering with its pid.
+// The seeds' app.js (004): an HTTP server answering with its pid, on PORT (3000 by default, as in the seed).
 const http = require('http');
 const server = http.createServer((req, res) => {
   res.write(`hello world, start with cluster ${process.pid}`);
