@@ -1,8 +1,12 @@
 // The life of runs: launching a process for an instance, its exit, graceful termination of
 // its whole tree, and what a crash leads to (restart policy).
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -22,6 +26,32 @@ constexpr std::int64_t kActivationGraceMs = 1000;
 int stop_signal(const AppSpec& spec) {
   const int sig = process::signal_from_name(spec.kill_signal);
   return sig ? sig : SIGINT;
+}
+
+struct UserIds {
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
+// `uid`/`gid` as names or numbers. Dropping privileges needs a daemon running as root; the
+// user's primary group is used when only `uid` is given.
+Result<UserIds> resolve_user(const AppSpec& spec) {
+  if (::geteuid() != 0) return SysError{EPERM, "uid/gid need the drove daemon to run as root"};
+  UserIds ids;
+  if (spec.uid) {
+    const passwd* pw = ::getpwnam(spec.uid->c_str());
+    if (!pw && std::all_of(spec.uid->begin(), spec.uid->end(), ::isdigit)) pw = ::getpwuid(static_cast<uid_t>(std::stoul(*spec.uid)));
+    if (!pw) return SysError{ENOENT, "unknown user '" + *spec.uid + "'"};
+    ids.uid = pw->pw_uid;
+    ids.gid = pw->pw_gid;
+  }
+  if (spec.gid) {
+    const group* gr = ::getgrnam(spec.gid->c_str());
+    if (!gr && std::all_of(spec.gid->begin(), spec.gid->end(), ::isdigit)) gr = ::getgrgid(static_cast<gid_t>(std::stoul(*spec.gid)));
+    if (!gr) return SysError{ENOENT, "unknown group '" + *spec.gid + "'"};
+    ids.gid = gr->gr_gid;
+  }
+  return ids;
 }
 
 }  // namespace
@@ -82,6 +112,13 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
       .fds = {{1, out_write.get()}, {2, err_write.get()}},
       .new_session = true,
   };
+
+  if (spec.uid || spec.gid) {
+    auto ids = resolve_user(spec);
+    if (!ids.ok()) return fail(ids.error().message());
+    options.uid = ids->uid;
+    options.gid = ids->gid;
+  }
 
   // Node apps get an IPC channel on fd 3 (process.send, and the cluster protocol in cluster
   // mode); other cluster apps get the daemon's listening sockets from fd 3 (LISTEN_FDS).

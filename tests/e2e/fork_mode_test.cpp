@@ -173,3 +173,25 @@ TEST(Daemon, ControlSocketIsOwnerOnly) {
 
 }  // namespace
 }  // namespace drove::e2e
+
+namespace drove::e2e {
+namespace {
+
+TEST(ForkMode, UidDropsPrivilegesWhenDaemonIsRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  DroveHome home;
+  const std::string env_out = home.scratch() + "/env.json";
+  ::chmod(home.scratch().c_str(), 0777);
+  auto r = home.drove({"start", fixture("apps/env_dump.js"), "--name", "nobody", "--uid", "nobody"}, {{"ENV_OUT", env_out}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const pid_t pid = home.wait_online("nobody", 1).at(0);
+  struct stat st {};
+  ASSERT_EQ(::stat(("/proc/" + std::to_string(pid)).c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  r = home.drove({"start", fixture("apps/env_dump.js"), "--name", "ghost", "--uid", "no-such-user-xyz"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown user 'no-such-user-xyz'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace drove::e2e
