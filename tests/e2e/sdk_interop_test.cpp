@@ -44,6 +44,7 @@ TEST(SdkInterop, CppParentAndNodeChildExchangeMessagesWithFds) {
     return n == 0;
   }, 10000));
   EXPECT_EQ(got, "node got hi");
+  ours.reset();  // Node's end() waits for our side to close too
   // Node → C++: a listening server arrives as an fd with its message, and is usable.
   ASSERT_TRUE(child->send("pair").ok());
   ASSERT_TRUE(loop.run_until([&] { return messages.size() >= 2; }, 10000));
@@ -58,7 +59,10 @@ TEST(SdkInterop, CppParentAndNodeChildExchangeMessagesWithFds) {
   child->on_close([&](ExitInfo e) { closed = e; });
   ASSERT_TRUE(child->send("bye").ok());
   const bool ended = loop.run_until([&] { return closed.has_value(); }, 10000);
-  if (!ended) (void)child->kill(SIGKILL);
+  if (!ended) {
+    ADD_FAILURE() << "running=" << child->running() << " connected=" << child->connected();
+    (void)child->kill(SIGKILL);
+  }
   ASSERT_TRUE(ended);
   EXPECT_TRUE(closed->success());
 }
