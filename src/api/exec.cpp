@@ -16,7 +16,14 @@ struct Collected {
   void fail(SysError error) {
     if (result.error) return;
     result.error = std::move(error);
-    if (auto s = child.lock(); s && s->pid > 0 && !s->exit) ::kill(s->pid, options.kill_signal);
+    auto s = child.lock();
+    if (!s) return;
+    if (s->pid > 0 && !s->exit) ::kill(s->pid, options.kill_signal);
+    // As Node does, stop reading too: a grandchild of the shell that still holds the pipes gets
+    // SIGPIPE instead of keeping the call from completing.
+    s->out.reset();
+    s->err.reset();
+    s->maybe_close();
   }
   void append(std::string& to, std::string_view chunk, const char* stream) {
     if (result.error && result.error->code == ENOBUFS) return;
