@@ -28,6 +28,7 @@ Acceptor::Acceptor(LoopCore& core, UniqueFd listening, ConnectionFn on_connectio
 Acceptor::~Acceptor() { Acceptor::shutdown(); }
 
 void Acceptor::shutdown() {
+  *alive_ = false;
   poll_.close();
   fd_.reset();
   if (core_) core_->resources.erase(this);
@@ -45,7 +46,8 @@ int Acceptor::port() const {
 
 void Acceptor::accept_ready() {
   // A bounded batch per readable event keeps one busy server from starving the loop.
-  for (int i = 0; i < 64 && fd_; ++i) {
+  const auto alive = alive_;
+  for (int i = 0; i < 64 && *alive && fd_; ++i) {
     const int conn = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -53,8 +55,9 @@ void Acceptor::accept_ready() {
     }
     UniqueFd connection(conn);
     if (on_connection_) {
-      auto fn = on_connection_;  // the callback may shut this acceptor down
+      auto fn = on_connection_;  // the callback may shut this acceptor down, or destroy it
       fn(std::move(connection));
+      if (!*alive) return;
     }
   }
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
 #include "api/loop_core.hpp"
 #include "base/unique_fd.hpp"
@@ -28,6 +29,8 @@ class Acceptor : public LoopResource {
   UniqueFd fd_;  // before poll_: the poll handle is closed first
   UvHandle<uv_poll_t> poll_;
   ConnectionFn on_connection_;
+  // Cleared when this acceptor is destroyed: a connection callback may destroy it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace drove::detail
