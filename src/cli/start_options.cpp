@@ -60,6 +60,7 @@ constexpr SwitchFlag kSwitches[] = {
     {"-f,--force", "force", true, "start even if the script already runs"},
     {"--log-compress", "log_compress", true, "gzip rotated logs"},
     {"--log-rotate-daily", "log_rotate_daily", true, "rotate logs at midnight"},
+    {"--ipc", "ipc", true, "give a non-Node app Node's IPC channel (C++ SDK apps)"},
 };
 
 }  // namespace

@@ -109,6 +109,8 @@ struct AppSpec {
   std::vector<std::string> ignore_watch;
   std::int64_t watch_delay_ms = 0;
   bool force = false;
+  bool ipc = false;                    // drove extension: give a non-Node app Node's IPC channel
+                                       // (the C++ SDK speaks it: messages, cluster protocol)
 
   // --- provenance
   std::string source_file;             // ecosystem file it came from, "" for the CLI

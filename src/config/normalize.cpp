@@ -261,6 +261,7 @@ void read_lifecycle(const Reader& in, AppSpec& spec) {
   spec.uid = in.text_or_number("uid");
   spec.gid = in.text_or_number("gid");
   spec.force = in.flag("force").value_or(false);
+  spec.ipc = in.flag("ipc").value_or(false);
 }
 
 void read_watch(const Reader& in, AppSpec& spec) {

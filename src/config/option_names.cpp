@@ -69,6 +69,7 @@ const std::vector<OptionName>& option_names() {
       {"uid", {"user"}},
       {"gid", {}},
       {"force", {}},
+      {"ipc", {}},
   };
   return names;
 }

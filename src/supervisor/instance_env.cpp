@@ -15,6 +15,8 @@ bool runs_on_node(const AppSpec& spec) {
   return base == "node" || base == "nodejs";
 }
 
+bool speaks_node_ipc(const AppSpec& spec) { return runs_on_node(spec) || spec.ipc; }
+
 std::vector<ListenSpec> activation_specs(const AppSpec& spec) {
   std::vector<ListenSpec> out = spec.listen;
   if (out.empty() && spec.port) out.push_back({"", *spec.port, ""});
@@ -66,7 +68,7 @@ std::vector<std::string> instance_env(const Instance& instance, const Run& run, 
   env["pm_uptime"] = std::to_string(run.started_at_ms);
   env["instances"] = std::to_string(spec.instances);
   env["unique_id"] = spec.name + "-" + std::to_string(instance.id);
-  if (spec.wait_ready && !runs_on_node(spec) && !notify_socket.empty()) env["NOTIFY_SOCKET"] = notify_socket;
+  if (spec.wait_ready && !speaks_node_ipc(spec) && !notify_socket.empty()) env["NOTIFY_SOCKET"] = notify_socket;
   if (spec.port) env["PORT"] = std::to_string(*spec.port);
   if (!spec.increment_var.empty()) {
     // PM2: the variable's base value (from env, or 0) plus the instance index.

@@ -25,7 +25,10 @@ std::vector<std::string> instance_env(const Instance& instance, const Run& run, 
 // `port` on all interfaces. Each has a LISTEN_FDNAMES name.
 std::vector<ListenSpec> activation_specs(const AppSpec& spec);
 
-// True when the app runs under node (so it gets a Node IPC channel).
+// True when the app runs under node.
 bool runs_on_node(const AppSpec& spec);
+// True when the app gets Node's IPC channel (process.send, and the cluster protocol in cluster
+// mode): Node apps, and apps that say they speak it (`ipc`, e.g. the C++ worker SDK).
+bool speaks_node_ipc(const AppSpec& spec);
 
 }  // namespace drove::supervisor

@@ -123,7 +123,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   // Node apps get an IPC channel on fd 3 (process.send, and the cluster protocol in cluster
   // mode); other cluster apps get the daemon's listening sockets from fd 3 (LISTEN_FDS).
   UniqueFd channel_ours, channel_theirs;
-  if (runs_on_node(spec)) {
+  if (speaks_node_ipc(spec)) {
     auto pair = ipc::Channel::make_pair();
     if (!pair.ok()) return fail(pair.error().message());
     channel_ours = std::move(pair->first);
@@ -197,8 +197,8 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
 // anyway, with a warning (as PM2).
 void Supervisor::arm_readiness(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
-  const bool node_cluster = spec.exec_mode == ExecMode::cluster && runs_on_node(spec);
-  const bool activation = spec.exec_mode == ExecMode::cluster && !runs_on_node(spec) && run.instance->app->primary;
+  const bool node_cluster = spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec);
+  const bool activation = spec.exec_mode == ExecMode::cluster && !speaks_node_ipc(spec) && run.instance->app->primary;
   Run* raw = &run;
   if (!spec.wait_ready && !node_cluster && !activation) {
     mark_ready(run);
@@ -328,7 +328,7 @@ void Supervisor::terminate(Run& run, Done on_gone) {
   if (spec.treekill) run.tree = process::TreeSnapshot::take(run.group);
   if (primary) primary->stop_routing(run.worker_id);
   const bool channel_open = run.channel && run.channel->is_open() && run.pid != 0;
-  if (channel_open && primary && spec.exec_mode == ExecMode::cluster && runs_on_node(spec) && !spec.shutdown_with_message) {
+  if (channel_open && primary && spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec) && !spec.shutdown_with_message) {
     // Node's graceful worker stop: it closes its servers, finishes in-flight requests, exits.
     primary->disconnect(run.worker_id);
   } else if (channel_open && spec.shutdown_with_message) {

@@ -74,7 +74,7 @@ void Supervisor::check_ready(Run& run) {
   Instance& instance = *run.instance;
   const AppSpec& spec = instance.app->spec;
   if (spec.wait_ready && !run.said_ready) return;
-  if (spec.exec_mode == ExecMode::cluster && runs_on_node(spec)) {
+  if (spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec)) {
     if (!run.said_online) return;
     const auto* primary = instance.app->primary.get();
     if (primary && instance.incoming.get() == &run && instance.run) {

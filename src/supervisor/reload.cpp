@@ -19,7 +19,7 @@ namespace drove::supervisor {
 // get the daemon's sockets by activation when they have ports to listen on.
 bool Supervisor::holds_sockets(const App& app) const {
   if (app.spec.exec_mode != ExecMode::cluster) return false;
-  return runs_on_node(app.spec) || !activation_specs(app.spec).empty();
+  return speaks_node_ipc(app.spec) || !activation_specs(app.spec).empty();
 }
 
 std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& instances, int batch_size,

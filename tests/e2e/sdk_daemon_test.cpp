@@ -37,7 +37,8 @@ TEST_P(SdkUnderDaemon, CppAppServesInClusterModeAndStopsGracefully) {
   AppSpec spec;
   spec.name = "sdk";
   spec.script = spec.exec_path = example("drove_http_app");
-  spec.interpreter = c.protocol ? fixture("lib/fake-node/node") : "none";
+  spec.interpreter = "none";
+  spec.ipc = c.protocol;  // the cluster protocol over Node's IPC channel, spoken by the SDK
   spec.cwd = home.scratch();
   spec.instances = 2;
   spec.instances_requested = "2";
@@ -85,21 +86,24 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
-// What the lead's AppSpec flag should make possible without the stand-in interpreter:
-// {"script": "<C++ binary>", "exec_mode": "cluster", "ipc": true} gets the channel on fd 3 and
-// NODE_UNIQUE_ID, so round-robin hand-over reaches a C++ app. Enable once "ipc" exists.
-TEST(SdkUnderDaemon, DISABLED_IpcFlagMakesACppBinaryAClusterProtocolWorker) {
+// The same through the CLI: a C++ binary with --ipc gets the channel on fd 3 and
+// NODE_UNIQUE_ID, so the daemon's round-robin hand-over reaches it.
+TEST(SdkUnderDaemon, IpcFlagMakesACppBinaryAClusterProtocolWorker) {
   DroveHome home;
   const int port = free_tcp_port();
-  nlohmann::json app = AppSpec{};
-  app.update({{"name", "sdk"}, {"script", example("drove_http_app")}, {"exec_path", example("drove_http_app")},
-              {"interpreter", "none"}, {"cwd", home.scratch()}, {"exec_mode", "cluster"}, {"instances", 2},
-              {"port", port}, {"lb", "round-robin"}, {"ipc", true}});
-  ASSERT_EQ(home.drove({"ls"}).exit_code, 0);
-  cli::Client::connect(HomeLayout{home.path()}, false).call("start", {{"apps", nlohmann::json::array({app})}});
-  ASSERT_EQ(home.wait_online("sdk", 2).size(), 2u);
-  std::string body;
-  ASSERT_TRUE(wait_until([&] { return (body = http_get(port)).find("(cluster)") != std::string::npos; })) << body;
+  auto r = home.drove({"start", example("drove_http_app"), "--name", "sdk", "-i", "2", "--exec-mode", "cluster", "--port",
+                       std::to_string(port), "--ipc"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto pids = home.wait_online("sdk", 2);
+  ASSERT_EQ(pids.size(), 2u);
+  std::set<std::string> served_by;
+  ASSERT_TRUE(wait_until([&] {
+    const std::string body = http_get(port);
+    if (body.find("(cluster)") == std::string::npos) return false;
+    const auto at = body.find("hello from ") + 11;
+    served_by.insert(body.substr(at, body.find(' ', at) - at));
+    return served_by.size() == 2;
+  }));
 }
 
 }  // namespace
