@@ -163,6 +163,11 @@ def fleet(ctx):
     R.row(S3, f"start {n}: until the CLI returns", "s", "lower", "startcli/drove", "startcli/pm2")
     R.row(S3, f"start {n}: until jlist shows {n} online", "s", "lower", "startall/drove", "startall/pm2")
     R.row(S3, f"kill with {n} apps: until every process is gone", "s", "lower", "kill/drove", "kill/pm2")
+    R.row(S3, f"start {n} instant binaries (/bin/sleep): until jlist shows {n} online", "s", "lower",
+          "startbin/drove", "startbin/pm2")
+    R.note(S3, "node apps take ~35 ms of CPU each to boot, so on 2 cores starting 100 of them is bounded by node "
+               "itself for both managers; the same fleet of a program that starts instantly (/bin/sleep) shows "
+               "what the manager costs")
     method = ctx.start_method
     R.note(S3, f"apps started with one CLI call: {'an ecosystem JSON file' if method == 'ecosystem' else f'`start a.js b.js …` ({n} scripts)'}"
                + ("" if method == "ecosystem" else " (drove has no ecosystem loader yet, so both products use this)"))
@@ -204,8 +209,23 @@ def fleet(ctx):
             raise CmdError(f"'kill' left {len(leftovers)} process(es) running")
         R.add(f"kill/{k}", time.perf_counter() - t0, round=rnd)
 
+        # The same fleet of a program that starts instantly: what the manager itself costs.
+        eco_bin = os.path.join(ctx.tmp, f"eco-bin-{n}.json")
+        with open(eco_bin, "w") as f:
+            json.dump({"apps": [{"name": f"bin{i}", "script": "/bin/sleep", "args": ["100000"],
+                                 "interpreter": "none"} for i in range(n)]}, f)
+        p.ping()
+        time.sleep(settle)
+        t0 = time.perf_counter()
+        p.cli("start", eco_bin, timeout=max(120, 3 * n))
+        wait_online(p, n, max(120, 3 * n), interval=0.05)
+        R.add(f"startbin/{k}", time.perf_counter() - t0, round=rnd)
+        leftovers = p.kill()
+        if leftovers:
+            raise CmdError(f"'kill' left {len(leftovers)} process(es) running")
+
     for_rounds(ctx, "fleet", body, lambda k: [f"{m}/{k}" for m in
-               ("list1", f"list{n}", "rss0", "rss1", "rss10", f"rss{n}", "startcli", "startall", "kill")])
+               ("list1", f"list{n}", "rss0", "rss1", "rss10", f"rss{n}", "startcli", "startall", "kill", "startbin")])
 
 
 # ---------------------------------------------------------------------------------------------
