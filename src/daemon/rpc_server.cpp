@@ -1,5 +1,6 @@
 #include "daemon/rpc_server.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@ namespace {
 
 constexpr size_t kMaxRequestBytes = 64 * 1024 * 1024;
 constexpr size_t kMaxPendingWriteBytes = 16 * 1024 * 1024;
+constexpr size_t kTrimAfterRequestBytes = 64 * 1024;
 
 struct WriteRequest {
   uv_write_t req;
@@ -126,6 +128,7 @@ void RpcConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   size_t start = 0;
+  bool large_request = false;
   for (size_t nl; !closed_ && (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
     std::string_view line(buffer_.data() + start, nl - start);
     if (line.empty()) continue;
@@ -140,8 +143,12 @@ void RpcConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     request.params = message.value("params", nlohmann::json::object());
     request.client_version = message.value("version", "");
     server_.handler_(request, RpcReply(weak_from_this(), request.id));
+    large_request = large_request || line.size() > kTrimAfterRequestBytes;
   }
   buffer_.erase(0, start);
+  // A large request (a start of hundreds of apps) parsed into a large JSON tree, now freed:
+  // give that heap back, so the daemon's footprint is what it keeps, not what it once parsed.
+  if (large_request) ::malloc_trim(0);
 }
 
 void RpcConnection::send_line(const nlohmann::json& message) {
