@@ -211,11 +211,14 @@ void Supervisor::arm_readiness(Run& run) {
   run.timer.start(spec.listen_timeout_ms, [this, raw] {
     if (raw->ready || raw->terminating || raw->pid == 0) return;
     Instance& owner = *raw->instance;
-    const std::string waited = std::to_string(owner.app->spec.listen_timeout_ms) + " ms";
+    const AppSpec& app_spec = owner.app->spec;
+    const std::string waited = std::to_string(app_spec.listen_timeout_ms) + " ms";
     if (owner.incoming.get() == raw) {
       on_incoming_failed(owner, "its replacement was not ready within listen_timeout (" + waited + ")");
+    } else if (!app_spec.wait_ready && raw->said_online) {
+      mark_ready(*raw);  // a cluster worker with no server: nothing more to wait for
     } else {
-      log_warn("{}:{} not ready within listen_timeout ({}): considered online", owner.app->spec.name, owner.id, waited);
+      log_warn("{}:{} not ready within listen_timeout ({}): considered online", app_spec.name, owner.id, waited);
       owner.last_error = "not ready within listen_timeout (" + waited + ")";
       mark_ready(*raw);
     }

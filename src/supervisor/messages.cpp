@@ -1,6 +1,8 @@
 // What apps say to the daemon: Node IPC messages (the cluster protocol goes to the app's
 // primary; 'ready' marks readiness; anything else is the app's own message, published as an
 // event) and, through them, when a run is ready to serve.
+#include <algorithm>
+
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "supervisor/instance_env.hpp"
@@ -66,22 +68,28 @@ void Supervisor::on_app_message(Run& run, const nlohmann::json& message) {
 
 // A run is ready to serve when what its app requires has happened:
 //  - wait_ready: process.send('ready') (Node) or sd_notify READY=1 (others);
-//  - a Node cluster worker: its 'online', and, when it replaces a run, a server listening on
-//    every key the old run listened on (so no connection finds nobody to take it);
-//  - a socket-activated app without wait_ready: its grace period (see launch()).
+//  - a Node cluster worker: its first server listening (Node sends 'online' before the app's
+//    code has even run); a replacement must listen on every key the app's current workers
+//    listen on, so no connection finds nobody to take it. A worker that never listens is
+//    considered ready when listen_timeout passes (arm_readiness);
+//  - a socket-activated app without wait_ready: its grace period (arm_readiness).
 void Supervisor::check_ready(Run& run) {
   if (run.ready || run.terminating || run.pid == 0) return;
   Instance& instance = *run.instance;
-  const AppSpec& spec = instance.app->spec;
+  const App& app = *instance.app;
+  const AppSpec& spec = app.spec;
   if (spec.wait_ready && !run.said_ready) return;
   if (spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec)) {
-    if (!run.said_online) return;
-    const auto* primary = instance.app->primary.get();
-    if (primary && instance.incoming.get() == &run && instance.run) {
-      const auto old_keys = primary->listening_keys(instance.run->worker_id);
-      const auto new_keys = primary->listening_keys(run.worker_id);
-      for (const auto& key : old_keys) {
-        if (std::find(new_keys.begin(), new_keys.end(), key) == new_keys.end()) return;
+    const auto* primary = app.primary.get();
+    if (!run.said_online || !primary) return;
+    const auto mine = primary->listening_keys(run.worker_id);
+    if (mine.empty()) return;
+    if (instance.incoming.get() == &run) {
+      for (const Instance* peer : app.instances) {
+        if (!peer->run) continue;
+        for (const auto& key : primary->listening_keys(peer->run->worker_id)) {
+          if (std::find(mine.begin(), mine.end(), key) == mine.end()) return;
+        }
       }
     }
   } else if (spec.exec_mode == ExecMode::cluster && !spec.wait_ready) {
