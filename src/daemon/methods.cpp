@@ -105,7 +105,8 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       bool waits_for_ready = false;
       for (const auto& s : p.at("apps")) {
         specs.push_back(s.get<AppSpec>());
-        waits_for_ready = waits_for_ready || specs.back().wait_ready;
+        // Cluster instances too: their first table should say online only once they serve.
+        waits_for_ready = waits_for_ready || specs.back().wait_ready || specs.back().exec_mode == ExecMode::cluster;
       }
       auto added = ctx.supervisor.add(std::move(specs));
       if (auto* error = std::get_if<CommandError>(&added)) return reply.error(error->code, error->message);
