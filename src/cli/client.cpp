@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/clock.hpp"
+#include "base/unix_socket.hpp"
 #include "daemon/home.hpp"
 #include "process/spawn.hpp"
 
@@ -25,14 +26,8 @@ namespace {
 constexpr std::int64_t kDaemonStartTimeoutMs = 10000;
 
 UniqueFd try_connect(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return {};
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) throw UserError("DROVE_HOME path is too long for a unix socket: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
-  return fd;
+  if (!path_fits_unix_socket(path)) throw UserError("DROVE_HOME path is too long for a unix socket: " + path);
+  return connect_unix(path);
 }
 
 std::string self_executable() {

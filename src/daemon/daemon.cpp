@@ -12,6 +12,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/unix_socket.hpp"
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
 #include "daemon/home.hpp"
@@ -34,15 +35,6 @@ Result<UniqueFd> lock_pid_file(const std::string& path) {
     return last_error("write \"" + path + "\"");
   }
   return fd;
-}
-
-bool socket_answers(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (!fd || path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 class Daemon {
@@ -148,7 +140,7 @@ int run_daemon(const DaemonOptions& options) {
   // exiting (`drove kill` just now) or starting. Wait for one or the other, bounded.
   const std::int64_t deadline = monotonic_ms() + 10000;
   while (!lock.ok() && lock.error().code == EWOULDBLOCK && monotonic_ms() < deadline) {
-    if (socket_answers(options.home.socket())) {
+    if (connect_unix(options.home.socket())) {
       if (!options.background) log_error("a drove daemon is already running for {}", options.home.root);
       return options.background ? 0 : 1;
     }

@@ -193,7 +193,8 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       nlohmann::json out = nlohmann::json::array();
-      for (Instance* i : instances) out.push_back(ctx.supervisor.describe(*i, true));
+      const auto log_files = ctx.supervisor.log_file_stats();
+      for (Instance* i : instances) out.push_back(ctx.supervisor.describe(*i, true, log_files));
       reply.ok(out);
     } else if (m == "subscribe") {
       auto connection = reply.connection();

@@ -328,7 +328,14 @@ std::vector<std::pair<AppSpec, bool>> Supervisor::saved_state() const {
   return out;
 }
 
-nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
+std::map<std::string, nlohmann::json> Supervisor::log_file_stats() const {
+  std::map<std::string, nlohmann::json> by_path;
+  for (auto& file : logs_.stats().value("files", nlohmann::json::array())) by_path[file.value("path", "")] = file;
+  return by_path;
+}
+
+nlohmann::json Supervisor::describe(const Instance& instance, bool full,
+                                    const std::map<std::string, nlohmann::json>& log_files) const {
   const AppSpec& spec = instance.app->spec;
   nlohmann::json j = {
       {"id", instance.id},
@@ -365,9 +372,8 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
     // The log files it writes, with bytes written and dropped (a failing disk shows here).
     nlohmann::json files = nlohmann::json::array();
     const auto& o = instance.output_spec;
-    for (const auto& file : logs_.stats().value("files", nlohmann::json::array())) {
-      const std::string path = file.value("path", "");
-      if (path == o.out_path || path == o.err_path || path == o.combined_path) files.push_back(file);
+    for (const auto* path : {&o.out_path, &o.err_path, &o.combined_path}) {
+      if (auto it = log_files.find(*path); !path->empty() && it != log_files.end()) files.push_back(it->second);
     }
     j["log_files"] = files;
     if (instance.app->primary) j["cluster"] = instance.app->primary->describe();
@@ -379,9 +385,10 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full) const {
 // stays a few kilobytes to build, send and parse.
 nlohmann::json Supervisor::list(bool full) const {
   nlohmann::json out = nlohmann::json::array();
+  const auto log_files = full ? log_file_stats() : std::map<std::string, nlohmann::json>{};
   for (const auto& [_, instance] : instances_) {
     if (full) {
-      out.push_back(describe(*instance, true));
+      out.push_back(describe(*instance, true, log_files));
       continue;
     }
     const AppSpec& spec = instance->app->spec;

@@ -86,7 +86,11 @@ class Supervisor {
   void reset_counters(const std::vector<Instance*>& instances);
   void stop_all(Done done);
 
-  [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full) const;  // full: spec, messages, logs, cluster
+  // full: spec, messages, log files, cluster. `log_files` (path → that file's stats, see
+  // log_file_stats()) is taken once per request, not once per instance.
+  [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full,
+                                        const std::map<std::string, nlohmann::json>& log_files = {}) const;
+  [[nodiscard]] std::map<std::string, nlohmann::json> log_file_stats() const;
   [[nodiscard]] nlohmann::json list(bool full) const;
   // Every app's spec, with whether any of its instances is meant to run (for `save`).
   [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;

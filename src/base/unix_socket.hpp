@@ -1,0 +1,16 @@
+// Connecting to a local (unix stream) socket: the CLI to the daemon, a starting daemon probing
+// whether another one already answers.
+#pragma once
+
+#include <string>
+
+#include "base/unique_fd.hpp"
+
+namespace drove {
+
+// A connected socket, or an invalid UniqueFd when nothing accepts at `path` (or it is too long
+// for sun_path: check path_fits_unix_socket first to tell the two apart).
+UniqueFd connect_unix(const std::string& path);
+bool path_fits_unix_socket(const std::string& path);
+
+}  // namespace drove
