@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-          libfmt-dev libgtest-dev libgmock-dev zlib1g-dev python3 curl procps)
+          libfmt-dev libgtest-dev libgmock-dev zlib1g-dev python3 curl procps ccache)
 # Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 
