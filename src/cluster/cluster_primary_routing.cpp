@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "base/clock.hpp"
+#include "base/loop_barrier.hpp"
 #include "base/log.hpp"
 #include "cluster/cluster_primary.hpp"
 #include "cluster/cluster_primary_state.hpp"
@@ -145,8 +146,10 @@ void ClusterPrimary::refresh_accepting() {
     }
     if (want) {
       uv_poll_start(h.poll.get(), UV_READABLE, [](uv_poll_t* p, int status, int) {
-        auto* server = owner_of<ServerHandle>(p);
-        if (server != nullptr && status == 0) server->primary->on_acceptable(*server);
+        loop_barrier("cluster accept", [p, status] {
+          auto* server = owner_of<ServerHandle>(p);
+          if (server != nullptr && status == 0) server->primary->on_acceptable(*server);
+        });
       });
     } else {
       uv_poll_stop(h.poll.get());

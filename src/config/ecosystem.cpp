@@ -27,10 +27,26 @@ bool is_js(const std::string& path) {
   return ends_with(path, ".js") || ends_with(path, ".cjs") || ends_with(path, ".mjs");
 }
 
+// Ecosystem files are a few kilobytes; anything this large is a mistake (or an attack on
+// whoever loads it), refused before it is parsed.
+constexpr std::size_t kMaxDocumentBytes = 16u * 1024u * 1024u;
+
+void check_document_size(const std::string& display_name, std::size_t bytes) {
+  if (bytes > kMaxDocumentBytes) {
+    throw ConfigError(SourceLocation{display_name}, "is " + std::to_string(bytes) + " bytes; ecosystem files are limited to " +
+                                                        std::to_string(kMaxDocumentBytes >> 20) + " MiB");
+  }
+}
+
 Document read_document(const std::string& path, const LoadContext& context) {
   namespace fs = std::filesystem;
   if (path == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    std::string text;
+    char chunk[65536];
+    while (std::cin.read(chunk, sizeof chunk) || std::cin.gcount() > 0) {
+      text.append(chunk, static_cast<std::size_t>(std::cin.gcount()));
+      check_document_size("<stdin>", text.size());
+    }
     return parse_json_document(text, "<stdin>", context.cwd);
   }
   const fs::path absolute = (fs::path(context.cwd) / path).lexically_normal();
@@ -38,8 +54,11 @@ Document read_document(const std::string& path, const LoadContext& context) {
   if (is_js(path)) return evaluate_js_document(path, context);
   std::ifstream file(absolute, std::ios::binary);
   if (!file) throw ConfigError(SourceLocation{path}, std::string("cannot read: ") + std::strerror(errno));
+  std::error_code size_error;
+  if (const auto bytes = fs::file_size(absolute, size_error); !size_error) check_document_size(path, bytes);
   std::stringstream text;
   text << file.rdbuf();
+  check_document_size(path, text.str().size());
   const std::string base_dir = absolute.parent_path().string();
   if (ends_with(path, ".yml") || ends_with(path, ".yaml")) return parse_yaml_document(text.str(), path, base_dir);
   return parse_json_document(text.str(), path, base_dir);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "base/json_limits.hpp"
 #include "process/run_capture.hpp"
 
 namespace drove::config {
@@ -71,8 +72,11 @@ Document evaluate_js_document(const std::string& path, const LoadContext& contex
     throw ConfigError(file_only, why + " before producing the config" + (detail.empty() ? "" : ": " + detail));
   }
   const std::string payload_text = run->out.substr(marker_at + std::string(kMarker).size());
-  nlohmann::json payload = nlohmann::json::parse(payload_text.substr(0, payload_text.find('\n')), nullptr, false);
-  if (payload.is_discarded()) throw ConfigError(file_only, "node returned unreadable output");
+  std::string why;
+  auto parsed = parse_json_bounded(std::string_view(payload_text).substr(0, payload_text.find('\n')), why);
+  if (!parsed) throw ConfigError(file_only, "node returned unusable output: " + why);
+  nlohmann::json payload = std::move(*parsed);
+  if (!payload.is_object()) throw ConfigError(file_only, "node returned unusable output");
   if (payload.contains("error")) {
     throw ConfigError(SourceLocation{path, payload.value("line", 0), payload.value("column", 0)},
                       payload.value("error", std::string("error")));

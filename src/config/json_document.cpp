@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "base/json_limits.hpp"
+
 namespace drove::config {
 namespace {
 
@@ -171,6 +173,11 @@ Document parse_json_document(const std::string& text, const std::string& display
   Document doc;
   doc.display_name = display_name;
   doc.base_dir = base_dir;
+  // Both nlohmann's tree and PositionScanner recurse per level: refuse a bomb before either runs.
+  if (const auto deep = json_too_deep_at(text)) {
+    throw ConfigError(location_of_offset(text, *deep, display_name),
+                      "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
     doc.root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& error) {

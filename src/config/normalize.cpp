@@ -30,9 +30,11 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// [A-Za-z_][A-Za-z0-9_]*, by hand: std::regex recurses per character on long input.
 bool is_env_name(const std::string& name) {
-  static const std::regex pattern("^[A-Za-z_][A-Za-z0-9_]*$");
-  return std::regex_match(name, pattern);
+  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (name.empty() || !alpha(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
 }
 
 void read_cwd_and_script(const Reader& in, const RawApp& app, const LoadContext& context,
@@ -101,7 +103,7 @@ void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec)
     if ((!is_max && !number) || option->value.is_boolean()) in.fail_expected(*option, "a number or \"max\"");
     const int cpus = std::max(1, context.cpu_count);
     const std::int64_t requested = is_max ? 0 : *number;
-    if (requested > 10000) in.fail_expected(*option, "at most 10000");
+    if (requested > 4096) in.fail_expected(*option, "at most 4096 (the daemon's per-app limit)");
     std::int64_t count = requested > 0 ? requested : cpus + requested;
     spec.instances = static_cast<int>(std::max<std::int64_t>(1, count));
     spec.instances_requested = is_max ? "max" : std::to_string(requested);

@@ -2,28 +2,54 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <regex>
+#include <algorithm>
+#include <cmath>
+#include <string_view>
 
 namespace drove::config {
 namespace {
 
-// YAML 1.2 core schema resolution of an untagged plain scalar.
+bool all_of_class(std::string_view text, bool (*in_class)(char)) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), in_class);
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_octal(char c) { return c >= '0' && c <= '7'; }
+
+std::string_view without_sign(std::string_view text) {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
+  return text;
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_float(std::string_view text) {
+  text = without_sign(text);
+  const auto exponent_at = text.find_first_of("eE");
+  std::string_view mantissa = text.substr(0, exponent_at);
+  if (exponent_at != std::string_view::npos && !all_of_class(without_sign(text.substr(exponent_at + 1)), is_digit)) return false;
+  const auto dot = mantissa.find('.');
+  if (dot == std::string_view::npos) return all_of_class(mantissa, is_digit);
+  const auto whole = mantissa.substr(0, dot);
+  const auto fraction = mantissa.substr(dot + 1);
+  if (whole.empty()) return all_of_class(fraction, is_digit);
+  return all_of_class(whole, is_digit) && (fraction.empty() || all_of_class(fraction, is_digit));
+}
+
+// YAML 1.2 core schema resolution of an untagged plain scalar. Hand-written matchers: std::regex
+// recurses per character and a 100,000-digit scalar overflowed the stack.
 nlohmann::json plain_scalar(const std::string& text) {
-  static const std::regex null_re("^(~|null|Null|NULL)?$");
-  static const std::regex true_re("^(true|True|TRUE)$");
-  static const std::regex false_re("^(false|False|FALSE)$");
-  static const std::regex int_re("^[-+]?[0-9]+$");
-  static const std::regex hex_re("^0x[0-9a-fA-F]+$");
-  static const std::regex octal_re("^0o[0-7]+$");
-  static const std::regex float_re(R"(^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$)");
-  if (std::regex_match(text, null_re)) return nullptr;
-  if (std::regex_match(text, true_re)) return true;
-  if (std::regex_match(text, false_re)) return false;
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  const std::string_view view(text);
   try {
-    if (std::regex_match(text, int_re)) return std::stoll(text);
-    if (std::regex_match(text, hex_re)) return std::stoll(text.substr(2), nullptr, 16);
-    if (std::regex_match(text, octal_re)) return std::stoll(text.substr(2), nullptr, 8);
-    if (std::regex_match(text, float_re)) return std::stod(text);
+    if (all_of_class(without_sign(view), is_digit)) return std::stoll(text);
+    if (view.substr(0, 2) == "0x" && all_of_class(view.substr(2), is_hex)) return std::stoll(text.substr(2), nullptr, 16);
+    if (view.substr(0, 2) == "0o" && all_of_class(view.substr(2), is_octal)) return std::stoll(text.substr(2), nullptr, 8);
+    if (is_float(view)) {
+      const double value = std::stod(text);
+      if (std::isfinite(value)) return value;
+    }
   } catch (const std::out_of_range&) {
     return text;  // too large for a number: leave it as written, validation will say so
   }
@@ -50,7 +76,27 @@ class Converter {
  public:
   explicit Converter(Document& doc) : doc_(doc) {}
 
+  // Aliases make the node graph a DAG or, with a self-reference (`x: &a` / `  y: *a`), a cycle:
+  // bound the depth and the total of nodes expanded (alias "billion laughs").
+  static constexpr int kMaxDepth = 64;
+  static constexpr std::size_t kMaxNodes = 200'000;
+
   nlohmann::json convert(const YAML::Node& node, const std::string& pointer) {
+    if (depth_ >= kMaxDepth) {
+      throw ConfigError(at(node, doc_.display_name),
+                        "nested deeper than " + std::to_string(kMaxDepth) + " levels (an alias that refers to itself?)");
+    }
+    if (++nodes_ > kMaxNodes) {
+      throw ConfigError(at(node, doc_.display_name),
+                        "more than " + std::to_string(kMaxNodes) + " values once aliases are expanded");
+    }
+    struct Level {
+      int& depth;
+      explicit Level(int& d) : depth(d) { ++depth; }
+      ~Level() { --depth; }
+      Level(const Level&) = delete;
+      Level& operator=(const Level&) = delete;
+    } level(depth_);
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null: return nullptr;
@@ -106,6 +152,8 @@ class Converter {
   }
 
   Document& doc_;
+  int depth_ = 0;
+  std::size_t nodes_ = 0;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 #include "base/unix_socket.hpp"
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
@@ -63,7 +64,9 @@ class Daemon {
       uv_signal_start(
           handle.get(),
           [](uv_signal_t* h, int signum) {
-            if (auto* self = owner_of<Daemon>(h)) self->on_signal(signum);
+            loop_barrier("signal handler", [h, signum] {
+              if (auto* self = owner_of<Daemon>(h)) self->on_signal(signum);
+            });
           },
           sig);
       signals_.push_back(std::move(handle));

@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
+
+#include "base/json_limits.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -13,6 +17,11 @@ namespace {
 constexpr size_t kMaxRequestBytes = 64 * 1024 * 1024;
 constexpr size_t kMaxPendingWriteBytes = 16 * 1024 * 1024;
 constexpr size_t kTrimAfterRequestBytes = 64 * 1024;
+
+struct ShutdownRequest {
+  uv_shutdown_t req;
+  std::weak_ptr<RpcConnection> connection;
+};
 
 struct WriteRequest {
   uv_write_t req;
@@ -49,7 +58,9 @@ Status RpcServer::listen(const std::string& socket_path) {
   if (bind_rc != 0) return SysError{-bind_rc, "bind control socket \"" + socket_path + "\""};
   const int rc = uv_listen(reinterpret_cast<uv_stream_t*>(server_.get()), 128, [](uv_stream_t* s, int status) {
     if (status != 0) return;
-    if (auto* self = owner_of<RpcServer>(s)) self->on_connection();
+    loop_barrier("control socket accept", [s] {
+      if (auto* self = owner_of<RpcServer>(s)) self->on_connection();
+    });
   });
   if (rc != 0) return SysError{-rc, "listen on control socket"};
   return Ok{};
@@ -107,13 +118,14 @@ void RpcConnection::start() {
         buf->len = suggested;
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-        auto* self = owner_of<RpcConnection>(s);
-        if (self) {
-          // Keep the connection alive while its own handler runs (it may close it).
-          auto keep = self->shared_from_this();
-          self->on_read(nread, buf);
-        }
-        delete[] buf->base;
+        std::unique_ptr<char[]> owned(buf->base);
+        loop_barrier("control connection", [s, nread, buf] {
+          if (auto* self = owner_of<RpcConnection>(s)) {
+            // Keep the connection alive while its own handler runs (it may close it).
+            auto keep = self->shared_from_this();
+            self->on_read(nread, buf);
+          }
+        });
       });
 }
 
@@ -123,32 +135,71 @@ void RpcConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   buffer_.append(buf->base, static_cast<size_t>(nread));
-  if (buffer_.size() > kMaxRequestBytes) {
-    close();
-    return;
-  }
+  // Only the bytes just read can hold a new '\n': everything before `scanned_` was searched on
+  // an earlier read, so framing is linear in the bytes received, not in the line's length.
   size_t start = 0;
   bool large_request = false;
-  for (size_t nl; !closed_ && (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
+  for (size_t nl; !closed_ && (nl = buffer_.find('\n', scanned_)) != std::string::npos; start = scanned_ = nl + 1) {
     std::string_view line(buffer_.data() + start, nl - start);
     if (line.empty()) continue;
-    RpcRequest request;
-    auto message = nlohmann::json::parse(line, nullptr, false);
-    if (message.is_discarded() || !message.is_object() || !message.contains("method") || !message["method"].is_string()) {
-      send_line({{"id", nullptr}, {"error", {{"code", "EPROTO"}, {"message", "malformed request"}}}});
-      continue;
-    }
-    request.id = message.value("id", nlohmann::json());
-    request.method = message["method"].get<std::string>();
-    request.params = message.value("params", nlohmann::json::object());
-    request.client_version = message.value("version", "");
-    server_.handler_(request, RpcReply(weak_from_this(), request.id));
     large_request = large_request || line.size() > kTrimAfterRequestBytes;
+    handle_line(line);
   }
+  if (closed_) return;
   buffer_.erase(0, start);
+  scanned_ = buffer_.size();
+  if (buffer_.size() > kMaxRequestBytes) {
+    // The line cannot be parsed, and what follows it cannot be framed: say so, then hang up.
+    log_warn("control client sent a line longer than {} bytes; disconnecting it", kMaxRequestBytes);
+    std::string().swap(buffer_);
+    send_line({{"id", nullptr},
+               {"error", {{"code", "E2BIG"}, {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
+               {"version", DROVE_VERSION}});
+    close_after_flush();
+    ::malloc_trim(0);
+    return;
+  }
   // A large request (a start of hundreds of apps) parsed into a large JSON tree, now freed:
   // give that heap back, so the daemon's footprint is what it keeps, not what it once parsed.
-  if (large_request) ::malloc_trim(0);
+  if (large_request) {
+    buffer_.shrink_to_fit();
+    ::malloc_trim(0);
+  }
+}
+
+void RpcConnection::handle_line(std::string_view line) {
+  std::string why;
+  auto message = parse_json_bounded(line, why);
+  if (!message || !message->is_object()) {
+    const std::string reason = message ? "request is not a JSON object" : "malformed request: " + why;
+    send_line({{"id", nullptr}, {"error", {{"code", "EPROTO"}, {"message", reason}}}, {"version", DROVE_VERSION}});
+    return;
+  }
+  auto method = message->find("method");
+  if (method == message->end() || !method->is_string()) {
+    send_line({{"id", nullptr}, {"error", {{"code", "EPROTO"}, {"message", "malformed request: \"method\" must be a string"}}}, {"version", DROVE_VERSION}});
+    return;
+  }
+  RpcRequest request;
+  if (auto id = message->find("id"); id != message->end()) request.id = std::move(*id);
+  request.method = method->get<std::string>();
+  if (auto params = message->find("params"); params != message->end() && !params->is_null()) {
+    request.params = std::move(*params);
+  } else {
+    request.params = nlohmann::json::object();
+  }
+  if (auto version = message->find("version"); version != message->end() && version->is_string()) {
+    request.client_version = version->get<std::string>();
+  }
+  const RpcReply reply(weak_from_this(), request.id);
+  try {
+    server_.handler_(request, reply);
+  } catch (const std::exception& error) {
+    // A bug in a method must cost this request, not the daemon.
+    contained_exceptions().fetch_add(1, std::memory_order_relaxed);
+    log_error("internal error contained in RPC method '{}': {}", request.method, error.what());
+    reply.error("EINTERNAL", std::string("internal error: ") + error.what());
+  }
 }
 
 void RpcConnection::send_line(const nlohmann::json& message) {
@@ -170,6 +221,24 @@ void RpcConnection::send_line(const nlohmann::json& message) {
   }
 }
 
+void RpcConnection::close_after_flush() {
+  if (closed_) return;
+  auto* stream = reinterpret_cast<uv_stream_t*>(pipe_.get());
+  uv_read_stop(stream);
+  auto* request = new ShutdownRequest{};
+  request->connection = weak_from_this();
+  const int rc = uv_shutdown(&request->req, stream, [](uv_shutdown_t* req, int) {
+    std::unique_ptr<ShutdownRequest> owned(reinterpret_cast<ShutdownRequest*>(req));
+    loop_barrier("control connection shutdown", [&owned] {
+      if (auto connection = owned->connection.lock()) connection->close();
+    });
+  });
+  if (rc != 0) {
+    delete request;
+    close();
+  }
+}
+
 void RpcConnection::subscribe(const std::string& topic, nlohmann::json filter) { subscriptions_[topic] = std::move(filter); }
 
 bool RpcConnection::subscribed(const std::string& topic) const { return subscriptions_.contains(topic); }
@@ -180,6 +249,11 @@ void RpcConnection::close() {
   if (closed_) return;
   closed_ = true;
   pipe_.close();
+  if (buffer_.capacity() > kTrimAfterRequestBytes) {
+    // A client that left mid-way through a big line: return that memory too.
+    std::string().swap(buffer_);
+    ::malloc_trim(0);
+  }
   if (on_close) {
     auto callback = std::move(on_close);
     on_close = nullptr;

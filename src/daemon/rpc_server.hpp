@@ -4,6 +4,11 @@
 // pushed {"event":...} lines. Only the socket's owner may connect (SO_PEERCRED is checked on
 // accept, on top of the 0600 socket inside the 0700 home).
 //
+// Limits (docs/reliability.md): a request line is at most 64 MiB (longer: an E2BIG reply, then
+// the connection is closed since framing is lost) and nests at most 64 levels (deeper: an EPROTO
+// reply for that line, the connection stays). A method that throws costs its request an
+// EINTERNAL reply, never the daemon.
+//
 // Writes never block the loop: a subscriber that stops reading and lets more than a bounded
 // amount pile up is disconnected rather than buffered without limit.
 #pragma once
@@ -14,6 +19,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -82,10 +88,14 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
 
  private:
   void on_read(ssize_t nread, const uv_buf_t* buf);
+  void handle_line(std::string_view line);
+  // Framing is lost (a line beyond the limit): send what is queued, then close.
+  void close_after_flush();
 
   RpcServer& server_;
   UvHandle<uv_pipe_t> pipe_;
   std::string buffer_;
+  size_t scanned_ = 0;  // buffer_[0, scanned_) holds no '\n' not yet handled
   nlohmann::json subscriptions_ = nlohmann::json::object();
   bool closed_ = false;
 };

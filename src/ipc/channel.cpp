@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/json_limits.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 
 namespace drove::ipc {
 namespace {
@@ -82,7 +84,9 @@ void Channel::update_poll() {
   if (events == poll_events_) return;
   poll_events_ = events;
   uv_poll_start(poll_.get(), events, [](uv_poll_t* handle, int status, int ev) {
-    if (auto* self = owner_of<Channel>(handle)) self->on_poll(status, ev);
+    loop_barrier("IPC channel", [handle, status, ev] {
+      if (auto* self = owner_of<Channel>(handle)) self->on_poll(status, ev);
+    });
   });
 }
 
@@ -239,11 +243,14 @@ void Channel::read_some() {
 void Channel::send_internal(const char* cmd) { (void)send(json{{"cmd", cmd}}); }
 
 void Channel::handle_line(const std::string& line) {
-  json msg = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (msg.is_discarded()) {
-    log_warn("IPC channel: ignoring a line that is not JSON ({} bytes)", line.size());
+  std::string why;
+  auto parsed = parse_json_bounded(line, why);
+  if (!parsed) {
+    // Counted and reported (rate-limited) by the owner; a nested bomb never becomes a tree.
+    if (callbacks_.on_dropped) callbacks_.on_dropped(why + " (" + std::to_string(line.size()) + " bytes)");
     return;
   }
+  json msg = std::move(*parsed);
   if (is_internal(msg)) {
     const auto& cmd = msg["cmd"].get_ref<const std::string&>();
     if (cmd == "NODE_HANDLE") {

@@ -53,6 +53,9 @@ class Channel {
     // Called once: the peer closed (error 0), the stream failed (positive errno), the peer sent
     // garbage beyond the line bound (EMSGSIZE), or close() finished. Not called by the destructor.
     std::function<void(int error)> on_close;
+    // A line that was dropped: not JSON, or nested deeper than kMaxJsonDepth (base/json_limits).
+    // The stream stays framed, so the channel stays open. Optional.
+    std::function<void(const std::string& reason)> on_dropped;
   };
 
   // The outcome of a handle we sent: acked=false means the peer got the line without its fd.

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "base/loop_barrier.hpp"
+
 namespace drove::logs {
 
 InstanceOutput::InstanceOutput(uv_loop_t* loop, StreamSetup out, StreamSetup err,
@@ -53,11 +55,13 @@ void InstanceOutput::schedule_notification() {
   uv_timer_start(
       notify_timer_.get(),
       [](uv_timer_t* timer) {
-        auto* self = owner_of<InstanceOutput>(timer);
-        if (self == nullptr || !self->drained_callback_) return;
-        auto done = std::move(self->drained_callback_);
-        self->drained_callback_ = nullptr;
-        done();
+        loop_barrier("output drain timer", [timer] {
+          auto* self = owner_of<InstanceOutput>(timer);
+          if (self == nullptr || !self->drained_callback_) return;
+          auto done = std::move(self->drained_callback_);
+          self->drained_callback_ = nullptr;
+          done();
+        });
       },
       0, 0);
 }

@@ -7,6 +7,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 #include "logs/gzip_file.hpp"
 
 namespace drove::logs {
@@ -106,7 +107,9 @@ void LogFile::maybe_start_job() {
         auto* self = static_cast<LogFile*>(work->data);
         self->outcome_ = self->sink_.run(self->request_);
       },
-      [](uv_work_t* work, int) { static_cast<LogFile*>(work->data)->on_job_done(); });
+      [](uv_work_t* work, int) {
+        loop_barrier("log write done", [work] { static_cast<LogFile*>(work->data)->on_job_done(); });
+      });
   if (rc != 0) {
     // Only possible with an invalid loop; account the batch rather than lose it silently.
     job_in_flight_ = false;
@@ -200,13 +203,15 @@ void LogFile::maybe_start_compression() {
       },
       [](uv_work_t* work, int) {
         std::unique_ptr<CompressJob> self(static_cast<CompressJob*>(work->data));
-        LogFile& file = *self->file;
-        file.compress_in_flight_ = false;
-        if (!self->result) {
-          file.last_error_ = self->result.error();
-          log_warn("logs: compressing a rotated log: {}", self->result.error().message());
-        }
-        file.maybe_start_compression();
+        loop_barrier("log compression done", [&self] {
+          LogFile& file = *self->file;
+          file.compress_in_flight_ = false;
+          if (!self->result) {
+            file.last_error_ = self->result.error();
+            log_warn("logs: compressing a rotated log: {}", self->result.error().message());
+          }
+          file.maybe_start_compression();
+        });
       });
   if (rc != 0) {
     compress_in_flight_ = false;

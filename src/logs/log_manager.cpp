@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/clock.hpp"
+#include "base/loop_barrier.hpp"
 
 namespace drove::logs {
 namespace {
@@ -45,12 +46,14 @@ void LogManager::arm_midnight_timer() {
   uv_timer_start(
       midnight_timer_.get(),
       [](uv_timer_t* timer) {
-        auto* self = owner_of<LogManager>(timer);
-        if (self == nullptr) return;
-        for (auto& file : self->live_files()) {
-          if (file->rotation().daily) file->request_rotate();
-        }
-        self->arm_midnight_timer();
+        loop_barrier("midnight rotation", [timer] {
+          auto* self = owner_of<LogManager>(timer);
+          if (self == nullptr) return;
+          for (auto& file : self->live_files()) {
+            if (file->rotation().daily) file->request_rotate();
+          }
+          self->arm_midnight_timer();
+        });
       },
       // A second late, so that the rotated name carries the new day's date... and the old
       // day's lines are all in the rotated file.

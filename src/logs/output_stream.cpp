@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/clock.hpp"
+#include "base/loop_barrier.hpp"
 
 namespace drove::logs {
 
@@ -82,7 +83,9 @@ void OutputStream::arm_partial_timer(std::int64_t delay_ms) {
   uv_timer_start(
       partial_timer_.get(),
       [](uv_timer_t* timer) {
-        if (auto* self = owner_of<OutputStream>(timer)) self->on_partial_timer();
+        loop_barrier("partial line timer", [timer] {
+          if (auto* self = owner_of<OutputStream>(timer)) self->on_partial_timer();
+        });
       },
       static_cast<std::uint64_t>(std::max<std::int64_t>(delay_ms, 1)), 0);
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 
 namespace drove::logs {
 namespace {
@@ -37,7 +38,9 @@ PipeReader::PipeReader(uv_loop_t* loop, UniqueFd fd, ReadBuffer buffer, Callback
 void PipeReader::start_polling() {
   polling_ = uv_poll_start(poll_.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* handle, int, int) {
     // An error status (POLLERR) needs no case of its own: read() below reports it or sees EOF.
-    if (auto* self = owner_of<PipeReader>(handle)) self->on_readable();
+    loop_barrier("output pipe reader", [handle] {
+      if (auto* self = owner_of<PipeReader>(handle)) self->on_readable();
+    });
   }) == 0;
 }
 

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "base/loop_barrier.hpp"
+
 namespace drove::process {
 
 NotifySocket::NotifySocket(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
@@ -26,7 +28,9 @@ Status NotifySocket::bind(const std::string& path) {
   uv_poll_init(loop_, poll_.get(), fd_.get());
   poll_->data = this;
   uv_poll_start(poll_.get(), UV_READABLE, [](uv_poll_t* p, int, int) {
-    if (auto* self = owner_of<NotifySocket>(p)) self->drain();
+    loop_barrier("notify socket", [p] {
+      if (auto* self = owner_of<NotifySocket>(p)) self->drain();
+    });
   });
   uv_unref(poll_.handle());
   return Ok{};

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "base/loop_barrier.hpp"
+
 namespace drove::process {
 
 Reaper::Reaper(uv_loop_t* loop) : sigchld_(UvHandle<uv_signal_t>::make()) {
@@ -14,7 +16,9 @@ Reaper::Reaper(uv_loop_t* loop) : sigchld_(UvHandle<uv_signal_t>::make()) {
   uv_signal_start(
       sigchld_.get(),
       [](uv_signal_t* handle, int) {
-        if (auto* self = owner_of<Reaper>(handle)) self->reap_now();
+        loop_barrier("SIGCHLD reaper", [handle] {
+          if (auto* self = owner_of<Reaper>(handle)) self->reap_now();
+        });
       },
       SIGCHLD);
   // Keep the loop's liveness to the handles that do work; an idle reaper must not keep it up.
