@@ -30,14 +30,11 @@ std::string self_executable() {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
 }
 
-Address address_from_listening(const nlohmann::json& msg) {
+Address address_from_listening(const ipc::WorkerListening& msg) {
   Address a;
-  const auto address = msg.value("address", nlohmann::json());
-  a.address = address.is_string() ? address.get<std::string>() : "";
-  const auto type = msg.value("addressType", nlohmann::json());
-  a.family = type == 6 ? "IPv6" : "IPv4";
-  const auto port = msg.value("port", nlohmann::json());
-  a.port = port.is_number_integer() ? port.get<int>() : 0;
+  a.address = msg.address.value_or("");
+  a.family = msg.address_type == 6 ? "IPv6" : "IPv4";
+  a.port = msg.port;
   return a;
 }
 
@@ -73,7 +70,7 @@ struct Primary::Impl : std::enable_shared_from_this<Primary::Impl> {
   }
   Worker::Impl& impl_of(Worker& w);
   void online(int id);
-  void listening(int id, const nlohmann::json& msg);
+  void listening(int id, const ipc::WorkerListening& msg);
   void message(int id, nlohmann::json msg, UniqueFd fd);
   void channel_closed(int id);
   void exited(int id, ExitInfo info);
@@ -123,7 +120,7 @@ void Primary::Impl::online(int id) {
   for (auto fns = on_online; auto& fn : fns) fn(*w);
 }
 
-void Primary::Impl::listening(int id, const nlohmann::json& msg) {
+void Primary::Impl::listening(int id, const ipc::WorkerListening& msg) {
   Worker* w = find(id);
   if (!w) return;
   const Address address = address_from_listening(msg);
@@ -172,7 +169,7 @@ Primary::Primary(EventLoop& loop, Settings settings) : impl_(std::make_shared<Im
   impl_->engine = std::make_unique<ClusterPrimary>(
       loop.native(), to_engine(impl_->settings.policy),
       ClusterPrimary::Events{
-          .on_listening = [weak](WorkerId id, const nlohmann::json& msg) { if (auto p = weak.lock()) p->listening(id, msg); },
+          .on_listening = [weak](WorkerId id, const ipc::WorkerListening& msg) { if (auto p = weak.lock()) p->listening(id, msg); },
           .on_online = [weak](WorkerId id) { if (auto p = weak.lock()) p->online(id); },
           .on_exited_after_disconnect =
               [weak](WorkerId id) {

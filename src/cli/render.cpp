@@ -207,6 +207,9 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
     rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1)) : e.value("signal", ""));
   }
   if (!p.value("last_error", "").empty()) rows.emplace_back("last error", p.value("last_error", ""));
+  if (const auto it = p.find("dropped_messages"); it != p.end() && it->is_object()) {
+    rows.emplace_back("dropped messages", std::to_string(it->value("count", 0ULL)) + ", last: " + it->value("last_reason", std::string()));
+  }
   if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
     rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());
   }

@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <variant>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 #include "cluster/scheduler.hpp"
 #include "cluster/socket_census.hpp"
 
@@ -56,7 +59,9 @@ ClusterPrimary::ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events event
   tick_->data = this;
   const auto period = static_cast<std::uint64_t>(options_.tick_ms);
   uv_timer_start(tick_.get(), [](uv_timer_t* t) {
-    if (auto* self = owner_of<ClusterPrimary>(t)) self->on_tick();
+    loop_barrier("cluster tick", [t] {
+      if (auto* self = owner_of<ClusterPrimary>(t)) self->on_tick();
+    });
   }, period, period);
   uv_unref(tick_.handle());  // housekeeping alone must not keep the loop alive
 }
@@ -88,42 +93,44 @@ void ClusterPrimary::add_worker(WorkerId id, ipc::Channel* channel, int slot) {
 }
 
 bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) {
-  if (!ipc::is_cluster_message(msg)) return false;
+  auto parsed = ipc::parse_worker_message(msg);
+  if (!parsed) return false;
   fd.reset();  // no cluster message from a worker carries a handle
   Worker* w = find(id);
   if (w == nullptr) return true;
-  if (auto reply = ipc::parse_newconn_reply(msg)) {
-    on_newconn_reply(*w, *reply);
+  if (auto* error = std::get_if<ipc::ProtocolError>(&*parsed)) {
+    if (error->query_seq) {
+      (void)w->channel->send(ipc::query_error_reply(error->key, *error->query_seq, -EINVAL, next_seq()));
+    }
+    if (events_.on_protocol_error) events_.on_protocol_error(id, error->reason);
     return true;
   }
-  const auto act = ipc::act_of(msg).value_or("");
-  if (act == "online") {
-    w->online = true;
-    if (events_.on_online) events_.on_online(id);
-  } else if (act == "queryServer") {
-    if (auto q = ipc::parse_query_server(msg)) on_query_server(*w, *q);
-    else log_warn("cluster: worker {} sent a malformed queryServer", id);
-  } else if (act == "listening") {
-    // `port` is now the real one; the key was built from the requested one (maybe 0).
-    std::string key = ipc::node_key(msg);
-    if (w->keys.count(key) == 0) {
-      json requested = msg;
-      requested["port"] = 0;
-      key = ipc::node_key(requested);
-    }
-    if (w->keys.count(key) != 0) w->listening.insert(key);
-    if (events_.on_listening) events_.on_listening(id, msg);
-  } else if (act == "close") {
-    if (msg.contains("key")) {
-      const auto& k = msg["key"];
-      on_server_closed(*w, k.is_string() ? k.get<std::string>() : k.dump());
-    }
-  } else if (act == "exitedAfterDisconnect") {
-    w->routable = false;
-    (void)w->channel->send(ipc::ack_reply(ipc::seq_of(msg).value_or(0), next_seq()));
-    refresh_accepting();
-    if (events_.on_exited_after_disconnect) events_.on_exited_after_disconnect(id);
-  }
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        (void)m;  // unused by the alternatives without fields
+        if constexpr (std::is_same_v<T, ipc::NewconnReply>) {
+          on_newconn_reply(*w, m);
+        } else if constexpr (std::is_same_v<T, ipc::WorkerOnline>) {
+          w->online = true;
+          if (events_.on_online) events_.on_online(id);
+        } else if constexpr (std::is_same_v<T, ipc::QueryServer>) {
+          on_query_server(*w, m);
+        } else if constexpr (std::is_same_v<T, ipc::WorkerListening>) {
+          // `port` is now the real one; the key was built from the requested one (maybe 0).
+          if (w->keys.count(m.key) != 0) w->listening.insert(m.key);
+          else if (w->keys.count(m.requested_key) != 0) w->listening.insert(m.requested_key);
+          if (events_.on_listening) events_.on_listening(id, m);
+        } else if constexpr (std::is_same_v<T, ipc::WorkerServerClosed>) {
+          on_server_closed(*w, m.key);
+        } else if constexpr (std::is_same_v<T, ipc::WorkerExitedAfterDisconnect>) {
+          w->routable = false;
+          (void)w->channel->send(ipc::ack_reply(m.seq, next_seq()));
+          refresh_accepting();
+          if (events_.on_exited_after_disconnect) events_.on_exited_after_disconnect(id);
+        }
+      },
+      std::get<ipc::WorkerMessage>(*parsed));
   return true;
 }
 

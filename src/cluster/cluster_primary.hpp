@@ -45,10 +45,13 @@ using WorkerId = int;  // the daemon's instance id
 class ClusterPrimary {
  public:
   struct Events {
-    std::function<void(WorkerId, const nlohmann::json& listening_msg)> on_listening;
+    std::function<void(WorkerId, const ipc::WorkerListening&)> on_listening;
     std::function<void(WorkerId)> on_online;
     std::function<void(WorkerId)> on_exited_after_disconnect;
     std::function<void(WorkerId, const std::string& key, int negative_errno)> on_bind_error;
+    // A NODE_CLUSTER message with a field of the wrong type: dropped (a queryServer is answered
+    // with EINVAL, so the worker's listen() fails instead of waiting forever).
+    std::function<void(WorkerId, const std::string& reason)> on_protocol_error;
   };
 
   struct Options {

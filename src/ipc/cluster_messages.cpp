@@ -147,6 +147,80 @@ std::optional<NewconnReply> parse_newconn_reply(const json& msg) {
   return NewconnReply{*ack, accepted->get<bool>()};
 }
 
+namespace {
+
+// Numbers Node puts in these messages are integers (ports, seqs, address types); absent is
+// fine, present with another type is not.
+bool optional_integer(const json& msg, const char* name, std::string& why) {
+  const json* v = field(msg, name);
+  if (v == nullptr || v->is_null() || integer_field(msg, name)) return true;
+  why = std::string("\"") + name + "\" must be an integer";
+  return false;
+}
+
+bool optional_string_or_null(const json& msg, const char* name, std::string& why) {
+  const json* v = field(msg, name);
+  if (v == nullptr || v->is_null() || v->is_string()) return true;
+  why = std::string("\"") + name + "\" must be a string";
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(const json& msg) {
+  if (!is_cluster_message(msg)) return std::nullopt;
+  using Out = std::variant<WorkerMessage, ProtocolError>;
+  if (auto reply = parse_newconn_reply(msg)) return Out{WorkerMessage{*reply}};
+  const json* act_field = field(msg, "act");
+  if (act_field == nullptr) {
+    if (field(msg, "accepted") != nullptr) return Out{ProtocolError{"newconn reply without an integer ack and a boolean accepted", {}, {}}};
+    return Out{WorkerMessage{WorkerIgnored{}}};
+  }
+  if (!act_field->is_string()) return Out{ProtocolError{"\"act\" must be a string", {}, {}}};
+  const auto& act = act_field->get_ref<const std::string&>();
+  std::string why;
+  if (act == "online") return Out{WorkerMessage{WorkerOnline{}}};
+  if (act == "queryServer") {
+    if (auto q = parse_query_server(msg)) return Out{WorkerMessage{std::move(*q)}};
+    ProtocolError error{"malformed queryServer", seq_of(msg), node_key(msg)};
+    if (!optional_integer(msg, "port", why) || !optional_string_or_null(msg, "address", why) ||
+        !optional_integer(msg, "index", why)) {
+      error.reason = "malformed queryServer: " + why;
+    }
+    return Out{std::move(error)};
+  }
+  if (act == "listening") {
+    if (!optional_integer(msg, "port", why) || !optional_string_or_null(msg, "address", why)) {
+      return Out{ProtocolError{"malformed listening: " + why, {}, {}}};
+    }
+    WorkerListening l;
+    l.key = node_key(msg);
+    json requested = msg;
+    requested["port"] = 0;
+    l.requested_key = node_key(requested);
+    if (const json* a = field(msg, "address"); a != nullptr && a->is_string()) l.address = a->get<std::string>();
+    const auto port = integer_field(msg, "port").value_or(0);
+    if (port < 0 || port > 65535) return Out{ProtocolError{"malformed listening: \"port\" out of range", {}, {}}};
+    l.port = static_cast<int>(port);
+    if (const auto type = integer_field(msg, "addressType"); type == 4 || type == 6 || type == -1) l.address_type = static_cast<int>(*type);
+    return Out{WorkerMessage{std::move(l)}};
+  }
+  if (act == "close") {
+    const json* key = field(msg, "key");
+    if (key == nullptr || !key->is_string()) return Out{ProtocolError{"malformed close: \"key\" must be a string", {}, {}}};
+    return Out{WorkerMessage{WorkerServerClosed{key->get<std::string>()}}};
+  }
+  if (act == "exitedAfterDisconnect") {
+    if (!optional_integer(msg, "seq", why)) return Out{ProtocolError{"malformed exitedAfterDisconnect: " + why, {}, {}}};
+    return Out{WorkerMessage{WorkerExitedAfterDisconnect{seq_of(msg).value_or(0)}}};
+  }
+  return Out{WorkerMessage{WorkerIgnored{}}};
+}
+
+json query_error_reply(const std::string& key, std::int64_t ack, int negative_errno, std::int64_t seq) {
+  return {{"cmd", "NODE_CLUSTER"}, {"key", key}, {"ack", ack}, {"data", nullptr}, {"errno", negative_errno}, {"seq", seq}};
+}
+
 json make_sockname(const std::string& address, int family, int port) {
   return {{"address", address}, {"family", family == 6 ? "IPv6" : "IPv4"}, {"port", port}};
 }

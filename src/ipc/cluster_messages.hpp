@@ -1,10 +1,15 @@
 // The NODE_CLUSTER messages of Node's cluster protocol (node-cluster-protocol.md §2): parsing
 // what a worker asks and building what the primary answers. Pure functions of their inputs.
+//
+// A worker (any app, possibly hostile) is untrusted: its messages become typed structs here
+// (parse_worker_message), and a field of the wrong type is a ProtocolError for that worker, so
+// nothing deeper in reads raw JSON with a default that could throw.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +64,46 @@ struct NewconnReply {
   bool accepted = false;
 };
 std::optional<NewconnReply> parse_newconn_reply(const nlohmann::json& msg);
+
+// act "online": the worker process runs.
+struct WorkerOnline {};
+// act "listening": a server of the worker listens; `key` is built from the actual port,
+// `requested_key` from port 0 (Node's key for a listen on an ephemeral port).
+struct WorkerListening {
+  std::string key;
+  std::string requested_key;
+  std::optional<std::string> address;
+  int port = 0;
+  int address_type = 0;  // 4, 6, -1 (unix path); 0 when absent or a string (udp)
+};
+// act "close": a server of the worker closed.
+struct WorkerServerClosed {
+  std::string key;
+};
+// act "exitedAfterDisconnect": the primary answers with an ack of `seq`.
+struct WorkerExitedAfterDisconnect {
+  std::int64_t seq = 0;
+};
+// A NODE_CLUSTER message the primary does not act on (Node's primary ignores unknown acts).
+struct WorkerIgnored {};
+
+using WorkerMessage = std::variant<WorkerOnline, QueryServer, WorkerListening, WorkerServerClosed,
+                                   WorkerExitedAfterDisconnect, NewconnReply, WorkerIgnored>;
+
+// A NODE_CLUSTER message with a field of the wrong type. `seq` is set when the worker waits for
+// an answer (a queryServer): it gets an error reply (its server emits 'error'), the way a request
+// Node's primary cannot serve is answered.
+struct ProtocolError {
+  std::string reason;
+  std::optional<std::int64_t> query_seq;
+  std::string key;
+};
+
+// nullopt when `msg` is not a NODE_CLUSTER message (it is the app's own).
+std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(const nlohmann::json& msg);
+
+// The reply to a queryServer that failed before it was understood.
+nlohmann::json query_error_reply(const std::string& key, std::int64_t ack, int negative_errno, std::int64_t seq);
 
 // {"address","family","port"} as Node's server.address() reports it.
 nlohmann::json make_sockname(const std::string& address, int family, int port);

@@ -95,6 +95,12 @@ struct Instance {
 
   std::vector<std::function<void()>> stop_waiters;
   std::deque<nlohmann::json> messages;          // the last messages the app sent (describe)
+  // Messages from the app that were dropped (not JSON, too deep, a malformed cluster message):
+  // counted and shown by describe; drove.log gets at most one line per instance per minute.
+  std::uint64_t dropped_messages = 0;
+  std::string last_dropped_reason;
+  std::int64_t dropped_logged_mono_ms = 0;
+  std::uint64_t dropped_since_logged = 0;
   ActionTimer restart_timer;                    // waiting restart
 
   // Resource use of the whole tree, refreshed by the sampler.

@@ -12,6 +12,7 @@ namespace drove::supervisor {
 namespace {
 
 constexpr size_t kKeptMessages = 20;
+constexpr std::int64_t kDroppedLogIntervalMs = 60'000;
 
 }  // namespace
 
@@ -23,11 +24,15 @@ void Supervisor::create_primary(App& app) {
       check_ready(*run);
     }
   };
-  events.on_listening = [this](int worker_id, const nlohmann::json& message) {
+  events.on_listening = [this](int worker_id, const ipc::WorkerListening& message) {
     if (Run* run = find_worker(worker_id)) {
-      emit("listening", *run->instance, {{"address", message.value("address", nlohmann::json())}, {"port", message.value("port", 0)}});
+      emit("listening", *run->instance,
+           {{"address", message.address ? nlohmann::json(*message.address) : nlohmann::json()}, {"port", message.port}});
       check_ready(*run);
     }
+  };
+  events.on_protocol_error = [this](int worker_id, const std::string& reason) {
+    if (Run* run = find_worker(worker_id)) on_dropped_message(*run->instance, "cluster protocol: " + reason);
   };
   events.on_bind_error = [this](int worker_id, const std::string& key, int negative_errno) {
     if (Run* run = find_worker(worker_id)) {
@@ -64,6 +69,19 @@ void Supervisor::on_app_message(Run& run, const nlohmann::json& message) {
   instance.messages.push_back({{"at", wall_ms()}, {"data", message}});
   if (instance.messages.size() > kKeptMessages) instance.messages.pop_front();
   emit("message", instance, {{"data", message}});
+}
+
+void Supervisor::on_dropped_message(Instance& instance, const std::string& reason) {
+  ++instance.dropped_messages;
+  ++instance.dropped_since_logged;
+  instance.last_dropped_reason = reason;
+  // An app can send thousands of bad lines a second: drove.log must not become its echo.
+  const std::int64_t now = monotonic_ms();
+  if (instance.dropped_logged_mono_ms != 0 && now - instance.dropped_logged_mono_ms < kDroppedLogIntervalMs) return;
+  log_warn("{}:{} dropped {} message(s) from the app (total {}), last: {}", instance.app->spec.name, instance.id,
+           instance.dropped_since_logged, instance.dropped_messages, reason);
+  instance.dropped_logged_mono_ms = now;
+  instance.dropped_since_logged = 0;
 }
 
 // A run is ready to serve when what its app requires has happened:
