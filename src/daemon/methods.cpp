@@ -6,8 +6,10 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
 #include "daemon/dump.hpp"
+#include "supervisor/spec_validator.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -66,8 +68,10 @@ void poll_until(uv_loop_t* loop, std::function<bool()> check) {
   uv_timer_start(
       poller->timer.get(),
       [](uv_timer_t* t) {
-        auto* self = static_cast<Poller*>(t->data);
-        if (self && self->check()) delete self;  // closes the timer
+        loop_barrier("request poller", [t] {
+          auto* self = static_cast<Poller*>(t->data);
+          if (self && self->check()) delete self;  // closes the timer
+        });
       },
       10, 10);
 }
@@ -97,7 +101,8 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
   const std::string& m = req.method;
   try {
     if (m == "ping") {
-      reply.ok({{"pong", true}, {"pid", ::getpid()}, {"version", DROVE_VERSION}});
+      reply.ok({{"pong", true}, {"pid", ::getpid()}, {"version", DROVE_VERSION},
+                {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)}});
     } else if (m == "list") {
       reply.ok(ctx.supervisor.list(p.value("full", false)));
     } else if (m == "start") {
@@ -146,7 +151,12 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       } else if (m == "delete") {
         ctx.supervisor.remove(instances, done);
       } else {
-        ctx.supervisor.restart(instances, env_update_of(p), done);
+        auto update = env_update_of(p);
+        if (auto why = supervisor::check_env("--update-env", update.merge)) return reply.error("EINVAL", *why);
+        for (const auto& [name, env] : update.replace) {
+          if (auto why = supervisor::check_env(name, env)) return reply.error("EINVAL", *why);
+        }
+        ctx.supervisor.restart(instances, update, done);
       }
     } else if (m == "reload") {
       std::vector<Instance*> instances;

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "base/clock.hpp"
+#include "base/loop_barrier.hpp"
 #include "base/log.hpp"
 #include "process/spawn.hpp"
 #include "supervisor/instance_env.hpp"
@@ -33,6 +35,16 @@ struct UserIds {
   std::optional<gid_t> gid;
 };
 
+// A numeric uid/gid: all digits, in range. std::stoul threw on "" (and on 99999999999), and
+// an exception here used to abort the daemon.
+std::optional<std::uint32_t> numeric_id(const std::string& text) {
+  std::uint32_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
 // `uid`/`gid` as names or numbers. Dropping privileges needs a daemon running as root; the
 // user's primary group is used when only `uid` is given.
 Result<UserIds> resolve_user(const AppSpec& spec) {
@@ -40,14 +52,16 @@ Result<UserIds> resolve_user(const AppSpec& spec) {
   UserIds ids;
   if (spec.uid) {
     const passwd* pw = ::getpwnam(spec.uid->c_str());
-    if (!pw && std::all_of(spec.uid->begin(), spec.uid->end(), ::isdigit)) pw = ::getpwuid(static_cast<uid_t>(std::stoul(*spec.uid)));
+    if (spec.uid->empty()) return SysError{EINVAL, "uid is empty"};
+    if (const auto n = numeric_id(*spec.uid); !pw && n) pw = ::getpwuid(static_cast<uid_t>(*n));
     if (!pw) return SysError{ENOENT, "unknown user '" + *spec.uid + "'"};
     ids.uid = pw->pw_uid;
     ids.gid = pw->pw_gid;
   }
   if (spec.gid) {
     const group* gr = ::getgrnam(spec.gid->c_str());
-    if (!gr && std::all_of(spec.gid->begin(), spec.gid->end(), ::isdigit)) gr = ::getgrgid(static_cast<gid_t>(std::stoul(*spec.gid)));
+    if (spec.gid->empty()) return SysError{EINVAL, "gid is empty"};
+    if (const auto n = numeric_id(*spec.gid); !gr && n) gr = ::getgrgid(static_cast<gid_t>(*n));
     if (!gr) return SysError{ENOENT, "unknown group '" + *spec.gid + "'"};
     ids.gid = gr->gr_gid;
   }
@@ -68,10 +82,12 @@ void ActionTimer::start(std::int64_t delay_ms, std::function<void()> run) {
   uv_timer_start(
       handle.get(),
       [](uv_timer_t* t) {
-        auto* self = owner_of<ActionTimer>(t);
-        if (!self || !self->action) return;
-        auto fire = self->action;  // the action may re-arm (replace) or cancel the timer
-        fire();
+        loop_barrier("supervisor timer", [t] {
+          auto* self = owner_of<ActionTimer>(t);
+          if (!self || !self->action) return;
+          auto fire = self->action;  // the action may re-arm (replace) or cancel the timer
+          fire();
+        });
       },
       static_cast<std::uint64_t>(std::max<std::int64_t>(delay_ms, 0)), 0);
 }
@@ -170,7 +186,8 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
         {.on_message = [this, raw](nlohmann::json message, UniqueFd fd) { on_channel_message(*raw, std::move(message), std::move(fd)); },
          .on_close = [this, raw](int) {
            if (auto* primary = raw->instance->app->primary.get()) primary->remove_worker(raw->worker_id);
-         }});
+         },
+         .on_dropped = [this, raw](const std::string& reason) { on_dropped_message(*raw->instance, reason); }});
     if (channel.ok()) {
       raw->channel = std::move(channel.value());
       if (app.primary) app.primary->add_worker(raw->worker_id, raw->channel.get(), instance.index);
@@ -454,11 +471,13 @@ void Supervisor::bury(std::unique_ptr<Run> run) {
 // never inside a callback that may still hold a reference to them.
 void Supervisor::collect_later() {
   uv_check_start(collector_.get(), [](uv_check_t* c) {
-    auto* self = owner_of<Supervisor>(c);
-    if (!self) return;
-    self->graveyard_.clear();
-    self->deleted_.clear();
-    self->deleted_apps_.clear();
+    loop_barrier("instance collector", [c] {
+      auto* self = owner_of<Supervisor>(c);
+      if (!self) return;
+      self->graveyard_.clear();
+      self->deleted_.clear();
+      self->deleted_apps_.clear();
+    });
     uv_check_stop(c);
   });
 }

@@ -7,10 +7,12 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 #include "process/proc_table.hpp"
 #include "logs/output_spec_for_app.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
+#include "supervisor/spec_validator.hpp"
 
 namespace drove::supervisor {
 namespace {
@@ -56,7 +58,9 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
   uv_timer_start(
       sampler_.get(),
       [](uv_timer_t* t) {
-        if (auto* self = owner_of<Supervisor>(t)) self->sample();
+        loop_barrier("resource sampler", [t] {
+          if (auto* self = owner_of<Supervisor>(t)) self->sample();
+        });
       },
       kSampleIntervalMs, kSampleIntervalMs);
   uv_unref(sampler_.handle());
@@ -72,21 +76,43 @@ Run* Supervisor::find_run(pid_t pid) {
   return nullptr;
 }
 
-int Supervisor::next_free_id() const {
-  int id = 0;
-  for (const auto& [used, _] : instances_) {
-    if (used != id) break;
-    ++id;
+int Supervisor::next_free_id() {
+  if (!released_ids_.empty()) {
+    const int id = *released_ids_.begin();
+    released_ids_.erase(released_ids_.begin());
+    return id;
   }
-  return id;
+  return next_id_++;
+}
+
+void Supervisor::release_id(int id) {
+  if (id == next_id_ - 1) {
+    // Keep the set small: give back the top of the range, and any free ids just below it.
+    --next_id_;
+    while (!released_ids_.empty() && *released_ids_.rbegin() == next_id_ - 1) {
+      released_ids_.erase(std::prev(released_ids_.end()));
+      --next_id_;
+    }
+  } else {
+    released_ids_.insert(id);
+  }
 }
 
 std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec> specs) {
+  // Whatever sent these specs (our CLI, a dump, any client of the socket), the daemon checks them.
   std::set<std::string> names;
+  std::map<std::string, std::string> on_disk;
+  for (const auto& [name, _] : apps_) on_disk.emplace(file_safe_name(name), name);
+  int total = static_cast<int>(instances_.size());
   for (const auto& spec : specs) {
+    if (auto why = validate_spec(spec)) return CommandError{"EINVAL", *why};
     if (apps_.count(spec.name) || !names.insert(spec.name).second) {
       return CommandError{"EEXIST", "an app named '" + spec.name + "' already exists (use restart, or delete it first)"};
     }
+    if (auto why = check_disk_name(spec.name, on_disk)) return CommandError{"EEXIST", *why};
+    on_disk.emplace(file_safe_name(spec.name), spec.name);
+    if (auto why = check_instance_caps(spec.name, 0, spec.instances, total)) return CommandError{"E2BIG", *why};
+    total += spec.instances;
   }
   std::vector<int> ids;
   for (auto& spec : specs) {
@@ -125,13 +151,18 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
   int target = 0;
   try {
     size_t used = 0;
-    const int n = std::stoi(count, &used);
+    const long long n = std::stoll(count, &used);
     if (used != count.size()) throw std::invalid_argument(count);
-    target = (count[0] == '+' || count[0] == '-') ? current + n : n;
+    const long long wanted = (count[0] == '+' || count[0] == '-') ? current + n : n;
+    // Beyond any cap, but still an int: the cap check below says why.
+    target = static_cast<int>(std::clamp<long long>(wanted, -1, kMaxInstancesTotal + 1LL));
   } catch (const std::exception&) {
     return CommandError{"EINVAL", "invalid instance count '" + count + "': expected N, +N or -N"};
   }
   if (target < 1) return CommandError{"EINVAL", "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
+  if (auto why = check_instance_caps(name, current, target, static_cast<int>(instances_.size()))) {
+    return CommandError{"E2BIG", *why};
+  }
   app.spec.instances = target;
   app.spec.instances_requested = std::to_string(target);
   if (target >= current) {
@@ -251,6 +282,7 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
       emit("delete", *instance);
       deleted_.push_back(std::move(it->second));
       instances_.erase(it);
+      release_id(id);
       if (app->instances.empty()) {
         // The port closes now: a deleted app must not keep accepting connections.
         if (app->primary) app->primary->close_all();
@@ -362,6 +394,9 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
       {"cwd", spec.cwd},
       {"last_error", instance.last_error},
   };
+  if (instance.dropped_messages != 0) {
+    j["dropped_messages"] = {{"count", instance.dropped_messages}, {"last_reason", instance.last_dropped_reason}};
+  }
   if (instance.last_exit) {
     j["last_exit"] = {{"code", instance.last_exit->code},
                       {"signal", instance.last_exit->signal ? process::signal_name(instance.last_exit->signal) : ""}};

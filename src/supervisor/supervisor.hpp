@@ -9,6 +9,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <variant>
@@ -117,6 +118,7 @@ class Supervisor {
   // messages.cpp
   void on_channel_message(Run& run, nlohmann::json message, UniqueFd fd);
   void on_app_message(Run& run, const nlohmann::json& message);
+  void on_dropped_message(Instance& instance, const std::string& reason);
   void create_primary(App& app);
   Run* find_worker(int worker_id);
   // reload.cpp
@@ -129,7 +131,10 @@ class Supervisor {
   void set_state(Instance& instance, InstanceState state);
   void emit(const std::string& type, const Instance& instance, nlohmann::json extra = {});
   void sample();
-  int next_free_id() const;
+  // The lowest free pm_id (PM2 reuses ids), in O(log n): scaling to thousands of instances
+  // used to scan every id per new instance.
+  int next_free_id();
+  void release_id(int id);
   Instance& new_instance(App& app, int index);
   Run* find_run(pid_t pid);
   void assign_log_paths(Instance& instance) const;
@@ -141,6 +146,8 @@ class Supervisor {
   logs::LogManager logs_;
   std::map<std::string, std::unique_ptr<App>> apps_;       // by name
   std::map<int, std::unique_ptr<Instance>> instances_;     // by id
+  std::set<int> released_ids_;                             // free ids below next_id_
+  int next_id_ = 0;                                        // every id >= it is free
   std::vector<std::unique_ptr<Run>> graveyard_;            // finished runs, freed after the loop turn
   std::vector<std::unique_ptr<Instance>> deleted_;         // deleted instances, likewise
   std::vector<std::unique_ptr<App>> deleted_apps_;
