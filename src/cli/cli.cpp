@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -50,6 +51,9 @@ void wait_for_daemon_exit(const HomeLayout& home) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // A daemon that hangs up must be reported in words ("lost the connection..."), not end the
+  // CLI with a silent exit 141. Spawned processes get default dispositions back (spawn.cpp).
+  ::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> app_args = split_app_args(argc, argv);
   CLI::App app{"drove: a process manager for production apps (PM2-compatible)", "drove"};
   app.set_version_flag("-v,--version", DROVE_VERSION);
@@ -230,8 +234,12 @@ int run(int argc, char** argv) {
       Client client = Client::connect(home);
       client.call("subscribe", {{"events", true}});
       std::setvbuf(stdout, nullptr, _IOLBF, 0);
-      while (auto message = client.next_message()) std::puts(message->dump().c_str());
-      return 0;
+      while (auto message = client.next_message()) {
+        std::puts(message->dump().c_str());
+        if (std::ferror(stdout)) return 0;  // our reader went away
+      }
+      std::fprintf(stderr, "[drove] the event stream ended: the daemon closed the connection\n");
+      return 1;
     }
     if (*daemon_cmd) return daemon::run_daemon({home, background});
   } catch (const UserError& e) {

@@ -97,16 +97,23 @@ Client Client::connect(const HomeLayout& home, bool start) {
 }
 
 std::optional<std::string> Client::read_line() {
-  for (;;) {
-    if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+  // Search only bytes not searched before: a reply of many megabytes (jlist) arrives in 64 KiB
+  // reads, and rescanning from the start each time was quadratic.
+  for (size_t scanned = 0;;) {
+    if (auto nl = buffer_.find('\n', scanned); nl != std::string::npos) {
       std::string line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
       return line;
     }
+    scanned = buffer_.size();
     char chunk[65536];
     const ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
+    if (n < 0) {
+      lost_reason_ = std::strerror(errno);
+      return std::nullopt;
+    }
+    if (n == 0) return std::nullopt;
     buffer_.append(chunk, static_cast<size_t>(n));
   }
 }
@@ -116,16 +123,29 @@ nlohmann::json Client::call(const std::string& method, const nlohmann::json& par
   std::string line = nlohmann::json{{"id", id}, {"method", method}, {"params", params}, {"version", DROVE_VERSION}}.dump();
   line.push_back('\n');
   for (size_t off = 0; off < line.size();) {
-    const ssize_t n = ::write(fd_.get(), line.data() + off, line.size() - off);
+    // MSG_NOSIGNAL: a daemon that hung up is an error to report, not a silent SIGPIPE death.
+    const ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw UserError("lost the connection to the drove daemon");
+    if (n <= 0) {
+      throw UserError(std::string("lost the connection to the drove daemon while sending '") + method +
+                      "': " + std::strerror(n < 0 ? errno : EPIPE));
+    }
     off += static_cast<size_t>(n);
   }
   for (;;) {
     auto reply_line = read_line();
-    if (!reply_line) throw UserError("the drove daemon closed the connection during '" + method + "'");
+    if (!reply_line) {
+      throw UserError("the drove daemon closed the connection during '" + method + "'" +
+                      (lost_reason_.empty() ? std::string() : ": " + lost_reason_));
+    }
     auto reply = nlohmann::json::parse(*reply_line, nullptr, false);
-    if (!reply.is_object() || reply.value("id", nlohmann::json()) != id) continue;  // an event, or noise
+    if (!reply.is_object()) continue;
+    const auto reply_id = reply.find("id");
+    // An error without an id is about the connection itself (a line it could not read).
+    if (reply_id != reply.end() && reply_id->is_null() && reply.contains("error") && reply["error"].is_object()) {
+      throw UserError(reply["error"].value("message", std::string("the daemon refused the request")));
+    }
+    if (reply_id == reply.end() || *reply_id != id) continue;  // an event, or noise
     if (!version_checked_) {
       version_checked_ = true;
       daemon_version_ = reply.value("version", "");

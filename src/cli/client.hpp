@@ -42,6 +42,7 @@ class Client {
   long next_id_ = 1;
   std::string daemon_version_;
   bool version_checked_ = false;
+  std::string lost_reason_;  // why the last read failed (strerror), "" for an orderly close
 };
 
 }  // namespace drove::cli

@@ -94,8 +94,19 @@ int cmd_logs(const HomeLayout& home, const LogsOptions& options) {
     const bool is_err = message->value("stream", "out") == "err";
     if ((is_err && options.out_only) || (!is_err && options.err_only)) continue;
     printer.line(message->value("id", 0), message->value("name", ""), is_err, message->value("text", ""), message->value("at", std::int64_t{0}));
+    // Whoever read our output went away (`drove logs | head`): SIGPIPE is ignored, so stop here.
+    if (std::ferror(stdout)) return 0;
   }
-  return 0;
+  // The stream ended without us asking. The daemon either went away, or cut us off because we
+  // let more than its per-subscriber limit of unsent lines pile up: say which.
+  if (Client::connect_if_running(home)) {
+    std::fprintf(stderr,
+                 "[drove] the daemon cut this log stream off: it fell more than 16 MiB of log lines behind "
+                 "(a slow terminal or pipe); lines were not lost from the log files, run `drove logs` again\n");
+  } else {
+    std::fprintf(stderr, "[drove] the log stream ended: the drove daemon stopped\n");
+  }
+  return 1;
 }
 
 }  // namespace drove::cli
