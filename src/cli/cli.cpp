@@ -16,7 +16,6 @@
 #include "cli/commands.hpp"
 #include "cli/render.hpp"
 #include "daemon/daemon.hpp"
-#include "daemon/dump.hpp"
 
 namespace drove::cli {
 namespace {
@@ -207,9 +206,9 @@ int run(int argc, char** argv) {
     }
     if (*resurrect) return cmd_resurrect(home);
     if (*cleardump) {
-      if (auto s = daemon::write_dump_file(home.dump(), {{"version", DROVE_VERSION}, {"apps", nlohmann::json::array()}}); !s.ok()) {
-        throw UserError(s.error().message());
-      }
+      // The daemon owns the file: its writer orders this with any save in flight.
+      Client client = Client::connect(home);
+      client.call("cleardump");
       std::puts("[drove] saved process list emptied");
       return 0;
     }

@@ -192,11 +192,14 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
 int cmd_resurrect(const HomeLayout& home) {
   auto dump = daemon::read_dump_file(home.dump());
   if (!dump.ok()) throw UserError(dump.error().message());
+  if (!dump->fallback_reason.empty()) {
+    std::fprintf(stderr, "[drove] using the backup \"%s\": %s\n", dump->path.c_str(), dump->fallback_reason.c_str());
+  }
   Client client = Client::connect(home);
   const auto present = running_names(client);
   nlohmann::json apps = nlohmann::json::array();
   size_t skipped = 0;
-  for (const auto& entry : dump->at("apps")) {
+  for (const auto& entry : dump->dump.at("apps")) {
     AppSpec spec = entry.at("spec").get<AppSpec>();
     // Never a duplicate of a running app, and never revive what was stopped when saved.
     if (present.count(spec.name)) {

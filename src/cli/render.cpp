@@ -196,6 +196,7 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
       {"kill timeout", std::to_string(spec.value("kill_timeout_ms", 0)) + " ms"},
       {"kill signal", spec.value("kill_signal", "SIGINT")},
       {"treekill", spec.value("treekill", true) ? "true" : "false"},
+      {"tree kill by", p.value("tree_kill", "")},  // cgroup, or the /proc + pidfd fallback
       {"wait ready", spec.value("wait_ready", false) ? "true" : "false"},
       {"listen timeout", std::to_string(spec.value("listen_timeout_ms", 0)) + " ms"},
       {"load balancing", spec.value("lb", "round-robin")},

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -38,6 +39,22 @@ Result<UniqueFd> lock_pid_file(const std::string& path) {
   return fd;
 }
 
+// The daemon holds several descriptors per app (pipes, channel, sockets, pidfds): the usual
+// 1,024 soft limit runs out near 300 instances. Node raises its soft limit to the hard one at
+// start, so PM2 (and the apps it forks, which inherit it) run with the raised limit; drove does
+// the same, and apps inherit it too (docs/reliability.md).
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    log_warn("cannot raise the descriptor limit from {} to {}: {}", before, limit.rlim_max, std::strerror(errno));
+    return;
+  }
+  log_info("descriptor limit raised from {} to {}", before, limit.rlim_max);
+}
+
 class Daemon {
  public:
   explicit Daemon(const DaemonOptions& options)
@@ -46,7 +63,8 @@ class Daemon {
         supervisor_(uv_default_loop(), reaper_,
                     {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
         server_(uv_default_loop(), [this](const RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
-        context_{uv_default_loop(), supervisor_, server_, options.home.dump(), [this] { shutdown_now(); },
+        dumps_(uv_default_loop(), options.home.dump()),
+        context_{uv_default_loop(), supervisor_, server_, options.home.dump(), dumps_, [this] { shutdown_now(); },
                  [this] { ensure_log_stream(); }} {
     supervisor_.set_event_sink([this](const nlohmann::json& event) { server_.broadcast("events", event); });
   }
@@ -125,6 +143,7 @@ class Daemon {
   process::Reaper reaper_;
   supervisor::Supervisor supervisor_;
   RpcServer server_;
+  DumpWriter dumps_;
   MethodContext context_;
   std::vector<UvHandle<uv_signal_t>> signals_;
   bool stopping_ = false;
@@ -157,6 +176,7 @@ int run_daemon(const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   if (options.background && ::chdir("/") != 0) log_warn("chdir /: {}", std::strerror(errno));
   process::Reaper::become_subreaper();
+  raise_descriptor_limit();
   int code = 0;
   {
     Daemon daemon(options);

@@ -220,9 +220,16 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       for (const auto& [spec, running] : ctx.supervisor.saved_state()) apps.push_back({{"spec", spec}, {"running", running}});
       nlohmann::json dump = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", apps}};
       const size_t count = apps.size();
-      save_dump_async(ctx.loop, ctx.dump_path, std::move(dump), [reply, count, path = ctx.dump_path](Status s) {
+      ctx.dumps.save(std::move(dump), [reply, count, path = ctx.dump_path](Status s) {
         if (!s.ok()) return reply.error("EIO", s.error().message());
         reply.ok({{"saved", count}, {"path", path}});
+      });
+    } else if (m == "cleardump") {
+      // Through the same writer as `save`, so it is ordered with saves in flight.
+      nlohmann::json empty = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", nlohmann::json::array()}};
+      ctx.dumps.save(std::move(empty), [reply, path = ctx.dump_path](Status s) {
+        if (!s.ok()) return reply.error("EIO", s.error().message());
+        reply.ok({{"cleared", true}, {"path", path}});
       });
     } else if (m == "kill") {
       log_info("kill requested: stopping every app");

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "daemon/dump.hpp"
 #include "daemon/rpc_server.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -14,6 +15,7 @@ struct MethodContext {
   supervisor::Supervisor& supervisor;
   RpcServer& server;
   std::string dump_path;
+  DumpWriter& dumps;  // the one writer of dump_path: saves are serialised
   std::function<void()> request_shutdown;
   std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
 };

@@ -31,6 +31,7 @@ class ProcTable {
   [[nodiscard]] std::vector<ProcEntry> tree(pid_t root) const;
 
   [[nodiscard]] const ProcEntry* find(pid_t pid) const;
+  [[nodiscard]] const std::unordered_map<pid_t, ProcEntry>& entries() const { return entries_; }
 
  private:
   std::unordered_map<pid_t, ProcEntry> entries_;

@@ -22,7 +22,7 @@ namespace drove::process {
 namespace {
 
 // The set-up step that failed in the child, reported to the parent with errno.
-enum class Step : int { dup_fd = 1, chdir, setsid, setgid, setuid, exec, open_null };
+enum class Step : int { dup_fd = 1, chdir, setsid, setgid, setuid, exec, open_null, join_cgroup };
 
 struct ChildReport {
   int step;
@@ -38,6 +38,7 @@ const char* step_name(Step step) {
     case Step::setuid: return "set user id";
     case Step::exec: return "exec";
     case Step::open_null: return "open /dev/null";
+    case Step::join_cgroup: return "join its cgroup";
   }
   return "spawn";
 }
@@ -154,6 +155,9 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     sigemptyset(&empty);
     pthread_sigmask(SIG_SETMASK, &empty, nullptr);
 
+    // Before anything else (and before dropping privileges): from here on, every process
+    // the program starts is born in its cgroup.
+    if (options.cgroup_procs_fd >= 0 && ::write(options.cgroup_procs_fd, "0", 1) != 1) child_fail(report_fd, Step::join_cgroup);
     if (options.new_session && ::setsid() < 0) child_fail(report_fd, Step::setsid);
 
     int scratch[64];

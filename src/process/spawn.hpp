@@ -38,6 +38,8 @@ struct SpawnOptions {
   bool set_listen_pid = false;    // add LISTEN_PID=<the child's own pid> (socket activation)
   std::optional<uid_t> uid;       // drop privileges (needs root)
   std::optional<gid_t> gid;
+  int cgroup_procs_fd = -1;       // a cgroup's cgroup.procs (see cgroup.hpp): the child joins it
+                                  // first, so everything it starts is in that cgroup too
 };
 
 // Starts the program. On success returns the child's pid; the child has exec'd.

@@ -27,6 +27,7 @@
 #include "ipc/channel.hpp"
 #include "logs/instance_output.hpp"
 #include "logs/output_spec.hpp"
+#include "process/cgroup.hpp"
 #include "process/exit_status.hpp"
 #include "process/process_tree.hpp"
 #include "supervisor/restart_policy.hpp"
@@ -70,7 +71,8 @@ struct Run {
   bool signalled = false;            // the stop signal went to the tree
   bool killed = false;
   std::int64_t terminate_began_mono_ms = 0;
-  std::optional<process::TreeSnapshot> tree;
+  std::optional<process::TreeSnapshot> tree;   // without a cgroup: the tree found by /proc
+  std::unique_ptr<process::RunCgroup> cgroup;   // its cgroup, when the daemon can make them
   std::function<void()> on_gone;
   ActionTimer timer;
 
@@ -92,6 +94,8 @@ struct Instance {
   RestartHistory history;                       // unstable restarts, back-off
   std::optional<process::ExitStatus> last_exit;
   std::string last_error;                       // why it is errored / why a start failed
+  bool start_queued = false;                    // launching, waiting for its turn (queue_start)
+  int transient_start_failures = 0;             // EMFILE/EAGAIN... in a row: the retry back-off
 
   std::vector<std::function<void()>> stop_waiters;
   std::deque<nlohmann::json> messages;          // the last messages the app sent (describe)

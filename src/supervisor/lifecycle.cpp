@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 
 #include "base/clock.hpp"
@@ -24,6 +25,19 @@ namespace {
 constexpr std::int64_t kTreePollMs = 5;
 constexpr std::int64_t kGiveUpAfterKillMs = 5000;
 constexpr std::int64_t kActivationGraceMs = 1000;
+constexpr std::int64_t kStartBatchBudgetMs = 2;
+constexpr std::int64_t kTransientRetryFirstMs = 100;
+constexpr std::int64_t kTransientRetryMaxMs = 5000;
+
+// Start failures that say "the host is short right now", not "this app cannot run".
+bool is_transient_start_error(int code) {
+  return code == EMFILE || code == ENFILE || code == EAGAIN || code == ENOMEM || code == ENOBUFS;
+}
+
+// The environment entry every process of a run inherits (see process_tree.hpp).
+std::string run_marker(const Run& run) {
+  return "DROVE_RUN=" + std::to_string(::getpid()) + "." + std::to_string(run.worker_id);
+}
 
 int stop_signal(const AppSpec& spec) {
   const int sig = process::signal_from_name(spec.kill_signal);
@@ -104,7 +118,9 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   run->worker_id = next_worker_id_++;
   run->instance = &instance;
   run->timer.init(loop_);
-  auto fail = [&](const std::string& why) -> Run* {
+  launch_error_code_ = 0;
+  auto fail = [&](const std::string& why, int code = 0) -> Run* {
+    launch_error_code_ = code;
     instance.last_error = why;
     log_error("{}:{} failed to start: {}", spec.name, instance.id, why);
     emit("start_failed", instance, {{"error", why}});
@@ -114,9 +130,9 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   std::string file;
   std::vector<std::string> argv = instance_argv(spec, file);
   int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message());
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message(), errno);
   UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message());
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message(), errno);
   UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
   run->started_mono_ms = monotonic_ms();
   run->started_at_ms = wall_ms();
@@ -141,7 +157,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   UniqueFd channel_ours, channel_theirs;
   if (speaks_node_ipc(spec)) {
     auto pair = ipc::Channel::make_pair();
-    if (!pair.ok()) return fail(pair.error().message());
+    if (!pair.ok()) return fail(pair.error().message(), pair.error().code);
     channel_ours = std::move(pair->first);
     channel_theirs = std::move(pair->second);
     options.fds.push_back({3, channel_theirs.get()});
@@ -151,7 +167,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   } else if (app.primary) {
     const auto listen = activation_specs(spec);
     auto fds = app.primary->activation_fds(listen, instance.index);
-    if (!fds.ok()) return fail("cannot listen: " + fds.error().message());
+    if (!fds.ok()) return fail("cannot listen: " + fds.error().message(), fds.error().code);
     std::string names;
     for (size_t i = 0; i < fds->size(); ++i) {
       options.fds.push_back({3 + static_cast<int>(i), (*fds)[i]});
@@ -162,10 +178,23 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     options.set_listen_pid = true;
   }
 
+  // Its whole tree is stopped by cgroup when we can make one; otherwise the marker lets the
+  // /proc fallback recognise daemonised descendants re-parented to us.
+  options.env.push_back(run_marker(*run));
+  if (cgroups_) {
+    auto cgroup = cgroups_->make_run("run-" + std::to_string(run->worker_id));
+    if (cgroup.ok()) {
+      run->cgroup = std::move(cgroup.value());
+      options.cgroup_procs_fd = run->cgroup->procs_fd();
+    } else {
+      log_warn("{}:{} runs without a cgroup: {}", spec.name, instance.id, cgroup.error().message());
+    }
+  }
+
   auto pid = process::spawn(options);
   if (!pid.ok()) {
     write_start_failure(instance.output_spec.err_path, pid.error().message());
-    return fail(pid.error().message());
+    return fail(pid.error().message(), pid.error().code);
   }
   run->pid = pid.value();
   run->group = run->pid;
@@ -242,14 +271,61 @@ void Supervisor::arm_readiness(Run& run) {
   });
 }
 
+// Each spawn blocks the loop until exec (about a millisecond): thousands of them in one
+// callback would hold every other app's accept path for seconds. Starts asked in bulk (start,
+// scale) are queued and run a batch per loop turn, bounded by time, with I/O polled between.
+void Supervisor::queue_start(Instance& instance) {
+  instance.restart_timer.cancel();
+  instance.last_error.clear();
+  set_state(instance, InstanceState::launching);
+  if (instance.start_queued) return;
+  instance.start_queued = true;
+  start_queue_.push_back(instance.id);
+  if (start_queue_.size() == 1) {
+    uv_idle_start(starter_.get(), [](uv_idle_t* handle) {
+      if (auto* self = owner_of<Supervisor>(handle)) self->start_queued_batch();
+    });
+  }
+}
+
+void Supervisor::start_queued_batch() {
+  const std::int64_t began = monotonic_ms();
+  while (!start_queue_.empty() && monotonic_ms() - began < kStartBatchBudgetMs) {
+    const int id = start_queue_.front();
+    start_queue_.pop_front();
+    auto it = instances_.find(id);
+    if (it == instances_.end() || !it->second->start_queued) continue;  // deleted, stopped or started since
+    start_instance(*it->second);
+  }
+  if (start_queue_.empty()) uv_idle_stop(starter_.get());
+}
+
 void Supervisor::start_instance(Instance& instance) {
+  instance.start_queued = false;
   instance.restart_timer.cancel();
   instance.last_error.clear();
   instance.cpu_percent = 0;
   instance.memory_bytes = 0;
   instance.last_cpu_ticks = 0;
   set_state(instance, InstanceState::launching);
-  if (!launch(instance, false)) set_state(instance, InstanceState::errored);
+  if (launch(instance, false)) {
+    instance.transient_start_failures = 0;
+    return;
+  }
+  if (!is_transient_start_error(launch_error_code_)) {
+    set_state(instance, InstanceState::errored);
+    return;
+  }
+  // The host is short of descriptors or processes for now: not the app's fault, and not a
+  // restart the policy should count. Retry with back-off until it starts.
+  const int shift = std::min(instance.transient_start_failures, 6);
+  const std::int64_t delay_ms = std::min<std::int64_t>(kTransientRetryFirstMs << shift, kTransientRetryMaxMs);
+  ++instance.transient_start_failures;
+  log_warn("{}:{} could not start ({}): retrying in {} ms", instance.app->spec.name, instance.id, instance.last_error, delay_ms);
+  set_state(instance, InstanceState::waiting_restart);
+  instance.restart_timer.start(delay_ms, [this, &instance] {
+    if (instance.state == InstanceState::waiting_restart) start_instance(instance);
+  });
 }
 
 void Supervisor::mark_ready(Run& run) {
@@ -293,7 +369,7 @@ void Supervisor::on_run_exit(Run& run, process::ExitStatus status) {
   // Leftovers of the crashed process (its children, still in its group) would hold its port:
   // they go before the replacement starts. The group check is one syscall; the /proc scan
   // happens only when something is left.
-  if (app.spec.treekill && ::kill(-old_pid, 0) == 0) {
+  if (app.spec.treekill && tree_alive(run, true)) {
     terminate(run, [this, &instance] { after_crash(instance); });
     return;
   }
@@ -344,8 +420,8 @@ void Supervisor::terminate(Run& run, Done on_gone) {
   run.terminating = true;
   run.killed = false;
   run.terminate_began_mono_ms = monotonic_ms();
-  // Taken from the group leader's pid even when it has exited: its group may hold leftovers.
-  if (spec.treekill) run.tree = process::TreeSnapshot::take(run.group);
+  // Without a cgroup, the tree is recorded now (and refreshed before each signal).
+  if (spec.treekill && !run.cgroup && !run.tree) run.tree = process::TreeSnapshot::take(tree_identity(run), run.pid != 0);
   if (primary) primary->stop_routing(run.worker_id);
   const bool channel_open = run.channel && run.channel->is_open() && run.pid != 0;
   if (channel_open && primary && spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec) && !spec.shutdown_with_message) {
@@ -362,14 +438,34 @@ void Supervisor::terminate(Run& run, Done on_gone) {
 void Supervisor::signal_run(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
   run.signalled = true;
-  if (spec.treekill && run.tree) run.tree->signal(stop_signal(spec));
-  else if (run.pid != 0) ::kill(run.pid, stop_signal(spec));
+  if (spec.treekill && run.cgroup) {
+    run.cgroup->signal(stop_signal(spec));
+  } else if (spec.treekill && run.tree) {
+    run.tree->refresh(run.pid != 0);
+    run.tree->signal(stop_signal(spec));
+  } else if (run.pid != 0) {
+    ::kill(run.pid, stop_signal(spec));  // unreaped: the pid cannot have been recycled
+  }
+}
+
+process::TreeSnapshot::Identity Supervisor::tree_identity(const Run& run) const {
+  return {.root = run.group,
+          .marker = run_marker(run),
+          .is_other_run = [this, self = run.pid](pid_t pid) { return pid != self && reaper_.watching(pid); }};
+}
+
+// Whether anything of the run's tree is left. Without a cgroup, `rescan` looks in /proc for
+// processes that joined since the last scan once every recorded one is gone.
+bool Supervisor::tree_alive(Run& run, bool rescan) {
+  if (run.cgroup) return run.cgroup->populated();
+  if (!run.tree) run.tree = process::TreeSnapshot::take(tree_identity(run), run.pid != 0);
+  return run.tree->alive(rescan);
 }
 
 void Supervisor::poll_terminating(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
   const std::int64_t elapsed = monotonic_ms() - run.terminate_began_mono_ms;
-  const bool tree_alive = spec.treekill && run.tree && run.tree->alive();
+  const bool tree_alive = spec.treekill && this->tree_alive(run, run.pid == 0);
   // A process stopped by message (disconnect, 'shutdown') may leave children: they get the
   // stop signal once it has gone.
   if (run.pid == 0 && tree_alive && !run.signalled) signal_run(run);
@@ -385,7 +481,12 @@ void Supervisor::poll_terminating(Run& run) {
   if (!run.killed && elapsed >= spec.kill_timeout_ms) {
     run.killed = true;
     log_warn("{}:{} still running {} ms after {}: sending SIGKILL", spec.name, run.instance->id, elapsed, spec.kill_signal);
-    if (run.tree) run.tree->signal(SIGKILL);
+    if (spec.treekill && run.cgroup) {
+      run.cgroup->kill_all();
+    } else if (spec.treekill && run.tree) {
+      run.tree->refresh(run.pid != 0);
+      run.tree->signal(SIGKILL);
+    }
     if (run.pid != 0) ::kill(run.pid, SIGKILL);
   }
   // The reaper reports the main process's exit; the timer is for the kill deadline and, once
@@ -399,6 +500,12 @@ void Supervisor::poll_terminating(Run& run) {
 void Supervisor::begin_stop(Instance& instance) {
   if (App& app = *instance.app; app.reload.active) {
     std::erase(app.reload.queue, &instance);
+  }
+  if (instance.start_queued) {
+    // Never started: nothing to stop.
+    instance.start_queued = false;
+    set_state(instance, InstanceState::stopped);
+    if (!instance.has_processes()) return finish_stop(instance);
   }
   switch (instance.state) {
     case InstanceState::stopped:

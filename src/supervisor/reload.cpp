@@ -80,7 +80,9 @@ void Supervisor::reload_next_batch(App& app) {
     for (int n = 0; n < r.batch_size && !r.queue.empty(); ++n) {
       Instance* instance = r.queue.front();
       r.queue.pop_front();
-      // A slot that is not running has nothing to hand over: it starts the usual way.
+      // A slot that is not running has nothing to hand over: it starts the usual way (a slot
+      // still queued to start will start with the new spec anyway).
+      if (instance->start_queued) continue;
       if (instance->state != InstanceState::online && instance->state != InstanceState::launching) {
         if (instance->state == InstanceState::stopped || instance->state == InstanceState::errored) start_instance(*instance);
         continue;

@@ -39,6 +39,7 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       paths_(std::move(paths)),
       logs_(loop),
       collector_(UvHandle<uv_check_t>::make()),
+      starter_(UvHandle<uv_idle_t>::make()),
       sampler_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
         // sd_notify: READY=1 from an app's main process marks that process ready.
@@ -50,6 +51,14 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
         }
       }) {
   if (auto s = notify_.bind(paths_.home + "/notify.sock"); !s.ok()) log_warn("sd_notify disabled: {}", s.error().message());
+  if (auto root = process::CgroupRoot::create(); root.ok()) {
+    cgroups_ = std::move(root.value());
+    log_info("process trees: one cgroup per run under {}", cgroups_->path());
+  } else {
+    log_info("process trees: tracked through /proc and pidfds (no cgroups: {})", root.error().message());
+  }
+  uv_idle_init(loop_, starter_.get());
+  starter_->data = this;
   uv_check_init(loop_, collector_.get());
   collector_->data = this;
   uv_unref(collector_.handle());
@@ -124,7 +133,7 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     for (int index = 0; index < raw->spec.instances; ++index) ids.push_back(new_instance(*raw, index).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
-      for (Instance* instance : raw->instances) start_instance(*instance);
+      for (Instance* instance : raw->instances) queue_start(*instance);
     }
   }
   return ids;
@@ -166,7 +175,7 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
   app.spec.instances = target;
   app.spec.instances_requested = std::to_string(target);
   if (target >= current) {
-    for (int index = current; index < target; ++index) start_instance(new_instance(app, index));
+    for (int index = current; index < target; ++index) queue_start(new_instance(app, index));
     done();
     return std::nullopt;
   }
@@ -397,6 +406,9 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
   if (instance.dropped_messages != 0) {
     j["dropped_messages"] = {{"count", instance.dropped_messages}, {"last_reason", instance.last_dropped_reason}};
   }
+  // How its process tree is stopped: by its cgroup, or by the /proc + pidfd fallback.
+  if (instance.run) j["tree_kill"] = instance.run->cgroup ? "cgroup" : "pidfd";
+  else j["tree_kill"] = cgroups_ ? "cgroup" : "pidfd";
   if (instance.last_exit) {
     j["last_exit"] = {{"code", instance.last_exit->code},
                       {"signal", instance.last_exit->signal ? process::signal_name(instance.last_exit->signal) : ""}};

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
@@ -20,6 +21,7 @@
 #include "base/result.hpp"
 #include "base/uv_handle.hpp"
 #include "logs/log_manager.hpp"
+#include "process/cgroup.hpp"
 #include "process/notify_socket.hpp"
 #include "process/reaper.hpp"
 #include "supervisor/app.hpp"
@@ -103,10 +105,14 @@ class Supervisor {
   // lifecycle.cpp
   Run* launch(Instance& instance, bool incoming);
   void start_instance(Instance& instance);
+  void queue_start(Instance& instance);
+  void start_queued_batch();
   void on_run_exit(Run& run, process::ExitStatus status);
   void terminate(Run& run, Done on_gone);
   void poll_terminating(Run& run);
   void signal_run(Run& run);
+  [[nodiscard]] bool tree_alive(Run& run, bool rescan);
+  [[nodiscard]] process::TreeSnapshot::Identity tree_identity(const Run& run) const;
   void arm_readiness(Run& run);
   void after_crash(Instance& instance);
   void begin_stop(Instance& instance);
@@ -142,6 +148,9 @@ class Supervisor {
   uv_loop_t* loop_;
   process::Reaper& reaper_;
   HomePaths paths_;
+  // Declared before every run so it outlives their cgroups; null when cgroups are unavailable
+  // (then process trees are tracked by TreeSnapshot).
+  std::unique_ptr<process::CgroupRoot> cgroups_;
   // Declared first so it is destroyed last: it must outlive every InstanceOutput below.
   logs::LogManager logs_;
   std::map<std::string, std::unique_ptr<App>> apps_;       // by name
@@ -152,10 +161,14 @@ class Supervisor {
   std::vector<std::unique_ptr<Instance>> deleted_;         // deleted instances, likewise
   std::vector<std::unique_ptr<App>> deleted_apps_;
   UvHandle<uv_check_t> collector_;
+  // Starts wait here and run a bounded batch per loop turn (see queue_start).
+  std::deque<int> start_queue_;
+  UvHandle<uv_idle_t> starter_;
   UvHandle<uv_timer_t> sampler_;
   std::list<std::unique_ptr<logs::InstanceOutput>> draining_;  // outputs of finished runs
   EventSink event_sink_;
   int next_worker_id_ = 1;
+  int launch_error_code_ = 0;  // errno of launch()'s last failure (0: not a system error)
   process::NotifySocket notify_;
 };
 
