@@ -15,6 +15,7 @@
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
 #include "cli/render.hpp"
+#include "cli/secret_mask.hpp"
 #include "daemon/daemon.hpp"
 
 namespace drove::cli {
@@ -94,11 +95,16 @@ int run(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "everything about an app");
   describe->alias("desc")->alias("info")->alias("show");
   describe->add_option("targets", targets);
+  bool mask_secrets = mask_secrets_from_env();
+  describe->add_flag("--mask-secrets", mask_secrets, "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
 
   auto* list = app.add_subcommand("list", "list apps");
   list->alias("ls")->alias("l")->alias("ps")->alias("status");
   auto* jlist = app.add_subcommand("jlist", "list apps as JSON (PM2's shape)");
   auto* prettylist = app.add_subcommand("prettylist", "list apps as indented JSON (PM2's shape)");
+  for (auto* json_list : {jlist, prettylist}) {
+    json_list->add_flag("--mask-secrets", mask_secrets, "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
+  }
 
   LogsOptions logs_options;
   auto* logs = app.add_subcommand("logs", "show the last lines of the logs, then stream new ones");
@@ -167,7 +173,9 @@ int run(int argc, char** argv) {
       if (targets.empty() && !*flush) throw UserError("this command needs a target: an id, a name, a namespace or 'all'");
       Client client = Client::connect(home);
       if (*describe) {
-        for (const auto& p : client.call("describe", {{"targets", targets}})) {
+        auto described = client.call("describe", {{"targets", targets}});
+        if (mask_secrets) mask_secret_env(described, secret_patterns_from_env());
+        for (const auto& p : described) {
           std::fputs(render_describe(p, stdout_is_tty()).c_str(), stdout);
         }
         return 0;
@@ -184,7 +192,9 @@ int run(int argc, char** argv) {
     }
     if (*jlist || *prettylist) {
       Client client = Client::connect(home);
-      const auto out = to_pm2_jlist(client.call("list", {{"full", true}}));
+      auto processes = client.call("list", {{"full", true}});
+      if (mask_secrets) mask_secret_env(processes, secret_patterns_from_env());
+      const auto out = to_pm2_jlist(processes);
       std::puts((*jlist ? out.dump() : out.dump(2)).c_str());
       return 0;
     }

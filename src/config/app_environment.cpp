@@ -1,6 +1,7 @@
 #include "config/app_environment.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace drove::config {
 
@@ -12,6 +13,20 @@ std::map<std::string, std::string> filtered_shell_env(const std::map<std::string
     const bool dropped = std::any_of(filter.prefixes.begin(), filter.prefixes.end(),
                                      [&key](const std::string& prefix) { return key.rfind(prefix, 0) == 0; });
     if (!dropped) out.emplace(key, value);
+  }
+  return out;
+}
+
+bool reaches_other_user(const std::string& name) {
+  static const char* const kAllowed[] = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NODE_ENV"};
+  if (name.rfind("LC_", 0) == 0) return true;
+  return std::any_of(std::begin(kAllowed), std::end(kAllowed), [&name](const char* allowed) { return name == allowed; });
+}
+
+std::map<std::string, std::string> other_user_shell_env(const std::map<std::string, std::string>& shell) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : shell) {
+    if (reaches_other_user(key)) out.emplace(key, value);
   }
   return out;
 }

@@ -20,6 +20,12 @@ struct EnvFilter {
 std::map<std::string, std::string> filtered_shell_env(const std::map<std::string, std::string>& shell,
                                                       const EnvFilter& filter);
 
+// An app that runs as another user (`uid`) gets only these of the caller's variables: PATH,
+// LANG, LANGUAGE, LC_*, TZ, TERM, NODE_ENV. The caller is often root, and its shell's secrets
+// must not flow into another user's process; the app's `env`/`env_<name>` are not affected.
+bool reaches_other_user(const std::string& name);
+std::map<std::string, std::string> other_user_shell_env(const std::map<std::string, std::string>& shell);
+
 // 8080 → "8080", true → "true", "x" → "x", null → "", objects → their JSON text.
 std::string env_value_text(const nlohmann::json& value);
 

@@ -130,6 +130,7 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
     else filter.prefixes = in.string_list("filter_env").value_or(std::vector<std::string>{});
   }
   spec.env = filtered_shell_env(context.shell_env, filter);
+  if (in.find("uid") != nullptr) spec.env = other_user_shell_env(spec.env);
   spec.env_name = context.env_name;
   // Every env block is checked, not only the one in force: a mistake must not wait for the
   // day someone passes --env staging.

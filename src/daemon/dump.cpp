@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 
+#include "base/safe_file.hpp"
 #include "base/unique_fd.hpp"
 
 namespace drove::daemon {
@@ -22,28 +23,6 @@ struct DumpWork {
   Status result = Ok{};
   std::function<void(DumpWork&)> finished;
 };
-
-std::string dir_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-Status fsync_dir_of(const std::string& path) {
-  const std::string dir = dir_of(path);
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0) return last_error("fsync \"" + dir + "\"");
-  return Ok{};
-}
-
-Status write_all(int fd, const std::string& text, const std::string& name) {
-  for (size_t off = 0; off < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return last_error("write \"" + name + "\"");
-    off += static_cast<size_t>(n);
-  }
-  return Ok{};
-}
 
 // Why a candidate dump cannot be used, or "" when it can.
 std::string unusable_because(const std::string& path, nlohmann::json& out) {
@@ -59,24 +38,13 @@ std::string unusable_because(const std::string& path, nlohmann::json& out) {
 
 Status write_dump_file(const std::string& path, const nlohmann::json& dump) {
   const std::string text = dump.dump(2) + "\n";
-  // A unique name: a concurrent writer (another daemon's, a test's) never shares our file.
-  std::string tmp = path + ".XXXXXX";
-  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd) return last_error("create a temporary file next to \"" + path + "\"");
-  auto discard = [&tmp](Status s) {
-    ::unlink(tmp.c_str());
-    return s;
-  };
-  if (::fchmod(fd.get(), 0600) != 0) return discard(last_error("chmod \"" + tmp + "\""));
-  if (auto s = write_all(fd.get(), text, tmp); !s.ok()) return discard(s);
-  if (::fsync(fd.get()) != 0) return discard(last_error("fsync \"" + tmp + "\""));
-  fd.reset();
-  // Keep the previous list: link() fails harmlessly when there is none yet.
+  // Keep the previous list: link() fails harmlessly when there is none yet (link() does not
+  // follow a symlink at `path`, and the backup name is removed first, never written through).
   const std::string backup = path + ".bak";
   ::unlink(backup.c_str());
-  if (::link(path.c_str(), backup.c_str()) != 0 && errno != ENOENT) return discard(last_error("back up \"" + path + "\""));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return discard(last_error("rename \"" + tmp + "\""));
-  return fsync_dir_of(path);
+  if (::link(path.c_str(), backup.c_str()) != 0 && errno != ENOENT) return last_error("back up \"" + path + "\"");
+  // A unique temporary name (O_EXCL, no symlink followed), fsync'd, renamed, directory fsync'd.
+  return write_file_atomically(path, text, 0600, true, false);
 }
 
 void DumpWriter::save(nlohmann::json dump, Done done) {

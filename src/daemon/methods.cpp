@@ -184,12 +184,17 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       std::vector<std::string> paths;
+      Status flushed = Ok{};
       for (const Instance* i : instances) {
         for (const auto* path : {&i->output_spec.out_path, &i->output_spec.err_path, &i->output_spec.combined_path}) {
-          if (!path->empty() && *path != "/dev/null") paths.push_back(*path);
+          if (path->empty() || *path == "/dev/null") continue;
+          // With the app's rights: a file its user cannot write is not truncated by root either.
+          auto s = ctx.supervisor.logs().flush({*path}, i->output_spec.owner_for(*path));
+          if (!s.ok() && flushed.ok()) flushed = s;
+          paths.push_back(*path);
         }
       }
-      if (auto s = ctx.supervisor.logs().flush(paths); !s.ok()) return reply.error("EIO", s.error().message());
+      if (!flushed.ok()) return reply.error("EIO", flushed.error().message());
       reply.ok({{"flushed", paths}});
     } else if (m == "reloadLogs") {
       if (auto s = ctx.supervisor.logs().reopen_all(); !s.ok()) return reply.error("EIO", s.error().message());

@@ -34,51 +34,46 @@ std::string file_name_of(const std::string& path) {
 
 // rename() that never replaces an existing file (a same-second rotation must not clobber the
 // previous one).
-int rename_no_replace(const std::string& from, const std::string& to) {
-  const int rc = ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+// Both names are in `dir` (opened by the safe walk), so a swapped parent cannot redirect it.
+int rename_no_replace(int dir, const std::string& from, const std::string& to) {
+  const int rc = ::renameat2(dir, from.c_str(), dir, to.c_str(), RENAME_NOREPLACE);
   if (rc == 0 || (errno != EINVAL && errno != ENOSYS)) return rc;
   // The file system cannot do it atomically; we are the only writer of these names anyway.
   struct stat st {};
-  if (::lstat(to.c_str(), &st) == 0) {
+  if (::fstatat(dir, to.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     errno = EEXIST;
     return -1;
   }
-  return ::rename(from.c_str(), to.c_str());
+  return ::renameat(dir, from.c_str(), dir, to.c_str());
 }
 
 }  // namespace
 
 Status make_directories(const std::string& dir) {
   if (dir.empty()) return Ok{};
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Ok{};
-    return SysError{ENOTDIR, "create directory " + dir};
-  }
-  const std::string parent = parent_of(dir);
-  if (parent != dir) {
-    if (auto status = make_directories(parent); !status) return status;
-  }
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return last_error("create directory " + dir);
+  auto opened = open_directory(dir, true);
+  if (!opened) return opened.error();
   return Ok{};
 }
 
-FileSink::FileSink(std::string path, RotationPolicy rotation)
-    : path_(std::move(path)), rotation_(rotation) {}
+FileSink::FileSink(std::string path, RotationPolicy rotation, FileOwner owner)
+    : path_(std::move(path)), rotation_(rotation), owner_(std::move(owner)) {}
 
 Status FileSink::open() {
+  const FsIdentity as_owner(owner_);
+  return open_as_owner();
+}
+
+Status FileSink::open_as_owner() {
   fd_.reset();
-  if (auto dirs = make_directories(parent_of(path_)); !dirs) {
-    // Name the log file, not only the directory: that is what the user configured.
-    return SysError{dirs.error().code, "open log file " + path_ + ": " + dirs.error().context};
+  auto opened = open_for_append(path_, 0644, 0755);
+  if (!opened) {
+    // Name the log file, not only the step: that is what the user configured.
+    return SysError{opened.error().code, "open log file " + path_ + ": " + opened.error().context};
   }
-  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return last_error("open log file " + path_);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return last_error("stat log file " + path_);
-  regular_ = S_ISREG(st.st_mode);
-  size_ = regular_ ? static_cast<std::uint64_t>(st.st_size) : 0;
-  fd_ = std::move(fd);
+  regular_ = opened->regular;
+  size_ = opened->size;
+  fd_ = std::move(opened->fd);
   return Ok{};
 }
 
@@ -102,38 +97,56 @@ Status FileSink::rotate(std::int64_t wall_ms, SinkOutcome& outcome) {
   const std::int64_t second = wall_ms / 1000;
   int sequence = second == last_rotation_second_ ? last_sequence_ + 1 : 0;
   std::string target;
+  auto dir = open_directory(parent_of(path_), false);
+  if (!dir) return dir.error();
+  const std::string name = file_name_of(path_);
   for (;; ++sequence) {
     target = rotated_path(path_, wall_ms, offset, sequence);
+    const std::string target_name = file_name_of(target);
     struct stat st {};
-    if (::lstat((target + ".gz").c_str(), &st) == 0) continue;
-    if (rename_no_replace(path_, target) == 0) break;
+    if (::fstatat(dir->get(), (target_name + ".gz").c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
+    if (rename_no_replace(dir->get(), name, target_name) == 0) break;
     if (errno != EEXIST || sequence > 1000000) return last_error("rotate " + path_ + " to " + target);
   }
   last_rotation_second_ = second;
   last_sequence_ = sequence;
   outcome.rotated_paths.push_back(target);
-  if (auto reopened = open(); !reopened) return reopened;
+  if (auto reopened = open_as_owner(); !reopened) return reopened;
   if (!rotation_.compress) {
-    if (auto pruned = prune_rotated(); !pruned) return pruned;
+    if (auto pruned = prune_as_owner(); !pruned) return pruned;
   }
   return Ok{};
 }
 
 Status FileSink::prune_rotated() const {
+  const FsIdentity as_owner(owner_);
+  return prune_as_owner();
+}
+
+Status FileSink::prune_as_owner() const {
   if (rotation_.retain <= 0) return Ok{};
   const std::string dir = parent_of(path_);
-  std::unique_ptr<DIR, DirCloser> listing(::opendir(dir.c_str()));
+  auto dir_fd = open_directory(dir, false);
+  if (!dir_fd) return dir_fd.error();
+  UniqueFd readable(::openat(dir_fd->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!readable) return last_error("list " + dir);
+  std::unique_ptr<DIR, DirCloser> listing(::fdopendir(readable.get()));
   if (!listing) return last_error("list " + dir);
+  (void)readable.release();  // the DIR owns it now
   std::vector<std::string> entries;
   while (const dirent* entry = ::readdir(listing.get())) entries.emplace_back(entry->d_name);
   for (const auto& name : rotated_files_to_delete(file_name_of(path_), entries, rotation_.retain)) {
-    const std::string victim = dir + "/" + name;
-    if (::unlink(victim.c_str()) != 0 && errno != ENOENT) return last_error("remove " + victim);
+    if (::unlinkat(dir_fd->get(), name.c_str(), 0) != 0 && errno != ENOENT) return last_error("remove " + dir + "/" + name);
   }
   return Ok{};
 }
 
 SinkOutcome FileSink::run(const SinkRequest& request) {
+  const FsIdentity as_owner(owner_);
+  return run_as_owner(request);
+}
+
+SinkOutcome FileSink::run_as_owner(const SinkRequest& request) {
   SinkOutcome outcome;
   auto fail = [&](const Status& status, std::string_view unwritten) {
     outcome.error = status.error();
@@ -142,7 +155,7 @@ SinkOutcome FileSink::run(const SinkRequest& request) {
   std::string_view remaining = request.bytes;
 
   if (request.reopen || !fd_) {
-    if (auto opened = open(); !opened) {
+    if (auto opened = open_as_owner(); !opened) {
       fail(opened, remaining);
       return outcome;
     }

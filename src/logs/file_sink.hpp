@@ -1,5 +1,7 @@
 // FileSink: the blocking half of a log file. Opening (with mkdir -p), appending, size and
-// daily rotation, retention, truncation and reopening, all with plain system calls.
+// daily rotation, retention, truncation and reopening, all with plain system calls. Every
+// file-system call runs with the rights of the file's owner (the app's user, when it has one)
+// and opens through base/safe_file.hpp, so no symlink or hard link can redirect it.
 //
 // Threading: a FileSink belongs to its LogFile (log_file.hpp), which hands it to libuv's thread
 // pool for one job at a time; the loop thread touches it only while no job is in flight. So its
@@ -13,12 +15,14 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/safe_file.hpp"
 #include "base/unique_fd.hpp"
 #include "logs/rotation.hpp"
 
 namespace drove::logs {
 
-// Creates `dir` and its missing parents (mode 0755), like mkdir -p.
+// Creates `dir` and its missing parents (mode 0755), like mkdir -p, without following untrusted
+// symlinks (safe_file.hpp).
 Status make_directories(const std::string& dir);
 
 struct SinkRequest {
@@ -39,7 +43,7 @@ struct SinkOutcome {
 
 class FileSink {
  public:
-  FileSink(std::string path, RotationPolicy rotation);
+  FileSink(std::string path, RotationPolicy rotation, FileOwner owner = {});
 
   // Opens the file for appending, creating missing directories.
   Status open();
@@ -51,13 +55,18 @@ class FileSink {
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] const RotationPolicy& rotation() const noexcept { return rotation_; }
+  [[nodiscard]] const FileOwner& owner() const noexcept { return owner_; }
 
  private:
+  Status open_as_owner();
+  SinkOutcome run_as_owner(const SinkRequest& request);
+  Status prune_as_owner() const;
   Status rotate(std::int64_t wall_ms, SinkOutcome& outcome);
   Status write_all(std::string_view bytes);
 
   std::string path_;
   RotationPolicy rotation_;
+  FileOwner owner_;
   UniqueFd fd_;
   std::uint64_t size_ = 0;
   bool regular_ = false;  // only regular files rotate (/dev/null, fifos, ttys never)

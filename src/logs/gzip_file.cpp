@@ -2,12 +2,14 @@
 #include "logs/gzip_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <memory>
 #include <vector>
 
+#include "base/safe_file.hpp"
 #include "base/unique_fd.hpp"
 
 namespace drove::logs {
@@ -22,19 +24,29 @@ using GzOwner = std::unique_ptr<gzFile_s, GzCloser>;
 
 Status gzip_file(const std::string& source) {
   const std::string target = source + ".gz";
-  UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  // Both by the directory's fd and without following links: a rotated name swapped for a link
+  // to another file must neither be read (and published compressed) nor written through.
+  auto parent = open_parent(source, false);
+  if (!parent) return parent.error();
+  const int dir = parent->dir.get();
+  const std::string source_name = parent->name;
+  const std::string target_name = source_name + ".gz";
+  UniqueFd in(::openat(dir, source_name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!in) return last_error("open " + source);
-  UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) return SysError{EINVAL, "compress " + source + ": not a regular file"};
+  ::unlinkat(dir, target_name.c_str(), 0);  // a leftover of an interrupted compression
+  UniqueFd out(::openat(dir, target_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!out) return last_error("create " + target);
   // gzdopen takes the descriptor over; gzclose closes it.
   GzOwner gz(gzdopen(out.release(), "wb6"));
   if (!gz) {
-    ::unlink(target.c_str());
+    ::unlinkat(dir, target_name.c_str(), 0);
     return SysError{ENOMEM, "gzdopen " + target};
   }
   auto fail = [&](SysError error) -> Status {
     gz.reset();
-    ::unlink(target.c_str());
+    ::unlinkat(dir, target_name.c_str(), 0);
     return error;
   };
   std::vector<char> buffer(std::size_t{256} << 10);
@@ -50,10 +62,10 @@ Status gzip_file(const std::string& source) {
     }
   }
   if (gzclose(gz.release()) != Z_OK) {
-    ::unlink(target.c_str());
+    ::unlinkat(dir, target_name.c_str(), 0);
     return SysError{EIO, "finish " + target};
   }
-  if (::unlink(source.c_str()) != 0) return last_error("remove " + source);
+  if (::unlinkat(dir, source_name.c_str(), 0) != 0) return last_error("remove " + source);
   return Ok{};
 }
 

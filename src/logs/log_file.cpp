@@ -24,8 +24,9 @@ struct LogFile::CompressJob {
 };
 
 std::shared_ptr<LogFile> LogFile::create(uv_loop_t* loop, std::string path, RotationPolicy rotation,
-                                         WaterMarks marks, std::optional<SysError>* open_error) {
-  auto file = std::make_shared<LogFile>(PrivateTag{}, loop, std::move(path), rotation, marks);
+                                         WaterMarks marks, std::optional<SysError>* open_error,
+                                         FileOwner owner) {
+  auto file = std::make_shared<LogFile>(PrivateTag{}, loop, std::move(path), rotation, marks, std::move(owner));
   // Synchronous on purpose: attach() must be able to say "cannot create /x/logs" right away.
   // It is one mkdir/open when an instance starts, not a per-line cost.
   if (auto opened = file->sink_.open(); !opened) {
@@ -38,8 +39,8 @@ std::shared_ptr<LogFile> LogFile::create(uv_loop_t* loop, std::string path, Rota
 }
 
 LogFile::LogFile(PrivateTag, uv_loop_t* loop, std::string path, RotationPolicy rotation,
-                 WaterMarks marks)
-    : loop_(loop), path_(std::move(path)), rotation_(rotation), marks_(marks), sink_(path_, rotation) {
+                 WaterMarks marks, FileOwner owner)
+    : loop_(loop), path_(std::move(path)), rotation_(rotation), marks_(marks), sink_(path_, rotation, std::move(owner)) {
   job_.data = this;
 }
 
@@ -195,11 +196,12 @@ void LogFile::maybe_start_compression() {
       loop_, &job->request,
       [](uv_work_t* work) {
         auto* self = static_cast<CompressJob*>(work->data);
+        const FsIdentity as_owner(self->file->sink_.owner());
         self->result = gzip_file(self->source);
         // Rotations queued behind a slow gzip may already be beyond `retain` and pruned.
         if (!self->result && self->result.error().code == ENOENT) self->result = Ok{};
         // Retention counts rotations, compressed or not; prune once this one is settled.
-        if (self->result) self->result = FileSink(self->file->path_, self->file->rotation_).prune_rotated();
+        if (self->result) self->result = FileSink(self->file->path_, self->file->rotation_, self->file->sink_.owner()).prune_rotated();
       },
       [](uv_work_t* work, int) {
         std::unique_ptr<CompressJob> self(static_cast<CompressJob*>(work->data));

@@ -61,11 +61,11 @@ void LogManager::arm_midnight_timer() {
 }
 
 std::shared_ptr<LogFile> LogManager::file_for(const std::string& path, const RotationPolicy& rotation,
-                                              std::optional<SysError>& open_error) {
+                                              const FileOwner& owner, std::optional<SysError>& open_error) {
   auto& slot = files_[path];
   if (auto existing = slot.lock()) return existing;
   std::optional<SysError> error;
-  auto file = LogFile::create(loop_, path, rotation, options_.water_marks, &error);
+  auto file = LogFile::create(loop_, path, rotation, options_.water_marks, &error, owner);
   if (error && !open_error) open_error = std::move(error);
   slot = file;
   return file;
@@ -78,10 +78,10 @@ std::unique_ptr<InstanceOutput> LogManager::attach(const OutputSpec& spec, Uniqu
   std::vector<std::shared_ptr<LogFile>> out_files;
   std::vector<std::shared_ptr<LogFile>> err_files;
   if (!spec.disable) {
-    if (!discards(spec.out_path)) out_files.push_back(file_for(spec.out_path, spec.rotation, open_error));
-    if (!discards(spec.err_path)) err_files.push_back(file_for(spec.err_path, spec.rotation, open_error));
+    if (!discards(spec.out_path)) out_files.push_back(file_for(spec.out_path, spec.rotation, spec.owner_for(spec.out_path), open_error));
+    if (!discards(spec.err_path)) err_files.push_back(file_for(spec.err_path, spec.rotation, spec.owner_for(spec.err_path), open_error));
     if (!discards(spec.combined_path)) {
-      auto combined = file_for(spec.combined_path, spec.rotation, open_error);
+      auto combined = file_for(spec.combined_path, spec.rotation, spec.owner_for(spec.combined_path), open_error);
       // out_path == combined_path would write every line twice; a file appears once per stream.
       for (auto* files : {&out_files, &err_files}) {
         if (std::find(files->begin(), files->end(), combined) == files->end()) files->push_back(combined);
@@ -129,7 +129,7 @@ Status LogManager::reopen_all() {
   return Ok{};
 }
 
-Status LogManager::flush(const std::vector<std::string>& paths) {
+Status LogManager::flush(const std::vector<std::string>& paths, const FileOwner& owner) {
   Status result = Ok{};
   for (const auto& path : paths) {
     auto it = files_.find(path);
@@ -137,10 +137,9 @@ Status LogManager::flush(const std::vector<std::string>& paths) {
       file->request_truncate();
       continue;
     }
-    // Not open: one truncate(2), on the loop. A user command, not a per-line cost.
-    if (::truncate(path.c_str(), 0) != 0 && errno != ENOENT && result.ok()) {
-      result = last_error("truncate " + path);
-    }
+    // Not open: one safe open + ftruncate, on the loop. A user command, not a per-line cost.
+    const FsIdentity as_owner(owner);
+    if (auto truncated = truncate_file(path); !truncated && result.ok()) result = truncated;
   }
   return result;
 }

@@ -59,9 +59,11 @@ class LogManager {
   // `drove reloadLogs` / SIGUSR2: every open file is closed and reopened by path, between two
   // writes (for an external logrotate that renamed the files).
   Status reopen_all();
-  // `drove flush`: truncates those files. Open files are truncated between two writes; files no
-  // instance has open are truncated now (missing ones are ignored). Returns the first failure.
-  Status flush(const std::vector<std::string>& paths);
+  // `drove flush`: truncates those files. Open files are truncated between two writes, on the
+  // descriptor already open (never a path looked up again); files no instance has open are
+  // truncated now with `owner`'s rights, never through a symlink (missing ones are ignored).
+  // Returns the first failure.
+  Status flush(const std::vector<std::string>& paths, const FileOwner& owner = {});
   // Rotates every file with a rotation policy now (what the midnight timer does for `daily`).
   void rotate_all();
 
@@ -70,7 +72,7 @@ class LogManager {
 
  private:
   std::shared_ptr<LogFile> file_for(const std::string& path, const RotationPolicy& rotation,
-                                    std::optional<SysError>& open_error);
+                                    const FileOwner& owner, std::optional<SysError>& open_error);
   std::vector<std::shared_ptr<LogFile>> live_files() const;
   void arm_midnight_timer();
 

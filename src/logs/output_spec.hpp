@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/safe_file.hpp"
 #include "logs/rotation.hpp"
 
 namespace drove::logs {
@@ -20,6 +21,16 @@ struct OutputSpec {
   std::string date_format;    // dayjs tokens; "" with time = "YYYY-MM-DDTHH:mm:ss"
   bool json = false;          // one JSON object per line (takes precedence over `time`)
   RotationPolicy rotation;    // applies to every file this instance opens first (see docs)
+  FileOwner owner;            // the app's user: files and directories are made with its rights,
+  std::string daemon_dir;     // except under this one (the daemon's own logs dir, "" = none),
+                              // which only the daemon's user can write
+
+  // Whose rights open `path`.
+  [[nodiscard]] FileOwner owner_for(const std::string& path) const {
+    const bool own = !daemon_dir.empty() && path.size() > daemon_dir.size() && path.compare(0, daemon_dir.size(), daemon_dir) == 0 &&
+                     path[daemon_dir.size()] == '/';
+    return own ? FileOwner{} : owner;
+  }
 };
 
 // One line (or partial-line flush) as `drove logs` streams it.

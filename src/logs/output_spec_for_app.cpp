@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "base/safe_file.hpp"
+
 namespace drove::logs {
 namespace {
 
@@ -17,7 +19,8 @@ std::string file_safe(const std::string& name) {
 }  // namespace
 
 std::string with_instance_suffix(const std::string& path, int instance_id) {
-  if (path.empty() || path == "/dev/null") return path;
+  // A device or fifo is one file for every instance: "/dev/full-0" would be a new regular file.
+  if (path.empty() || is_special_file_path(path)) return path;
   const auto slash = path.rfind('/');
   const auto dot = path.rfind('.');
   const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);

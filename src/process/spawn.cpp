@@ -183,7 +183,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(report_fd, Step::chdir);
     if (options.gid) {
       gid_t gid = *options.gid;
-      if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0) child_fail(report_fd, Step::setgid);
+      const int rc = options.groups.empty() ? ::setgroups(1, &gid) : ::setgroups(options.groups.size(), options.groups.data());
+      if (rc != 0 || ::setgid(gid) != 0) child_fail(report_fd, Step::setgid);
     }
     if (options.uid && ::setuid(*options.uid) != 0) child_fail(report_fd, Step::setuid);
     if (listen_pid_slot) format_pid(listen_pid_slot, ::getpid());

@@ -40,6 +40,8 @@ struct SpawnOptions {
   std::optional<gid_t> gid;
   int cgroup_procs_fd = -1;       // a cgroup's cgroup.procs (see cgroup.hpp): the child joins it
                                   // first, so everything it starts is in that cgroup too
+  std::vector<gid_t> groups;      // supplementary groups with uid/gid (empty: just gid), computed
+                                  // by the caller (initgroups would read files in the child)
 };
 
 // Starts the program. On success returns the child's pid; the child has exec'd.

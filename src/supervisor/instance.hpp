@@ -115,6 +115,7 @@ struct Instance {
 
   logs::OutputSpec output_spec;                 // where its output goes (paths, prefixes, rotation)
   std::string pid_file_path;
+  FileOwner pid_file_owner;                     // whose rights write it (output_spec.owner_for)
 
   [[nodiscard]] pid_t pid() const { return run ? run->pid : 0; }
   [[nodiscard]] bool has_processes() const { return run || incoming || !retiring.empty(); }

@@ -43,9 +43,17 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
   return argv;
 }
 
-std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket) {
+std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket,
+                                      const AppIdentity& identity) {
   const AppSpec& spec = instance.app->spec;
   std::map<std::string, std::string> env = spec.env;
+  if (!identity.user_name.empty()) {
+    // The config's own values win (systemd: Environment= over User=); the caller's were dropped.
+    env.try_emplace("HOME", identity.home);
+    env.try_emplace("USER", identity.user_name);
+    env.try_emplace("LOGNAME", identity.user_name);
+    env.try_emplace("SHELL", identity.shell);
+  }
   for (const char* key : {"NODE_CHANNEL_FD", "NODE_UNIQUE_ID", "NODE_CHANNEL_SERIALIZATION_MODE", "LISTEN_FDS",
                           "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"}) {
     env.erase(key);

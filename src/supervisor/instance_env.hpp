@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/app_spec.hpp"
+#include "supervisor/app_identity.hpp"
 #include "supervisor/instance.hpp"
 
 namespace drove::supervisor {
@@ -18,8 +19,11 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file);
 // would make a child think it is attached to a parent it is not (NODE_CHANNEL_FD,
 // NODE_UNIQUE_ID, LISTEN_*) are removed: the supervisor adds its own where they apply.
 // `notify_socket`: NOTIFY_SOCKET for apps that signal readiness with sd_notify (wait_ready,
-// not node).
-std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket);
+// not node). An app run as another user (`identity` has a user) gets that user's HOME, USER,
+// LOGNAME and SHELL unless its own config sets them; the caller's other variables were already
+// narrowed to an allow-list when the config was read (config/app_environment.hpp).
+std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket,
+                                      const AppIdentity& identity = {});
 
 // The sockets a non-Node cluster app gets by socket activation: its `listen` list, or
 // `port` on all interfaces. Each has a LISTEN_FDNAMES name.

@@ -8,12 +8,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 
 #include "base/clock.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/log.hpp"
 #include "process/spawn.hpp"
+#include "supervisor/app_identity.hpp"
 #include "supervisor/instance_env.hpp"
 #include "ipc/channel.hpp"
 #include "supervisor/output_files.hpp"
@@ -42,44 +42,6 @@ std::string run_marker(const Run& run) {
 int stop_signal(const AppSpec& spec) {
   const int sig = process::signal_from_name(spec.kill_signal);
   return sig ? sig : SIGINT;
-}
-
-struct UserIds {
-  std::optional<uid_t> uid;
-  std::optional<gid_t> gid;
-};
-
-// A numeric uid/gid: all digits, in range. std::stoul threw on "" (and on 99999999999), and
-// an exception here used to abort the daemon.
-std::optional<std::uint32_t> numeric_id(const std::string& text) {
-  std::uint32_t value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
-
-// `uid`/`gid` as names or numbers. Dropping privileges needs a daemon running as root; the
-// user's primary group is used when only `uid` is given.
-Result<UserIds> resolve_user(const AppSpec& spec) {
-  if (::geteuid() != 0) return SysError{EPERM, "uid/gid need the drove daemon to run as root"};
-  UserIds ids;
-  if (spec.uid) {
-    const passwd* pw = ::getpwnam(spec.uid->c_str());
-    if (spec.uid->empty()) return SysError{EINVAL, "uid is empty"};
-    if (const auto n = numeric_id(*spec.uid); !pw && n) pw = ::getpwuid(static_cast<uid_t>(*n));
-    if (!pw) return SysError{ENOENT, "unknown user '" + *spec.uid + "'"};
-    ids.uid = pw->pw_uid;
-    ids.gid = pw->pw_gid;
-  }
-  if (spec.gid) {
-    const group* gr = ::getgrnam(spec.gid->c_str());
-    if (spec.gid->empty()) return SysError{EINVAL, "gid is empty"};
-    if (const auto n = numeric_id(*spec.gid); !gr && n) gr = ::getgrgid(static_cast<gid_t>(*n));
-    if (!gr) return SysError{ENOENT, "unknown group '" + *spec.gid + "'"};
-    ids.gid = gr->gr_gid;
-  }
-  return ids;
 }
 
 }  // namespace
@@ -127,6 +89,15 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     return nullptr;
   };
 
+  // Resolved first: the environment and every file made for the app depend on who it runs as.
+  auto identity = resolve_app_identity(spec);
+  if (!identity.ok()) return fail(identity.error().message());
+  // Files in the daemon's own (0700) home stay the daemon's; every path the config names is
+  // opened with the app's rights (docs/security.md).
+  instance.output_spec.owner = identity->owner;
+  instance.output_spec.daemon_dir = paths_.logs_dir;
+  instance.pid_file_owner = spec.pid_file.empty() ? FileOwner{} : identity->owner;
+
   std::string file;
   std::vector<std::string> argv = instance_argv(spec, file);
   int out_pipe[2], err_pipe[2];
@@ -139,18 +110,15 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   process::SpawnOptions options{
       .file = file,
       .argv = std::move(argv),
-      .env = instance_env(instance, *run, notify_.path()),
+      .env = instance_env(instance, *run, notify_.path(), identity.value()),
       .cwd = spec.cwd,
       .fds = {{1, out_write.get()}, {2, err_write.get()}},
       .new_session = true,
   };
 
-  if (spec.uid || spec.gid) {
-    auto ids = resolve_user(spec);
-    if (!ids.ok()) return fail(ids.error().message());
-    options.uid = ids->uid;
-    options.gid = ids->gid;
-  }
+  options.uid = identity->owner.uid;
+  options.gid = identity->owner.gid;
+  options.groups = identity->owner.groups;
 
   // Node apps get an IPC channel on fd 3 (process.send, and the cluster protocol in cluster
   // mode); other cluster apps get the daemon's listening sockets from fd 3 (LISTEN_FDS).
@@ -193,7 +161,8 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
 
   auto pid = process::spawn(options);
   if (!pid.ok()) {
-    write_start_failure(instance.output_spec.err_path, pid.error().message());
+    write_start_failure(instance.output_spec.err_path, pid.error().message(),
+                        instance.output_spec.owner_for(instance.output_spec.err_path));
     return fail(pid.error().message(), pid.error().code);
   }
   run->pid = pid.value();
@@ -229,7 +198,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     instance.incoming = std::move(run);
   } else {
     instance.run = std::move(run);
-    write_pid_file(instance.pid_file_path, raw->pid);
+    write_pid_file(instance.pid_file_path, raw->pid, instance.pid_file_owner);
   }
   emit("spawn", instance, {{"pid", raw->pid}, {"incoming", incoming}});
   arm_readiness(*raw);
@@ -363,7 +332,7 @@ void Supervisor::on_run_exit(Run& run, process::ExitStatus status) {
 
   // The current process crashed (or exited on its own).
   instance.last_exit = status;
-  remove_pid_file(instance.pid_file_path);
+  remove_pid_file(instance.pid_file_path, instance.pid_file_owner);
   log_info("{}:{} (pid {}) ended with {} after {} ms", app.spec.name, instance.id, old_pid, status.describe(), uptime);
   if (instance.incoming) on_incoming_failed(instance, "the process it was replacing crashed");
   // Leftovers of the crashed process (its children, still in its group) would hold its port:
@@ -533,7 +502,7 @@ void Supervisor::begin_stop(Instance& instance) {
   for (Run* run : runs) {
     terminate(*run, [this, &instance, run, remaining] {
       if (instance.run.get() == run) {
-        remove_pid_file(instance.pid_file_path);
+        remove_pid_file(instance.pid_file_path, instance.pid_file_owner);
         if (run->exit) instance.last_exit = run->exit;
         bury(std::move(instance.run));
       } else if (instance.incoming.get() == run) {

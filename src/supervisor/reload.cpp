@@ -101,7 +101,7 @@ void Supervisor::on_incoming_ready(Instance& instance) {
   App& app = *instance.app;
   std::unique_ptr<Run> old = std::move(instance.run);
   instance.run = std::move(instance.incoming);
-  write_pid_file(instance.pid_file_path, instance.run->pid);
+  write_pid_file(instance.pid_file_path, instance.run->pid, instance.pid_file_owner);
   ++instance.restart_time;
   instance.history = {};
   set_state(instance, InstanceState::online);

@@ -8,6 +8,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
+#include "config/app_environment.hpp"
 #include "process/proc_table.hpp"
 #include "logs/output_spec_for_app.hpp"
 #include "supervisor/instance_env.hpp"
@@ -252,7 +253,11 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdat
     for (Instance* instance : instances) apps.insert(instance->app);
     for (App* app : apps) {
       if (auto it = env.replace.find(app->spec.name); it != env.replace.end()) app->spec.env = it->second;
-      for (const auto& [key, value] : env.merge) app->spec.env[key] = value;
+      for (const auto& [key, value] : env.merge) {
+        // The caller's shell, like at start: only the allow-list reaches an app run as another user.
+        if (app->spec.uid && !config::reaches_other_user(key)) continue;
+        app->spec.env[key] = value;
+      }
     }
   }
   auto remaining = std::make_shared<size_t>(instances.size());
