@@ -119,6 +119,7 @@ class Supervisor {
   void on_app_message(Run& run, const nlohmann::json& message);
   void create_primary(App& app);
   Run* find_worker(int worker_id);
+  Run* find_notifying_run(pid_t sender);
   // reload.cpp
   void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
   void reload_next_batch(App& app);
