@@ -8,11 +8,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <grp.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -51,23 +54,81 @@ class PublicDir {
   std::string path_;
 };
 
-// A process this test starts (as `nobody`, through setpriv) and kills by pid when done.
+// A process this test starts in the background (a swapper as `nobody`, a CLI call that blocks)
+// and kills by pid when done, if it still runs.
 class Background {
  public:
-  explicit Background(const std::vector<std::string>& argv) {
+  explicit Background(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {}) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    if (::posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), environ) != 0) pid_ = -1;
+    std::vector<std::string> env_storage = extra_env;
+    for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+    std::vector<char*> env;
+    for (auto& e : env_storage) env.push_back(e.data());
+    env.push_back(nullptr);
+    if (::posix_spawn(&pid_, args[0], nullptr, nullptr, args.data(), env.data()) != 0) pid_ = -1;
   }
   ~Background() {
+    if (pid_ <= 0) return;
+    if (!exited_) ::kill(pid_, SIGKILL);
+    wait_exit();
+  }
+  // Reaps it; its exit code (-1 if killed by a signal).
+  int wait_exit() {
+    if (!exited_) {
+      ::waitpid(pid_, &status_, 0);
+      exited_ = true;
+    }
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = 0;
+  bool exited_ = false;
+};
+
+// The attacker of the bind→chmod race, in a child of the test running as nobody: inotify
+// wakes it the moment a socket file s<i>.sock is created in `dir`, and it replaces the file
+// (atomically, by rename) with a symlink to `victim`. A polling script is too slow to hit the
+// microseconds between drove 0.1.0's bind() and chmod(); this hits it within a few thousand
+// rounds. Killed by pid when the test ends.
+class Swapper {
+ public:
+  Swapper(const std::string& dir, const std::string& victim) {
+    const int watch = ::inotify_init1(IN_CLOEXEC);
+    if (watch < 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // Child: system calls only, never returns.
+      if (::setgroups(0, nullptr) != 0 || ::setgid(kNobodyGid) != 0 || ::setuid(kNobodyUid) != 0) ::_exit(1);
+      if (::inotify_add_watch(watch, dir.c_str(), IN_CREATE) < 0 || ::chdir(dir.c_str()) != 0) ::_exit(1);
+      alignas(inotify_event) char events[8192];
+      for (;;) {
+        const ssize_t n = ::read(watch, events, sizeof events);
+        for (ssize_t at = 0; at < n;) {
+          const auto* e = reinterpret_cast<const inotify_event*>(events + at);
+          if (e->len > 0 && e->name[0] == 's') {
+            if (::symlink(victim.c_str(), ".swap") == 0) ::rename(".swap", e->name);
+          }
+          at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+        }
+      }
+    }
+    ::close(watch);
+  }
+  ~Swapper() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
   }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
+  Swapper(const Swapper&) = delete;
+  Swapper& operator=(const Swapper&) = delete;
   [[nodiscard]] pid_t pid() const { return pid_; }
 
  private:
@@ -164,7 +225,7 @@ TEST(SecurityNet, UnixBindChmodRaceLeavesRootFileUntouched) {
   ASSERT_EQ(::mkdir(sockets.c_str(), 0755), 0);
   ASSERT_EQ(::chown(sockets.c_str(), kNobodyUid, kNobodyGid), 0);
 
-  Background swapper(as_nobody({"/usr/bin/python3", fixture("security/swapper.py"), sockets, victim}));
+  Swapper swapper(sockets, victim);
   ASSERT_GT(swapper.pid(), 0);
   constexpr int kRounds = 3000;
   auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "race", "-x", "cluster", "-i", "1",
@@ -229,10 +290,12 @@ TEST(SecurityNet, ListenFloodEndsAtTheCapWithBoundedDaemonFds) {
                        "--uid", "nobody", "--cwd", "/", "--", "5000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::optional<nlohmann::json> flood;
-  ASSERT_TRUE(wait_until([&] { return (flood = json_line(out_log(home, "flood"), "flood")).has_value(); },
-                         std::chrono::seconds(60)))
+  std::size_t at_cap = 0;  // the most the daemon held while the app flooded it
+  ASSERT_TRUE(wait_until([&] {
+    at_cap = std::max(at_cap, fd_count(daemon));
+    return (flood = json_line(out_log(home, "flood"), "flood")).has_value();
+  }, std::chrono::seconds(60)))
       << out_log(home, "flood");
-  const std::size_t at_cap = fd_count(daemon);
   std::cout << "[ flood ] " << flood->dump() << " daemon fds: baseline " << baseline << ", at the cap " << at_cap << "\n";
   EXPECT_EQ(flood->value("listening", 0), 64);
   EXPECT_EQ(flood->value("emfile", 0), 5000 - 64);
@@ -292,9 +355,13 @@ TEST(SecurityNet, NobodyWaitReadyAppBecomesReadyOnlyByItsOwnNotify) {
   DroveHome home;
   PublicDir base;
   const std::string go = base.path() + "/go";
-  auto r = home.drove({"start", fixture("security/notify_ready.sh"), "--name", "notify", "--uid", "nobody", "--cwd", "/",
-                       "--wait-ready", "--listen-timeout", "60000", "--", go});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // `start` waits for readiness: in the background, while the test plays the outsider.
+  // Cluster mode with a daemon-held port (socket activation): `reload` is then a real rolling
+  // reload, which waits for the replacement's READY=1 before it stops the old process.
+  Background start({DROVE_BIN, "start", fixture("security/notify_ready.sh"), "--name", "notify", "--uid", "nobody",
+                    "--cwd", "/", "-x", "cluster", "--port", std::to_string(free_tcp_port()), "--wait-ready",
+                    "--listen-timeout", "60000", "--", go},
+                   {"DROVE_HOME=" + home.path()});
   pid_t pid = 0;
   ASSERT_TRUE(wait_until([&] {
     const auto procs = home.processes("notify");
@@ -317,8 +384,9 @@ TEST(SecurityNet, NobodyWaitReadyAppBecomesReadyOnlyByItsOwnNotify) {
   const auto online = home.wait_online("notify", 1, std::chrono::seconds(20));
   ASSERT_EQ(online.size(), 1u);
   EXPECT_EQ(online[0], pid);
+  EXPECT_EQ(start.wait_exit(), 0);
 
-  r = home.drove({"reload", "notify"});
+  auto r = home.drove({"reload", "notify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto after = home.wait_online("notify", 1, std::chrono::seconds(20));
   ASSERT_EQ(after.size(), 1u);
