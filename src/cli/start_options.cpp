@@ -39,6 +39,7 @@ constexpr ValueFlag kValueFlags[] = {
     {"--port", "port", "sets PORT; a non-Node cluster app gets this port by socket activation"},
     {"--log-max-size", "log_max_size", "rotate logs above this size (e.g. 10M)"},
     {"--log-retain", "log_retain", "rotated log files to keep"},
+    {"--max-listeners", "max_listeners", "listening sockets the daemon holds for this app (64)"},
 };
 
 struct SwitchFlag {
@@ -61,6 +62,7 @@ constexpr SwitchFlag kSwitches[] = {
     {"--log-compress", "log_compress", true, "gzip rotated logs"},
     {"--log-rotate-daily", "log_rotate_daily", true, "rotate logs at midnight"},
     {"--ipc", "ipc", true, "give a non-Node app Node's IPC channel (C++ SDK apps)"},
+    {"--allow-privileged-ports", "allow_privileged_ports", true, "let an app run with --uid listen on ports < 1024"},
 };
 
 }  // namespace

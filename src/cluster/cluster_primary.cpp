@@ -148,7 +148,7 @@ Result<ClusterPrimary::ServerHandle*> ClusterPrimary::server_for(const ipc::Quer
   h->port = q.port;
   const bool per_slot = policy_ == LoadBalance::reuseport && h->request.kind == SocketKind::tcp;
   if (!per_slot) {
-    auto l = open_listener(h->request);
+    auto l = open_for_app(h->request);
     if (!l) return l.error();
     h->listener = std::move(l.value());
     h->port = h->listener.port;
@@ -163,7 +163,7 @@ Result<int> ClusterPrimary::slot_socket(ServerHandle& h, int slot) {
   ListenRequest r = h.request;
   r.reuse_port = true;
   r.port = h.port;  // port 0: the first slot picks it, every other slot joins it
-  auto l = open_listener(r);
+  auto l = open_for_app(r);
   if (!l) return l.error();
   h.port = l->port;
   const int fd = l->fd.get();
@@ -176,6 +176,7 @@ void ClusterPrimary::on_query_server(Worker& w, const ipc::QueryServer& q) {
     reply_error(w, q, SysError{ENOTSUP, "listen({fd}) in a drove cluster worker"});
     return;
   }
+  if (refuse_past_cap(w, q)) return;
   auto server = server_for(q);
   if (!server) {
     reply_error(w, q, server.error());
@@ -196,6 +197,7 @@ void ClusterPrimary::on_query_server(Worker& w, const ipc::QueryServer& q) {
     h.has_data = true;
   }
   if (std::find(h.workers.begin(), h.workers.end(), w.id) == h.workers.end()) h.workers.push_back(w.id);
+  h.unheld_since_ms = 0;
   w.keys.insert(q.key);
   if (accepts_itself(h)) {
     (void)w.channel->send(ipc::rr_reply(q, h.data, h.listener.sockname(), next_seq()));
@@ -218,24 +220,33 @@ void ClusterPrimary::reply_with_socket(Worker& w, const ipc::QueryServer& q, con
                                udp ? "dgram.Native" : "net.Native");
 }
 
-void ClusterPrimary::reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error) {
-  log_warn("cluster: worker {}: {} ({})", w.id, error.message(), q.key);
+void ClusterPrimary::reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error, bool log_it) {
+  if (log_it) log_warn("cluster: worker {}: {} ({})", w.id, error.message(), q.key);
   (void)w.channel->send(ipc::error_reply(q, q.data, -error.code, next_seq()));
   json entry = {{"key", q.key}, {"worker", w.id}, {"errno", -error.code},
                 {"message", error.message()}, {"at_ms", wall_ms()}};
   if (bind_errors_.size() >= 32) bind_errors_.erase(bind_errors_.begin());
   bind_errors_.push_back(std::move(entry));
-  if (events_.on_bind_error) events_.on_bind_error(w.id, q.key, -error.code);
+  if (log_it && events_.on_bind_error) events_.on_bind_error(w.id, q.key, -error.code);
 }
 
 void ClusterPrimary::on_server_closed(Worker& w, const std::string& key) {
   w.keys.erase(key);
   w.listening.erase(key);
   if (auto it = servers_.find(key); it != servers_.end()) {
-    auto& ids = it->second->workers;
-    ids.erase(std::remove(ids.begin(), ids.end(), w.id), ids.end());
+    ServerHandle& h = *it->second;
+    h.workers.erase(std::remove(h.workers.begin(), h.workers.end(), w.id), h.workers.end());
+    if (h.workers.empty() && !h.activation && w.routable) {
+      // The app itself closed its last server on this key (server.close() in a worker that
+      // keeps running): nobody is coming back for it, so it goes now, as in Node's primary.
+      close_server(h);
+      servers_.erase(it);
+    } else {
+      // Closing on the way out (disconnect, reload, stop): the socket stays, its backlog holds
+      // connections until a worker listens again, or until unused_listener_close_ms passes.
+      mark_if_unheld(h);
+    }
   }
-  // The socket stays open: its backlog holds connections until a worker listens again.
   refresh_accepting();
 }
 
@@ -268,6 +279,7 @@ void ClusterPrimary::remove_worker(WorkerId id) {
     auto& ids = h->workers;
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
     if (h->cursor >= ids.size()) h->cursor = 0;
+    mark_if_unheld(*h);
   }
   // A hand-over the worker's process never ACKed never reached the app: give it to another
   // worker. One it ACKed may have been read already: closing our copy is all that is left.

@@ -62,6 +62,15 @@ class ClusterPrimary {
     int accept_batch = 128;                  // accepts per readable event
     std::int64_t tick_ms = 100;              // census and expiry period
     std::int64_t estimate_ttl_ms = 1000;     // least-connections without sock_diag
+    // Listening keys one app may hold (activation sockets, fixed by its config, not counted);
+    // past it queryServer is answered EMFILE. A key no worker holds any more is closed after
+    // `unused_listener_close_ms` (long enough for a restart to re-join it).
+    std::size_t max_listeners = 64;
+    std::int64_t unused_listener_close_ms = 10000;
+    // The app's rights, asked for at every bind/unlink (an app whose user cannot be resolved
+    // gets no socket). Unset: the daemon's own rights (the app runs as the daemon's user).
+    std::function<Result<BindIdentity>()> bind_as;
+    std::string app_name;                    // for the daemon's log
   };
 
   ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events events);
@@ -115,7 +124,13 @@ class ClusterPrimary {
   void on_handle_result(WorkerId id, const nlohmann::json& inner, bool acked);
   void on_server_closed(Worker& w, const std::string& key);
   void reply_with_socket(Worker& w, const ipc::QueryServer& q, const ServerHandle& h, int fd);
-  void reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error);
+  void reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error, bool log_it = true);
+  bool refuse_past_cap(Worker& w, const ipc::QueryServer& q);
+  std::size_t counted_listeners() const;
+  Result<Listener> open_for_app(const ListenRequest& request) const;
+  void close_server(ServerHandle& h);
+  void close_unused(std::int64_t now_ms);
+  void mark_if_unheld(ServerHandle& h);
   Result<ServerHandle*> server_for(const ipc::QueryServer& q);
   Result<int> slot_socket(ServerHandle& h, int slot);
 
@@ -144,6 +159,7 @@ class ClusterPrimary {
   std::int64_t seq_ = 0;
   bool accept_paused_for_fds_ = false;  // EMFILE: retried on the next tick
   bool census_available_ = true;
+  bool cap_reported_ = false;  // the cap is logged once per time it is reached
   UvHandle<uv_timer_t> tick_;
 };
 

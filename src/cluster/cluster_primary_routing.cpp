@@ -168,6 +168,7 @@ void ClusterPrimary::on_tick() {
     }
   }
   if (policy_ == LoadBalance::least_connections) census();
+  close_unused(now);
   accept_paused_for_fds_ = false;
   drain_held();
   refresh_accepting();

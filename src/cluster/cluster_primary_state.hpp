@@ -18,6 +18,7 @@ struct ClusterPrimary::ServerHandle {
   bool has_data = false;
   bool activation = false;        // opened for socket activation, never accepted on here
   std::vector<WorkerId> workers;  // joined (queryServer answered), in join order
+  std::int64_t unheld_since_ms = 0;  // when `workers` became empty (0: held, or activation)
   std::size_t cursor = 0;
   std::uint64_t accepted = 0;
   bool polling = false;

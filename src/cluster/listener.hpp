@@ -2,6 +2,9 @@
 // for a Node server, owned by RAII. The cluster primary holds these so that they outlive any
 // worker: restarts and reloads never refuse a connection.
 //
+// Opened with the app's rights (bind_helper.hpp) when the app runs as another user than the
+// daemon; in-process otherwise. A unix socket never gets its mode by chmod(path) afterwards.
+//
 // Errors carry the positive errno; the protocol sends it negated (e.g. -98 EADDRINUSE) so the
 // worker's server emits 'error' like a failed bind() in Node.
 #pragma once
@@ -13,6 +16,7 @@
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "cluster/bind_helper.hpp"
 
 namespace drove::cluster {
 
@@ -29,7 +33,7 @@ struct ListenRequest {
   bool udp_reuse_addr = false;
   bool nonblocking = true;    // fds handed to Node must be O_NONBLOCK (protocol gotcha G1)
   int backlog = 511;          // listen() backlog; ignored for UDP
-  bool readable_all = false;  // unix path: chmod for other users
+  bool readable_all = false;  // unix path: mode for other users (applied at bind, by umask)
   bool writable_all = false;
 };
 
@@ -44,7 +48,14 @@ struct Listener {
   [[nodiscard]] nlohmann::json sockname() const;
 };
 
-Result<Listener> open_listener(const ListenRequest& request);
+// `as`: whose rights to bind with (empty: the daemon's). Ports below 1024 are bound with the
+// daemon's rights only when `as.allow_privileged_ports`; otherwise the kernel decides as for
+// the app's user (EACCES without CAP_NET_BIND_SERVICE / ip_unprivileged_port_start).
+Result<Listener> open_listener(const ListenRequest& request, const BindIdentity& as = {});
+
+// Removes the socket file a closed unix listener leaves at `path` (only a socket file), with
+// the app's rights like the bind that made it.
+Status remove_socket_path(const std::string& path, const BindIdentity& as = {});
 
 // Sets O_NONBLOCK on an fd we are about to hand to a Node process.
 Status set_nonblocking(int fd);

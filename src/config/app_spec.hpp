@@ -112,6 +112,10 @@ struct AppSpec {
   bool ipc = false;                    // drove extension: give a non-Node app Node's IPC channel
                                        // (the C++ SDK speaks it: messages, cluster protocol)
 
+  // --- the network on the app's behalf (docs/security.md)
+  bool allow_privileged_ports = false;  // an app run with `uid` may get ports < 1024 from the daemon
+  int max_listeners = 64;               // listening sockets the daemon holds for one app
+
   // --- provenance
   std::string source_file;             // ecosystem file it came from, "" for the CLI
 };

@@ -70,6 +70,8 @@ const std::vector<OptionName>& option_names() {
       {"gid", {}},
       {"force", {}},
       {"ipc", {}},
+      {"allow_privileged_ports", {}},
+      {"max_listeners", {}},
   };
   return names;
 }

@@ -1,9 +1,13 @@
 #include "process/notify_socket.hpp"
 
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include "base/loop_barrier.hpp"
@@ -12,18 +16,37 @@ namespace drove::process {
 
 NotifySocket::NotifySocket(uv_loop_t* loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
 
-Status NotifySocket::bind(const std::string& path) {
-  fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd_) return last_error("notify socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return SysError{ENAMETOOLONG, "notify socket path \"" + path + "\""};
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());
-  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return last_error("bind \"" + path + "\"");
+Status NotifySocket::bind_abstract() {
+  // A name nobody can guess, so nobody can take it first (an abstract name has no owner or
+  // mode); a collision just draws again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::uint64_t nonce = 0;
+    if (::getrandom(&nonce, sizeof nonce, 0) != static_cast<ssize_t>(sizeof nonce)) return last_error("getrandom");
+    char name[64];
+    const int length = std::snprintf(name, sizeof name, "drove-notify-%d-%016llx", static_cast<int>(::getpid()),
+                                     static_cast<unsigned long long>(nonce));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path + 1, name, static_cast<std::size_t>(length));  // sun_path[0] = 0: abstract
+    const auto address_length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + static_cast<std::size_t>(length));
+    auto bound = bind_address(addr, address_length);
+    if (bound.ok()) {
+      path_ = std::string("@") + name;
+      return Ok{};
+    }
+    if (bound.error().code != EADDRINUSE) return bound.error();
+  }
+  return SysError{EADDRINUSE, "bind the notify socket"};
+}
+
+Status NotifySocket::bind_address(const sockaddr_un& address, socklen_t length) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return last_error("notify socket");
+  // Credentials on before bind: no datagram can arrive without them.
   const int on = 1;
-  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return last_error("SO_PASSCRED");
-  path_ = path;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return last_error("SO_PASSCRED");
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) return last_error("bind the notify socket");
+  fd_ = std::move(fd);
   poll_ = UvHandle<uv_poll_t>::make();
   uv_poll_init(loop_, poll_.get(), fd_.get());
   poll_->data = this;
@@ -37,7 +60,8 @@ Status NotifySocket::bind(const std::string& path) {
 }
 
 void NotifySocket::drain() {
-  for (;;) {
+  // Bounded per wake-up: anyone may send here, and a flood must not hold the loop.
+  for (int budget = 256; budget > 0; --budget) {
     char data[4096];
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
     iovec iov{data, sizeof data - 1};

@@ -62,4 +62,15 @@ Result<AppIdentity> resolve_app_identity(const AppSpec& spec) {
   return identity;
 }
 
+Result<cluster::BindIdentity> bind_identity(const AppSpec& spec) {
+  cluster::BindIdentity as;
+  as.allow_privileged_ports = spec.allow_privileged_ports;
+  auto identity = resolve_app_identity(spec);
+  if (!identity.ok()) return identity.error();
+  as.uid = identity.value().owner.uid;
+  as.gid = identity.value().owner.gid;
+  as.groups = identity.value().owner.groups;
+  return as;
+}
+
 }  // namespace drove::supervisor

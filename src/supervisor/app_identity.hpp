@@ -7,6 +7,7 @@
 
 #include "base/result.hpp"
 #include "base/safe_file.hpp"
+#include "cluster/bind_helper.hpp"
 #include "config/app_spec.hpp"
 
 namespace drove::supervisor {
@@ -22,5 +23,10 @@ struct AppIdentity {
 // user's primary group is used when only `uid` is given, and its supplementary groups are those
 // of the user database (initgroups), plus `gid` when given.
 Result<AppIdentity> resolve_app_identity(const AppSpec& spec);
+
+// The rights the daemon uses when it acts on an app's behalf on the network (binds, unlinks of
+// socket files): exactly the app's identity above, so never more rights than the app itself
+// has. Empty (the daemon's own rights) when the app has no uid/gid.
+Result<cluster::BindIdentity> bind_identity(const AppSpec& spec);
 
 }  // namespace drove::supervisor

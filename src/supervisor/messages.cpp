@@ -5,6 +5,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "supervisor/app_identity.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -42,7 +43,13 @@ void Supervisor::create_primary(App& app) {
       emit("bind_error", instance, {{"key", key}, {"errno", negative_errno}});
     }
   };
-  app.primary = std::make_unique<cluster::ClusterPrimary>(loop_, app.spec.lb, std::move(events));
+  cluster::ClusterPrimary::Options options;
+  options.app_name = app.spec.name;
+  options.max_listeners = static_cast<std::size_t>(std::max(app.spec.max_listeners, 1));
+  if (app.spec.uid || app.spec.gid || app.spec.allow_privileged_ports) {
+    options.bind_as = [&app] { return bind_identity(app.spec); };
+  }
+  app.primary = std::make_unique<cluster::ClusterPrimary>(loop_, app.spec.lb, std::move(events), std::move(options));
 }
 
 Run* Supervisor::find_worker(int worker_id) {

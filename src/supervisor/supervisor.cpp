@@ -2,6 +2,8 @@
 // describing, sampling. Process lifecycles are in lifecycle.cpp, rolling reload in reload.cpp.
 #include "supervisor/supervisor.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -43,15 +45,16 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       starter_(UvHandle<uv_idle_t>::make()),
       sampler_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
-        // sd_notify: READY=1 from an app's main process marks that process ready.
+        // sd_notify: READY=1 from a process of an app's run marks that run ready; any other
+        // sender (the socket is reachable by every local user) is ignored.
         if (auto it = fields.find("READY"); it != fields.end() && it->second == "1") {
-          if (Run* run = find_run(sender)) {
+          if (Run* run = find_notifying_run(sender)) {
             run->said_ready = true;
             check_ready(*run);
           }
         }
       }) {
-  if (auto s = notify_.bind(paths_.home + "/notify.sock"); !s.ok()) log_warn("sd_notify disabled: {}", s.error().message());
+  if (auto s = notify_.bind_abstract(); !s.ok()) log_warn("sd_notify disabled: {}", s.error().message());
   if (auto root = process::CgroupRoot::create(); root.ok()) {
     cgroups_ = std::move(root.value());
     log_info("process trees: one cgroup per run under {}", cgroups_->path());
@@ -77,6 +80,18 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
 }
 
 Supervisor::~Supervisor() = default;
+
+// The run a notify datagram's sender belongs to: the run's main process, or a process in its
+// session (each run starts in a session of its own, led by its main pid, so e.g. a shell
+// script's `python3 -c ...` child may speak for it, like systemd's NotifyAccess=all within the
+// service). A session id is the leader's pid, and the leader is our unreaped child, so no
+// unrelated process can carry it. The sender's pid comes from the kernel (SCM_CREDENTIALS).
+Run* Supervisor::find_notifying_run(pid_t sender) {
+  if (sender <= 0) return nullptr;
+  if (Run* run = find_run(sender)) return run;
+  const pid_t session = ::getsid(sender);
+  return session > 0 ? find_run(session) : nullptr;
+}
 
 Run* Supervisor::find_run(pid_t pid) {
   for (auto& [_, instance] : instances_) {

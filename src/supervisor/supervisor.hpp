@@ -127,6 +127,7 @@ class Supervisor {
   void on_dropped_message(Instance& instance, const std::string& reason);
   void create_primary(App& app);
   Run* find_worker(int worker_id);
+  Run* find_notifying_run(pid_t sender);
   // reload.cpp
   void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
   void reload_next_batch(App& app);

@@ -17,12 +17,14 @@ struct ClusterHarness {
   cluster::ClusterPrimary primary;
   std::map<int, std::unique_ptr<NodeChild>> workers;
 
-  explicit ClusterHarness(LoadBalance policy)
+  explicit ClusterHarness(LoadBalance policy) : ClusterHarness(policy, cluster::ClusterPrimary::Options{}) {}
+  ClusterHarness(LoadBalance policy, cluster::ClusterPrimary::Options options)
       : primary(loop.get(), policy,
                 {.on_listening = nullptr,
                  .on_online = [this](int id) { online[id]++; },
                  .on_exited_after_disconnect = nullptr,
-                 .on_bind_error = [this](int id, const std::string& key, int) { bind_errors.emplace_back(id, key); }}) {}
+                 .on_bind_error = [this](int id, const std::string& key, int) { bind_errors.emplace_back(id, key); }},
+                std::move(options)) {}
 
   ~ClusterHarness() {
     for (auto& [id, w] : workers) primary.remove_worker(id);
