@@ -9,6 +9,18 @@ echo "== build (warnings are errors) and test"
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j2 --timeout 300)
 
+# Fuzzing: each libFuzzer target runs DROVE_FUZZ_SECONDS (30) from its seed corpus. clang++-14 is
+# installed by setup.sh; without it (a hand-made environment) the step says so and is skipped.
+if command -v clang++-14 >/dev/null 2>&1; then
+  echo "== fuzz targets (clang++-14, libFuzzer + ASan + UBSan), bounded runs"
+  cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROVE_WERROR=ON -DCMAKE_CXX_COMPILER=clang++-14 \
+        -DDROVE_FUZZ=ON -DDROVE_TESTS=OFF >/dev/null
+  cmake --build build-fuzz --target fuzzers -j"$(nproc)"
+  (cd build-fuzz && ctest -L fuzz --output-on-failure --timeout 300)
+else
+  echo "== fuzz targets skipped: clang++-14 not installed"
+fi
+
 if [ "${DROVE_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== build and test with AddressSanitizer + UBSan"
   scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DDROVE_SANITIZE=ON

@@ -9,10 +9,12 @@ std::map<std::string, std::string> filtered_shell_env(const std::map<std::string
                                                       const EnvFilter& filter) {
   if (filter.drop_all) return {};
   std::map<std::string, std::string> out;
-  for (const auto& [key, value] : shell) {
+  for (const auto& entry : shell) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& key = entry.first;
     const bool dropped = std::any_of(filter.prefixes.begin(), filter.prefixes.end(),
                                      [&key](const std::string& prefix) { return key.rfind(prefix, 0) == 0; });
-    if (!dropped) out.emplace(key, value);
+    if (!dropped) out.emplace(key, entry.second);
   }
   return out;
 }

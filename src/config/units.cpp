@@ -29,6 +29,14 @@ std::optional<std::pair<double, std::string>> number_and_unit(const std::string&
   return std::make_pair(value, lower(text.substr(digits_end)));
 }
 
+// value * factor as an int64, or nullopt when it does not fit: llround() of an out-of-range
+// double is unspecified (LLONG_MIN here), which turned "9999999999G" into a negative size.
+std::optional<std::int64_t> scaled(double value, double factor) {
+  const double product = value * factor;
+  if (!(product < 9.2e18)) return std::nullopt;
+  return static_cast<std::int64_t>(std::llround(product));
+}
+
 }  // namespace
 
 std::optional<std::int64_t> parse_size(const std::string& text) {
@@ -41,7 +49,7 @@ std::optional<std::int64_t> parse_size(const std::string& text) {
   else if (unit == "m") factor = 1024.0 * 1024;
   else if (unit == "g") factor = 1024.0 * 1024 * 1024;
   else if (!unit.empty()) return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(value * factor));
+  return scaled(value, factor);
 }
 
 std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
@@ -55,7 +63,7 @@ std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
   else if (unit == "h") factor = 3'600'000;
   else if (unit == "d") factor = 86'400'000;
   else return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(value * factor));
+  return scaled(value, factor);
 }
 
 std::optional<std::vector<std::string>> shell_split(const std::string& text) {

@@ -32,6 +32,18 @@ TEST(ConfigUnits, DurationsAreMillisecondsUnlessSuffixed) {
   EXPECT_EQ(parse_duration_ms("5w"), std::nullopt);
 }
 
+// Found by the units fuzz target: a product past int64 came back as LLONG_MIN, a negative size
+// (max_memory_restart) or duration, instead of a refusal.
+TEST(ConfigUnits, SizesAndDurationsTooLargeForInt64AreRefusedNotNegative) {
+  EXPECT_EQ(parse_size("9999999999G"), std::nullopt);
+  EXPECT_EQ(parse_size("9000000000000000g"), std::nullopt);
+  EXPECT_EQ(parse_duration_ms("9000000000000000d"), std::nullopt);
+  EXPECT_EQ(parse_duration_ms("200000000000000h"), std::nullopt);
+  // The largest values that fit still parse.
+  EXPECT_EQ(parse_size("8000000000G"), 8000000000LL * 1024 * 1024 * 1024);
+  EXPECT_EQ(parse_duration_ms("100000000000d"), 100000000000LL * 86'400'000);
+}
+
 TEST(ConfigUnits, ShellSplitRespectsQuotesAndEscapes) {
   using Words = std::vector<std::string>;
   EXPECT_EQ(shell_split("--port 80  -v"), (Words{"--port", "80", "-v"}));
