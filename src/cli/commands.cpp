@@ -319,7 +319,7 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
     if (options.update_env) params["envs"] = envs;
     client.call(verb == "startOrReload" ? "reload" : "restart", params);
   }
-  if (!to_start.empty()) client.call("start", {{"apps", to_start}});
+  if (!to_start.empty()) client.call("start", {{"apps", to_start}, {"wait_ready", true}});
   print_list(client);
   return 0;
 }
@@ -342,7 +342,7 @@ int cmd_resurrect(const HomeLayout& home) {
     apps.push_back(spec);
   }
   // force: the saved list may hold several apps under one name (`start -f`).
-  if (!apps.empty()) client.call("start", {{"apps", apps}, {"force", true}});
+  if (!apps.empty()) client.call("start", {{"apps", apps}, {"force", true}, {"wait_ready", true}});
   if (skipped) std::printf("[drove] %zu app(s) already present, left as they are\n", skipped);
   print_list(client);
   return 0;
