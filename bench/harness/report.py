@@ -106,6 +106,10 @@ Medians are over every sample of every round; `[min–max]` is the spread.
 8. **per-app memory**: RSS and private dirty memory of an idle node app's process under each manager against the
    same app run plainly with `node app.js`; the number of processes besides the app (the daemon
    and anything else it runs).
+9. **cluster app that never listens**: an idle node script (a queue worker: never calls
+   `listen()`) started with `-i 4`: time from the start command until `jlist` shows 4 online;
+   then SIGKILL of one instance, 1.2 s after it is online, until `jlist` shows its new pid
+   online.
 """
 
 
@@ -173,7 +177,7 @@ def write_docs(root, data, results):
         "```sh",
         "bench/run.sh                 # everything (~10 min on 2 cores); rewrites this page and docs/img/",
         "bench/run.sh --quick         # smoke run: 1 round, tiny sizes (does not touch the docs)",
-        "bench/run.sh --only cluster  # one scenario: fleet (list, rss, start), crash, cluster, reload, logs, appmem",
+        "bench/run.sh --only cluster  # one scenario: fleet (list, rss, start), crash, cluster, reload, logs, appmem, worker",
         "```",
         "",
         "`bench/run.sh` installs what is missing (wrk, hyperfine, gnuplot-nox from Debian packages; PM2 7 "

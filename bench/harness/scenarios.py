@@ -551,9 +551,45 @@ def appmem(ctx):
                baseline=baseline, baseline_first=True)
 
 
+# ---------------------------------------------------------------------------------------------
+# 9: a cluster app that never listens (a queue worker): how soon it is online
+
+def worker(ctx):
+    S = "9 cluster app that never listens"
+    R = ctx.results
+    R.row(S, "start -i 4: until jlist shows 4 online", "ms", "lower", "workerstart/drove", "workerstart/pm2")
+    R.row(S, "SIGKILL one → new pid online in jlist", "ms", "lower", "workercrash/drove", "workercrash/pm2")
+    R.note(S, "idle.js in cluster mode (-i 4), never calls listen(); 'start' is timed from the start command "
+              "until jlist shows 4 online; the kill is taken 1.2 s after the app is online")
+    app = os.path.join(ctx.apps, "idle.js")
+
+    def body(p, rnd):
+        k = p.key
+        p.ping()
+        t0 = time.monotonic()
+        p.start(app, name="worker", instances=4)
+        wait_until("4 online", lambda: online_count(p.jlist(), "worker") == 4, 30, 0.0)
+        R.add(f"workerstart/{k}", (time.monotonic() - t0) * 1000.0, round=rnd)
+        for i in range(ctx.cfg["crash_samples"]):
+            time.sleep(ctx.cfg["crash_uptime_s"])
+            victim = app_entry(p, "worker")["pid"]
+            ctx.tracker.add(victim, "app")
+            t_kill = time.monotonic()
+            os.kill(victim, signal.SIGKILL)
+
+            def replaced():
+                apps = [a for a in p.jlist() if a.get("name") == "worker"]
+                pids = {a.get("pid") for a in apps}
+                return victim not in pids and online_count(apps) == 4
+            wait_until("the new pid online in jlist", replaced, 30, 0.0)
+            R.add(f"workercrash/{k}", (time.monotonic() - t_kill) * 1000.0, sample=i, round=rnd)
+
+    for_rounds(ctx, "worker", body, lambda k: [f"workerstart/{k}", f"workercrash/{k}"])
+
+
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
 # time budget keeps in reserve for the scenarios still to come.
-ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12}
+ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15}
 
 SCENARIOS = {
     "fleet": fleet,
@@ -562,6 +598,7 @@ SCENARIOS = {
     "reload": reloads,
     "logs": logs,
     "appmem": appmem,
+    "worker": worker,
 }
 ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
-           "memory": "appmem", "throughput": "cluster", "log": "logs"}
+           "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker"}

@@ -100,6 +100,8 @@ int run(int argc, char** argv) {
 
   auto* list = app.add_subcommand("list", "list apps");
   list->alias("ls")->alias("l")->alias("ps")->alias("status");
+  std::string list_sort;
+  list->add_option("--sort", list_sort, "sort by name, id, pid, cpu, memory, restarts or uptime, [:asc|:desc]");
   auto* jlist = app.add_subcommand("jlist", "list apps as JSON (PM2's shape)");
   auto* prettylist = app.add_subcommand("prettylist", "list apps as indented JSON (PM2's shape)");
   for (auto* json_list : {jlist, prettylist}) {
@@ -131,6 +133,19 @@ int run(int argc, char** argv) {
   trigger->add_option("target", trigger_target)->required();
   trigger->add_option("action", trigger_action)->required();
   trigger->add_option("param", trigger_param);
+  std::string signal_name, signal_target;
+  auto* send_signal = app.add_subcommand("sendSignal", "send a signal to apps' main processes");
+  send_signal->add_option("signal", signal_name, "SIGUSR2, USR2 or a number")->required();
+  send_signal->add_option("target", signal_target, "id, name, namespace, /regex/ or all")->required();
+  std::string pid_target;
+  auto* pid_cmd = app.add_subcommand("pid", "print the pids of an app (of every app without a name)");
+  pid_cmd->add_option("name", pid_target);
+  std::string id_name;
+  auto* id_cmd = app.add_subcommand("id", "print the ids of an app");
+  id_cmd->add_option("name", id_name)->required();
+  std::string env_id;
+  auto* env_cmd = app.add_subcommand("env", "print a process's environment and settings (pm2_env)");
+  env_cmd->add_option("id", env_id)->required();
   std::string scale_name, scale_count;
   auto* scale = app.add_subcommand("scale", "set the number of instances: N, +N or -N");
   scale->add_option("name", scale_name)->required();
@@ -187,9 +202,13 @@ int run(int argc, char** argv) {
     }
     if (*list) {
       Client client = Client::connect(home);
-      print_list(client);
+      print_list(client, list_sort);
       return 0;
     }
+    if (*send_signal) return cmd_send_signal(home, signal_name, signal_target);
+    if (*pid_cmd) return cmd_pid(home, pid_target);
+    if (*id_cmd) return cmd_id(home, id_name);
+    if (*env_cmd) return cmd_env(home, env_id);
     if (*jlist || *prettylist) {
       Client client = Client::connect(home);
       auto processes = client.call("list", {{"full", true}});

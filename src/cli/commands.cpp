@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -64,10 +66,112 @@ std::set<std::string> running_names(Client& client) {
 
 }  // namespace
 
-void print_list(Client& client) {
-  std::fputs(render_table(client.call("list", {{"full", false}}), ::isatty(STDOUT_FILENO) == 1).c_str(), stdout);
+void print_list(Client& client, const std::string& sort) {
+  auto processes = client.call("list", {{"full", false}});
+  if (!sort.empty()) {
+    // PM2's `list --sort <field>[:asc|desc]`: name, id (pm_id), pid, cpu, memory, restarts, uptime.
+    const auto colon = sort.find(':');
+    const std::string field = sort.substr(0, colon);
+    const std::string order = colon == std::string::npos ? "asc" : sort.substr(colon + 1);
+    static const std::map<std::string, std::string> keys = {{"name", "name"}, {"id", "id"}, {"pm_id", "id"}, {"pid", "pid"},
+                                                            {"cpu", "cpu"}, {"memory", "memory"}, {"mem", "memory"},
+                                                            {"restarts", "restart_time"}, {"uptime", "started_at"}};
+    const auto key = keys.find(field);
+    if (key == keys.end()) throw UserError("--sort " + sort + ": unknown field '" + field + "' (name, id, pid, cpu, memory, restarts, uptime)");
+    if (order != "asc" && order != "desc") throw UserError("--sort " + sort + ": order must be asc or desc");
+    std::vector<nlohmann::json> rows(processes.begin(), processes.end());
+    std::stable_sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
+      const auto& x = a.value(key->second, nlohmann::json());
+      const auto& y = b.value(key->second, nlohmann::json());
+      return order == "desc" ? y < x : x < y;
+    });
+    processes = rows;
+  }
+  std::fputs(render_table(processes, ::isatty(STDOUT_FILENO) == 1).c_str(), stdout);
 }
 
+// PM2's sendSignal: the signal to each target's main process.
+int cmd_send_signal(const HomeLayout& home, const std::string& signal, const std::string& target) {
+  Client client = Client::connect(home);
+  auto r = client.call("signal", {{"targets", {target}}, {"signal", signal}, {"cwd", std::filesystem::current_path().string()}});
+  for (const auto& id : r.value("ids", nlohmann::json::array())) {
+    std::printf("[drove] %s sent to process %d\n", r.value("signal", signal).c_str(), id.get<int>());
+  }
+  return 0;
+}
+
+// PM2's `pid [app]`: one pid per line (0 for a process that is not running), every app's
+// without a name. Unlike PM2 (which prints an empty line), a name that matches nothing is an
+// error, so a script cannot mistake a typo for a stopped app.
+int cmd_pid(const HomeLayout& home, const std::string& target) {
+  Client client = Client::connect(home);
+  auto processes = client.call("list", {{"full", false}});
+  std::string out;
+  bool found = false;
+  for (const auto& p : processes) {
+    if (!target.empty() && p.value("name", "") != target) continue;
+    found = true;
+    out += std::to_string(p.value("pid", 0)) + "\n";
+  }
+  if (!target.empty() && !found) throw UserError("app '" + target + "' not found");
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
+
+// PM2's `id <name>`: the app's pm_ids as Node prints an array ("[ 0, 1 ]", "[]" for none).
+int cmd_id(const HomeLayout& home, const std::string& name) {
+  Client client = Client::connect(home);
+  std::vector<int> ids;
+  for (const auto& p : client.call("list", {{"full", false}})) {
+    if (p.value("name", "") == name) ids.push_back(p.value("id", 0));
+  }
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : " ") + std::to_string(ids[i]) + (i + 1 == ids.size() ? " " : "");
+  std::printf("%s]\n", out.c_str());
+  return 0;
+}
+
+// PM2's `env <id>`: the process's pm2_env, one "key: value" per line (objects as JSON).
+int cmd_env(const HomeLayout& home, const std::string& id) {
+  if (id.empty() || !std::all_of(id.begin(), id.end(), ::isdigit)) throw UserError("'env' needs a process id (a number), got '" + id + "'");
+  Client client = Client::connect(home);
+  const auto jlist = to_pm2_jlist(client.call("list", {{"full", true}}));
+  for (const auto& p : jlist) {
+    if (std::to_string(p.value("pm_id", -1)) != id) continue;
+    for (const auto& [key, value] : p["pm2_env"].items()) {
+      std::printf("%s: %s\n", key.c_str(), value.is_string() ? value.get<std::string>().c_str() : value.dump().c_str());
+    }
+    return 0;
+  }
+  throw UserError("process " + id + " not found");
+}
+
+// The specs of one script target, with PM2's CLI rule for -i (cluster mode for a Node script).
+std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptions& options, const nlohmann::json& flags) {
+  try {
+    auto loaded = config::app_from_script(target, flags, load_context(options));
+    const bool node = !loaded.apps.empty() && loaded.apps.front().interpreter == "node";
+    if (node && options.instances_mean_cluster() && loaded.apps.front().exec_mode != ExecMode::cluster) {
+      nlohmann::json cluster = flags;
+      cluster["exec_mode"] = "cluster";
+      loaded = config::app_from_script(target, cluster, load_context(options));
+    }
+    print_warnings(loaded);
+    return loaded.apps;
+  } catch (const config::ConfigError& e) {
+    throw UserError(e.what());
+  }
+}
+
+bool looks_like_script(const std::string& target) {
+  return std::filesystem::exists(target) || target.find('/') != std::string::npos || target.find('.') != std::string::npos ||
+         target.find(' ') != std::string::npos;
+}
+
+// Smart start, as PM2 7's _startScript and _startJson: `start <name|id>` restarts the app (starts
+// it if stopped); `start <script>` of a stopped app restarts it with the options given, of a
+// running one is refused unless -f, which adds it again under the same name; `start <file>`
+// restarts the file's apps that exist with the file's options and starts the others.
 int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, const StartOptions& options,
               const std::vector<std::string>& app_args) {
   std::vector<std::string> targets = args;
@@ -83,36 +187,66 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
     if (targets.empty()) throw UserError("nothing to start: no script given and no ecosystem.config.js here");
   }
   const nlohmann::json flags = options.to_json(app_args);
-  std::vector<AppSpec> specs;
-  std::vector<std::string> existing;
+  const bool force = flags.value("force", false);
+  Client client = Client::connect(home);
+  std::map<std::string, bool> present;  // app name → whether any of its processes runs
+  for (const auto& p : client.call("list", {{"full", false}})) {
+    const std::string status = p.value("status", "");
+    present[p.value("name", "")] |= status != "stopped" && status != "errored";
+  }
+  std::vector<AppSpec> specs;           // new apps
+  std::vector<AppSpec> replacements;    // existing apps restarted with the options given
+  std::vector<std::string> existing;    // names, ids, namespaces of apps the daemon knows
   for (const auto& target : targets) {
+    std::vector<AppSpec> loaded;
     if (is_ecosystem_target(target)) {
-      auto loaded = load_file(target, options, flags);
-      specs.insert(specs.end(), loaded.apps.begin(), loaded.apps.end());
-    } else if (std::filesystem::exists(target) || target.find('/') != std::string::npos ||
-               target.find('.') != std::string::npos || target.find(' ') != std::string::npos) {
-      try {
-        auto loaded = config::app_from_script(target, flags, load_context(options));
-        print_warnings(loaded);
-        specs.insert(specs.end(), loaded.apps.begin(), loaded.apps.end());
-      } catch (const config::ConfigError& e) {
-        throw UserError(e.what());
-      }
+      loaded = load_file(target, options, flags).apps;
+    } else if (looks_like_script(target)) {
+      loaded = specs_of_script(target, options, flags);
     } else {
-      existing.push_back(target);  // the name, id or namespace of an app the daemon knows
+      existing.push_back(target);
+      continue;
+    }
+    const bool script = !is_ecosystem_target(target);
+    for (auto& spec : loaded) {
+      const auto it = present.find(spec.name);
+      if (it == present.end() || (script && force)) {
+        specs.push_back(std::move(spec));
+      } else if (script && it->second) {
+        // PM2 7 refuses this too (same words): restarting it is `restart`, a second copy is -f.
+        throw UserError("script already launched as '" + spec.name + "', add -f option to force re-execution (or use restart)");
+      } else {
+        replacements.push_back(std::move(spec));  // a stopped app, or an ecosystem file's app
+      }
     }
   }
-  Client client = Client::connect(home);
   if (!existing.empty()) {
-    try {
-      client.call("start_existing", {{"targets", existing}});
-    } catch (const UserError& e) {
-      if (existing.size() == 1 && specs.empty()) throw UserError("script or app not found: " + existing.front());
-      throw;
+    // `start <name|id>`: restart it (which starts it when stopped). A word that names no app
+    // may be a program in PATH (`start ls`), as under PM2.
+    std::vector<std::string> known;
+    for (const auto& target : existing) {
+      try {
+        client.call("describe", {{"targets", {target}}});
+        known.push_back(target);
+      } catch (const UserError&) {
+        std::vector<AppSpec> from_path;
+        try {
+          from_path = specs_of_script(target, options, flags);
+        } catch (const UserError&) {
+          throw UserError("script or app not found: " + target);
+        }
+        for (auto& spec : from_path) specs.push_back(std::move(spec));
+      }
     }
+    if (!known.empty()) client.call("restart", {{"targets", known}});
+  }
+  if (!replacements.empty()) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& spec : replacements) names.push_back(spec.name);
+    client.call("restart", {{"targets", names}, {"specs", replacements}});
   }
   if (!specs.empty()) {
-    auto result = client.call("start", {{"apps", specs}, {"wait_ready", true}});
+    auto result = client.call("start", {{"apps", specs}, {"wait_ready", true}, {"force", force}});
     for (const auto& p : result.value("processes", nlohmann::json::array())) {
       if (!p.value("last_error", "").empty()) {
         std::fprintf(stderr, "[drove] %s (id %d): %s\n", p.value("name", "").c_str(), p.value("id", 0), p.value("last_error", "").c_str());
@@ -146,7 +280,8 @@ int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::ve
     }
   }
   Client client = Client::connect(home);
-  nlohmann::json params = {{"targets", targets}};
+  // `stop echo.js`: a script path is resolved against our cwd (PM2's path.resolve(name)).
+  nlohmann::json params = {{"targets", targets}, {"cwd", std::filesystem::current_path().string()}};
   if (options.update_env) {
     params["env"] = shell_environment();
     params["envs"] = envs;
@@ -184,7 +319,7 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
     if (options.update_env) params["envs"] = envs;
     client.call(verb == "startOrReload" ? "reload" : "restart", params);
   }
-  if (!to_start.empty()) client.call("start", {{"apps", to_start}});
+  if (!to_start.empty()) client.call("start", {{"apps", to_start}, {"wait_ready", true}});
   print_list(client);
   return 0;
 }
@@ -209,7 +344,8 @@ int cmd_resurrect(const HomeLayout& home) {
     if (!entry.value("running", true)) spec.autostart = false;
     apps.push_back(spec);
   }
-  if (!apps.empty()) client.call("start", {{"apps", apps}});
+  // force: the saved list may hold several apps under one name (`start -f`).
+  if (!apps.empty()) client.call("start", {{"apps", apps}, {"force", true}, {"wait_ready", true}});
   if (skipped) std::printf("[drove] %zu app(s) already present, left as they are\n", skipped);
   print_list(client);
   return 0;

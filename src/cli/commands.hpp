@@ -34,7 +34,12 @@ int cmd_trigger(const HomeLayout& home, const std::string& target, const std::st
 int cmd_scale(const HomeLayout& home, const std::string& name, const std::string& count);
 int cmd_init(const std::string& path);
 
-// Prints the process table.
-void print_list(class Client& client);
+int cmd_send_signal(const HomeLayout& home, const std::string& signal, const std::string& target);
+int cmd_pid(const HomeLayout& home, const std::string& target);
+int cmd_id(const HomeLayout& home, const std::string& name);
+int cmd_env(const HomeLayout& home, const std::string& id);
+
+// Prints the process table; `sort` is PM2's `--sort field[:asc|desc]`.
+void print_list(class Client& client, const std::string& sort = "");
 
 }  // namespace drove::cli

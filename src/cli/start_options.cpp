@@ -34,7 +34,8 @@ constexpr ValueFlag kValueFlags[] = {
     {"--watch-delay", "watch_delay", "debounce for watch restarts"},
     {"--uid", "uid", "run as this user (daemon must be root)"},
     {"--gid", "gid", "run as this group (daemon must be root)"},
-    {"--exec-mode,-x", "exec_mode", "fork or cluster"},
+    {"--exec-mode", "exec_mode", "fork or cluster"},
+    {"-p,--pid", "pid_file", "pid file path"},
     {"--lb", "lb", "cluster load balancing: round-robin, shared, reuseport, least-connections"},
     {"--port", "port", "sets PORT; a non-Node cluster app gets this port by socket activation"},
     {"--log-max-size", "log_max_size", "rotate logs above this size (e.g. 10M)"},
@@ -79,6 +80,9 @@ void StartOptions::add_to(CLI::App& command) {
   given["filter_env"] = command.add_option("--filter-env", filter_env, "do not inherit these shell variables (prefixes)")->expected(0, -1);
   given["watch"] = command.add_option("--watch", watch, "restart on changes (paths)")->expected(0, -1);
   given["ignore_watch"] = command.add_option("--ignore-watch", ignore_watch, "paths not watched")->expected(1, -1);
+  // PM2's -x is a switch (--execute-command: run in fork mode), not --exec-mode's short name.
+  const std::string execute_help = "fork mode (PM2's --execute-command)";
+  execute_command = command.add_flag("-x,--execute-command", execute_help);
   command.add_option("--env", env_name, "environment of the ecosystem file to use (env_<name>)");
   command.add_option("--only", only, "only these apps of the ecosystem file (a,b)");
   command.add_flag("-a,--update-env", update_env, "use the current shell environment");
@@ -110,7 +114,15 @@ nlohmann::json StartOptions::to_json(const std::vector<std::string>& app_args) c
   if (given.at("watch")->count() > 0) o["watch"] = watch.empty() ? nlohmann::json(true) : nlohmann::json(watch);
   if (given.at("ignore_watch")->count() > 0) o["ignore_watch"] = ignore_watch;
   if (!app_args.empty()) o["args"] = app_args;
+  if (execute_command && execute_command->count() > 0) o["exec_mode"] = "fork";
   return o;
+}
+
+// PM2's CLI: `-i N` on a Node script means cluster mode for every N, 1 included, unless -x or
+// --exec-mode says otherwise (API._startScript).
+bool StartOptions::instances_mean_cluster() const {
+  return given.at("instances")->count() > 0 && given.at("exec_mode")->count() == 0 &&
+         !(execute_command && execute_command->count() > 0);
 }
 
 std::vector<std::string> StartOptions::only_list() const {

@@ -24,11 +24,14 @@ struct StartOptions {
   std::string env_name;                        // --env
   std::string only;                            // --only a,b
   bool update_env = false;                     // -a / --update-env
+  CLI::Option* execute_command = nullptr;      // -x / --execute-command
 
   void add_to(CLI::App& command);
   // The flags given, as option keys; `app_args` (after --) become "args".
   [[nodiscard]] nlohmann::json to_json(const std::vector<std::string>& app_args) const;
   [[nodiscard]] std::vector<std::string> only_list() const;
+  // -i given without -x or --exec-mode: a Node script runs in cluster mode.
+  [[nodiscard]] bool instances_mean_cluster() const;
 };
 
 }  // namespace drove::cli

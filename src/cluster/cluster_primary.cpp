@@ -256,6 +256,11 @@ std::vector<std::string> ClusterPrimary::listening_keys(WorkerId id) const {
   return {w->listening.begin(), w->listening.end()};
 }
 
+bool ClusterPrimary::asked_for_server(WorkerId id) const {
+  const Worker* w = find(id);
+  return w != nullptr && !w->keys.empty();
+}
+
 void ClusterPrimary::stop_routing(WorkerId id) {
   if (Worker* w = find(id)) w->routable = false;
   refresh_accepting();

@@ -92,6 +92,8 @@ class ClusterPrimary {
                                     // re-dispatched, received ones are closed; nothing leaks
 
   [[nodiscard]] std::vector<std::string> listening_keys(WorkerId id) const;
+  // Whether the worker holds a server it asked for (queryServer), listening or not yet.
+  [[nodiscard]] bool asked_for_server(WorkerId id) const;
   [[nodiscard]] std::size_t worker_count() const { return workers_.size(); }
   [[nodiscard]] nlohmann::json describe() const;
   void close_all();  // closes every listening socket (app deleted)

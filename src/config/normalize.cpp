@@ -80,10 +80,8 @@ void read_name(const Reader& in, const LoadContext& context, const std::string& 
                AppSpec& spec) {
   spec.name = in.text("name").value_or(default_name);
   if (spec.name.empty()) in.fail(*in.find("name"), "'name' is empty");
-  if (json_whole_number(spec.name)) {
-    // drove and PM2 take a number on the command line for an id.
-    in.fail(*in.find("name"), "'name' must not be a number, got \"" + spec.name + "\"");
-  }
+  // A number is a valid name, as under PM2 (`--name 455`): a target that is a number means the
+  // app of that name when there is one, else the id (Supervisor::resolve).
   if (auto prefix = in.text("name_prefix"); prefix && !prefix->empty()) spec.name = *prefix + ":" + spec.name;
   if (in.flag("append_env_to_name").value_or(false) && !context.env_name.empty()) {
     spec.name += "-" + context.env_name;

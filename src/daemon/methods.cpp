@@ -10,6 +10,7 @@
 #include "base/uv_handle.hpp"
 #include "daemon/dump.hpp"
 #include "supervisor/spec_validator.hpp"
+#include "process/exit_status.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -32,7 +33,7 @@ bool resolve(MethodContext& ctx, const nlohmann::json& params, const RpcReply& r
     reply.error("EINVAL", "no target given (an id, a name, a namespace or 'all')");
     return false;
   }
-  auto resolved = ctx.supervisor.resolve(targets);
+  auto resolved = ctx.supervisor.resolve(targets, params.value("cwd", ""));
   if (auto* error = std::get_if<CommandError>(&resolved)) {
     reply.error(error->code, error->message);
     return false;
@@ -94,6 +95,23 @@ nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
   return out;
 }
 
+// Replies once none of these instances is launching any more: a command that starts
+// processes returns when they are online (or have given up), as `start` does. Each launching
+// instance settles by itself (ready, crash, or listen_timeout), so this ends.
+void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::json ids, nlohmann::json extra = nlohmann::json::object()) {
+  auto settled = [&ctx, reply, ids, extra] {
+    auto processes = describe_ids(ctx, ids);
+    for (const auto& proc : processes) {
+      if (proc.value("status", "") == "launching") return false;
+    }
+    nlohmann::json result = {{"ids", ids}, {"processes", processes}};
+    result.update(extra);
+    reply.ok(result);
+    return true;
+  };
+  if (!settled()) poll_until(ctx.loop, settled);
+}
+
 }  // namespace
 
 void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) {
@@ -113,7 +131,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
         // Cluster instances too: their first table should say online only once they serve.
         waits_for_ready = waits_for_ready || specs.back().wait_ready || specs.back().exec_mode == ExecMode::cluster;
       }
-      auto added = ctx.supervisor.add(std::move(specs));
+      auto added = ctx.supervisor.add(std::move(specs), p.value("force", false));
       if (auto* error = std::get_if<CommandError>(&added)) return reply.error(error->code, error->message);
       nlohmann::json ids = std::get<std::vector<int>>(added);
       if (!p.value("wait_ready", false) || !waits_for_ready) {
@@ -140,12 +158,21 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       ctx.supervisor.start_existing(instances);
-      reply.ok({{"processes", describe_ids(ctx, ids_of(instances))}});
+      reply_when_settled(ctx, reply, ids_of(instances));
     } else if (m == "stop" || m == "restart" || m == "delete") {
+      // restart with `specs`: the apps' options are replaced first (PM2's restart with options).
+      if (m == "restart" && p.contains("specs")) {
+        for (const auto& s : p.at("specs")) {
+          if (auto error = ctx.supervisor.replace_spec(s.get<AppSpec>())) return reply.error(error->code, error->message);
+        }
+      }
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       auto ids = ids_of(instances);
-      auto done = [&ctx, reply, ids] { reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}}); };
+      auto done = [&ctx, reply, ids, restarted = m == "restart"] {
+        if (restarted) return reply_when_settled(ctx, reply, ids);
+        reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
+      };
       if (m == "stop") {
         ctx.supervisor.stop(instances, done);
       } else if (m == "delete") {
@@ -176,11 +203,27 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       if (!resolve(ctx, p, reply, instances)) return;
       if (auto error = ctx.supervisor.send_message(instances, p.at("message"))) return reply.error(error->code, error->message);
       reply.ok({{"ids", ids_of(instances)}});
+    } else if (m == "signal") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      const std::string name = p.at("signal").get<std::string>();
+      const int signal = process::signal_from_name(name);
+      if (signal == 0) return reply.error("EINVAL", "unknown signal '" + name + "' (e.g. SIGUSR2, USR2 or 12)");
+      if (auto error = ctx.supervisor.send_signal(instances, signal)) return reply.error(error->code, error->message);
+      reply.ok({{"ids", ids_of(instances)}, {"signal", process::signal_name(signal)}});
     } else if (m == "scale") {
-      auto error = ctx.supervisor.scale(p.at("name").get<std::string>(), p.at("count").get<std::string>(),
-                                        [reply] { reply.ok({{"scaled", true}}); });
+      const std::string name = p.at("name").get<std::string>();
+      auto error = ctx.supervisor.scale(name, p.at("count").get<std::string>(), [&ctx, reply, name] {
+        auto app = ctx.supervisor.resolve({name});
+        auto* instances = std::get_if<std::vector<Instance*>>(&app);
+        reply_when_settled(ctx, reply, instances ? ids_of(*instances) : nlohmann::json::array(), {{"scaled", true}});
+      });
       if (error) reply.error(error->code, error->message);
     } else if (m == "flush") {
+      // `drove flush` with no app has nothing to empty: not an error.
+      if (targets_of(p) == std::vector<std::string>{"all"} && ctx.supervisor.list(false).empty()) {
+        return reply.ok({{"flushed", nlohmann::json::array()}});
+      }
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       std::vector<std::string> paths;

@@ -23,7 +23,7 @@ struct ReloadState {
 
 struct App {
   AppSpec spec;
-  std::vector<Instance*> instances;  // ordered by index; owned by the Supervisor
+  std::vector<Instance*> instances;  // in creation order (scale down removes the first); owned by the Supervisor
   ReloadState reload;
   // Cluster mode: the daemon's primary, owner of the app's listening sockets.
   std::unique_ptr<cluster::ClusterPrimary> primary;

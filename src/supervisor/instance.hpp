@@ -61,6 +61,10 @@ struct Run {
   bool ready = false;                // serving: listening / 'ready' / READY=1, as the app requires
   bool said_ready = false;           // process.send('ready') or sd_notify READY=1
   bool said_online = false;          // cluster worker's 'online'
+  bool main_script_ran = false;      // Node worker seen waiting in its event loop (event_loop_probe)
+  bool probe_unavailable = false;    // its /proc files cannot tell: listen_timeout decides
+  int idle_probes = 0;               // consecutive probes that found it waiting in its event loop
+  ActionTimer probe;                 // the event-loop probe (messages.cpp), until the main script ran
   std::optional<process::ExitStatus> exit;
   std::unique_ptr<ipc::Channel> channel;  // Node's IPC channel (process.send, cluster protocol)
   std::unique_ptr<logs::InstanceOutput> output;  // its stdout/stderr pipes, drained to the logs

@@ -80,6 +80,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   run->worker_id = next_worker_id_++;
   run->instance = &instance;
   run->timer.init(loop_);
+  run->probe.init(loop_);
   launch_error_code_ = 0;
   auto fail = [&](const std::string& why, int code = 0) -> Run* {
     launch_error_code_ = code;
@@ -183,7 +184,16 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
         loop_, std::move(channel_ours),
         {.on_message = [this, raw](nlohmann::json message, UniqueFd fd) { on_channel_message(*raw, std::move(message), std::move(fd)); },
          .on_close = [this, raw](int) {
-           if (auto* primary = raw->instance->app->primary.get()) primary->remove_worker(raw->worker_id);
+           bool served = false;
+           if (auto* primary = raw->instance->app->primary.get()) {
+             served = primary->asked_for_server(raw->worker_id);
+             primary->remove_worker(raw->worker_id);
+           }
+           // A cluster worker stopped by `disconnect` that served nothing and still runs once
+           // its channel closed (a timer, a queue consumer: nothing of Node's ends it) gets the
+           // stop signal now, as PM2 would send it, instead of SIGKILL at kill_timeout. One that
+           // served may still be finishing requests: it is left to end by itself.
+           if (!served && raw->terminating && !raw->signalled && raw->pid != 0) signal_run(*raw);
          },
          .on_dropped = [this, raw](const std::string& reason) { on_dropped_message(*raw->instance, reason); }});
     if (channel.ok()) {
@@ -208,8 +218,9 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
 // Without a readiness signal to wait for, a process serves as soon as it runs. A
 // socket-activated app that does not opt into sd_notify gets a short grace period (its
 // connections queue in the daemon's socket meanwhile). Otherwise it has listen_timeout: a
-// replacement that is not ready by then fails its reload; a plain start is considered online
-// anyway, with a warning (as PM2).
+// replacement that is not ready by then fails its reload (unless it and the workers it
+// replaces serve nothing: then it is as ready as they were); a plain start is considered
+// online anyway, with a warning (as PM2).
 void Supervisor::arm_readiness(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
   const bool node_cluster = spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec);
@@ -228,7 +239,9 @@ void Supervisor::arm_readiness(Run& run) {
     Instance& owner = *raw->instance;
     const AppSpec& app_spec = owner.app->spec;
     const std::string waited = std::to_string(app_spec.listen_timeout_ms) + " ms";
-    if (owner.incoming.get() == raw) {
+    const auto* primary = owner.app->primary.get();
+    const bool serves_nothing = raw->said_online && primary && !primary->asked_for_server(raw->worker_id);
+    if (owner.incoming.get() == raw && !(serves_nothing && !app_spec.wait_ready && peer_listening_keys(*owner.app).empty())) {
       on_incoming_failed(owner, "its replacement was not ready within listen_timeout (" + waited + ")");
     } else if (!app_spec.wait_ready && raw->said_online) {
       mark_ready(*raw);  // a cluster worker with no server: nothing more to wait for
@@ -301,6 +314,7 @@ void Supervisor::mark_ready(Run& run) {
   if (run.ready || run.terminating || run.pid == 0) return;
   run.ready = true;
   run.timer.cancel();
+  run.probe.cancel();
   Instance& instance = *run.instance;
   if (instance.incoming.get() == &run) {
     on_incoming_ready(instance);
@@ -365,14 +379,17 @@ void Supervisor::after_crash(Instance& instance) {
       set_state(instance, InstanceState::errored);
       return;
     case RestartDecision::Action::restart:
-      ++instance.restart_time;
       if (d.delay_ms <= 0) {
+        ++instance.restart_time;
         start_instance(instance);
         return;
       }
+      // restart_time counts restarts done, as PM2: this one once its delay has passed.
       set_state(instance, InstanceState::waiting_restart);
       instance.restart_timer.start(d.delay_ms, [this, &instance] {
-        if (instance.state == InstanceState::waiting_restart) start_instance(instance);
+        if (instance.state != InstanceState::waiting_restart) return;
+        ++instance.restart_time;
+        start_instance(instance);
       });
       return;
   }
@@ -530,6 +547,7 @@ void Supervisor::finish_stop(Instance& instance) {
 void Supervisor::bury(std::unique_ptr<Run> run) {
   if (!run) return;
   run->timer.cancel();
+  run->probe.cancel();
   if (run->pid != 0) reaper_.unwatch(run->pid);
   if (auto* primary = run->instance->app->primary.get()) primary->remove_worker(run->worker_id);
   run->channel.reset();

@@ -6,6 +6,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "supervisor/app_identity.hpp"
+#include "process/event_loop_probe.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -14,6 +15,9 @@ namespace {
 
 constexpr size_t kKeptMessages = 20;
 constexpr std::int64_t kDroppedLogIntervalMs = 60'000;
+// The event-loop probe: every 10 ms, and the wait seen on every probe for 50 ms (probe_event_loop).
+constexpr std::int64_t kIdleProbeMs = 10;
+constexpr std::int64_t kIdleSettleMs = 50;
 
 }  // namespace
 
@@ -23,6 +27,7 @@ void Supervisor::create_primary(App& app) {
     if (Run* run = find_worker(worker_id)) {
       run->said_online = true;
       check_ready(*run);
+      probe_event_loop(*run);
     }
   };
   events.on_listening = [this](int worker_id, const ipc::WorkerListening& message) {
@@ -93,10 +98,13 @@ void Supervisor::on_dropped_message(Instance& instance, const std::string& reaso
 
 // A run is ready to serve when what its app requires has happened:
 //  - wait_ready: process.send('ready') (Node) or sd_notify READY=1 (others);
-//  - a Node cluster worker: its first server listening (Node sends 'online' before the app's
-//    code has even run); a replacement must listen on every key the app's current workers
-//    listen on, so no connection finds nobody to take it. A worker that never listens is
-//    considered ready when listen_timeout passes (arm_readiness);
+//  - a Node cluster worker (Node sends 'online' before the app's code has even run):
+//    - one that asked for a server: its first server listening; a replacement must listen on
+//      every key the app's current workers listen on, so no connection finds nobody to take it;
+//    - one that asked for none (a queue worker, a cron job): its main script has run, i.e. its
+//      main thread waits in the event loop (probe_event_loop); a replacement of workers that
+//      listen on nothing needs no more. Where /proc cannot tell, listen_timeout decides
+//      (arm_readiness);
 //  - a socket-activated app without wait_ready: its grace period (arm_readiness).
 void Supervisor::check_ready(Run& run) {
   if (run.ready || run.terminating || run.pid == 0) return;
@@ -108,19 +116,66 @@ void Supervisor::check_ready(Run& run) {
     const auto* primary = app.primary.get();
     if (!run.said_online || !primary) return;
     const auto mine = primary->listening_keys(run.worker_id);
-    if (mine.empty()) return;
+    const bool serves_nothing =
+        !primary->asked_for_server(run.worker_id) && (run.main_script_ran || (spec.wait_ready && run.said_ready));
     if (instance.incoming.get() == &run) {
-      for (const Instance* peer : app.instances) {
-        if (!peer->run) continue;
-        for (const auto& key : primary->listening_keys(peer->run->worker_id)) {
+      const auto theirs = peer_listening_keys(app);
+      if (theirs.empty()) {
+        if (mine.empty() && !serves_nothing) return;
+      } else {
+        for (const auto& key : theirs) {
           if (std::find(mine.begin(), mine.end(), key) == mine.end()) return;
         }
       }
+    } else if (mine.empty() && !serves_nothing) {
+      return;
     }
   } else if (spec.exec_mode == ExecMode::cluster && !spec.wait_ready) {
     return;  // socket activation: the grace period decides
   }
   mark_ready(run);
+}
+
+// Every key the app's current runs listen on (what a replacement must listen on too).
+std::vector<std::string> Supervisor::peer_listening_keys(const App& app) const {
+  std::vector<std::string> keys;
+  if (!app.primary) return keys;
+  for (const Instance* peer : app.instances) {
+    if (!peer->run) continue;
+    for (auto& key : app.primary->listening_keys(peer->run->worker_id)) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+    }
+  }
+  return keys;
+}
+
+// Node runs a worker's main module synchronously before the first turn of its event loop, and
+// a server's listen() writes its queryServer to the channel at once: a worker seen waiting in
+// its event loop, on every probe for kIdleSettleMs, with no server asked for, has run its main
+// script and serves nothing. Probes are a loop turn apart, so a queryServer written just
+// before the wait has been read by then. A listen() behind a host-name lookup or an await
+// comes later: that worker counts as online first, as it would under PM2.
+void Supervisor::probe_event_loop(Run& run) {
+  if (run.ready || run.terminating || run.pid == 0 || run.main_script_ran) return;
+  switch (process::main_thread_wait(run.pid)) {
+    case process::MainThreadWait::unknown:
+      run.probe_unavailable = true;
+      log_warn("{}:{} cannot read /proc/{}/syscall: a worker that does not listen is online after listen_timeout",
+               run.instance->app->spec.name, run.instance->id, run.pid);
+      return;
+    case process::MainThreadWait::other:
+      run.idle_probes = 0;
+      break;
+    case process::MainThreadWait::event_loop:
+      if (++run.idle_probes * kIdleProbeMs >= kIdleSettleMs) {
+        run.main_script_ran = true;
+        check_ready(run);
+        return;
+      }
+      break;
+  }
+  Run* self = &run;
+  run.probe.start(kIdleProbeMs, [this, self] { probe_event_loop(*self); });
 }
 
 std::optional<CommandError> Supervisor::send_message(const std::vector<Instance*>& instances, const nlohmann::json& message) {

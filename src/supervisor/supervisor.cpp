@@ -2,9 +2,13 @@
 // describing, sampling. Process lifecycles are in lifecycle.cpp, rolling reload in reload.cpp.
 #include "supervisor/supervisor.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <regex>
 #include <set>
 
 #include "base/clock.hpp"
@@ -123,7 +127,7 @@ void Supervisor::release_id(int id) {
   }
 }
 
-std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec> specs) {
+std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec> specs, bool force) {
   // Whatever sent these specs (our CLI, a dump, any client of the socket), the daemon checks them.
   std::set<std::string> names;
   std::map<std::string, std::string> on_disk;
@@ -131,7 +135,7 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
   int total = static_cast<int>(instances_.size());
   for (const auto& spec : specs) {
     if (auto why = validate_spec(spec)) return CommandError{"EINVAL", *why};
-    if (apps_.count(spec.name) || !names.insert(spec.name).second) {
+    if (!force && (apps_.count(spec.name) || !names.insert(spec.name).second)) {
       return CommandError{"EEXIST", "an app named '" + spec.name + "' already exists (use restart, or delete it first)"};
     }
     if (auto why = check_disk_name(spec.name, on_disk)) return CommandError{"EEXIST", *why};
@@ -146,7 +150,7 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     App* raw = app.get();
     if (holds_sockets(*raw)) create_primary(*raw);
     apps_.emplace(raw->spec.name, std::move(app));
-    for (int index = 0; index < raw->spec.instances; ++index) ids.push_back(new_instance(*raw, index).id);
+    for (int n = 0; n < raw->spec.instances; ++n) ids.push_back(new_instance(*raw, lowest_free_index(*raw)).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
       for (Instance* instance : raw->instances) queue_start(*instance);
@@ -191,11 +195,13 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
   app.spec.instances = target;
   app.spec.instances_requested = std::to_string(target);
   if (target >= current) {
-    for (int index = current; index < target; ++index) queue_start(new_instance(app, index));
+    for (int n = current; n < target; ++n) queue_start(new_instance(app, lowest_free_index(app)));
     done();
     return std::nullopt;
   }
-  std::vector<Instance*> surplus(app.instances.begin() + target, app.instances.end());
+  // As PM2: the oldest instances go (app.instances is in creation order), and their numbers
+  // (NODE_APP_INSTANCE) are the first a later scale up takes again.
+  std::vector<Instance*> surplus(app.instances.begin(), app.instances.begin() + (current - target));
   std::vector<int> slots;
   for (Instance* i : surplus) slots.push_back(i->index);
   remove(surplus, [this, name, slots, done = std::move(done)] {
@@ -207,7 +213,25 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
   return std::nullopt;
 }
 
-std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std::vector<std::string>& targets) {
+// PM2's injectVariables: a new instance takes the lowest number no process of that name holds
+// (apps added with -f share the name, and the numbering).
+int Supervisor::lowest_free_index(const App& app) const {
+  std::set<int> used;
+  for (auto [it, end] = apps_.equal_range(app.spec.name); it != end; ++it) {
+    for (const Instance* i : it->second->instances) used.insert(i->index);
+  }
+  for (const Instance* i : app.instances) used.insert(i->index);
+  int index = 0;
+  while (used.count(index)) ++index;
+  return index;
+}
+
+// Targets as PM2 resolves them (API._operate, Client.getProcessIdByName): 'all'; /regex/ on
+// names; a number is an app of that name if there is one, else a pm_id; a name, or the
+// absolute path of an app's script (the CLI resolves `stop echo.js` against its cwd); a
+// namespace. A target that matches nothing is an error, 'all' with no app included.
+std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std::vector<std::string>& targets,
+                                                                   const std::string& cwd) {
   std::vector<Instance*> out;
   std::set<int> seen;
   auto add_instance = [&](Instance* instance) {
@@ -215,31 +239,67 @@ std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std
   };
   for (const auto& target : targets) {
     bool matched = false;
+    auto add_app = [&](const App& app) {
+      for (Instance* instance : app.instances) add_instance(instance);
+      matched = matched || !app.instances.empty();
+    };
     if (target == "all") {
       for (auto& [_, instance] : instances_) add_instance(instance.get());
+      if (instances_.empty()) return CommandError{"ENOTFOUND", "no process found: drove manages no app"};
       continue;
     }
-    if (!target.empty() && target.size() < 10 && std::all_of(target.begin(), target.end(), ::isdigit)) {
+    if (target.size() > 2 && target.front() == '/' && target.back() == '/') {
+      std::regex pattern;
+      try {
+        pattern = std::regex(target.substr(1, target.size() - 2), std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return CommandError{"EINVAL", "invalid regular expression " + target + ": " + e.what()};
+      }
+      for (auto& [name, app] : apps_) {
+        if (std::regex_search(name, pattern)) add_app(*app);
+      }
+      if (!matched) return CommandError{"ENOTFOUND", "no app name matches " + target};
+      continue;
+    }
+    for (auto [it, end] = apps_.equal_range(target); it != end; ++it) add_app(*it->second);
+    const bool numeric = !target.empty() && target.size() < 10 && std::all_of(target.begin(), target.end(), ::isdigit);
+    if (!matched && numeric) {
       if (auto it = instances_.find(std::stoi(target)); it != instances_.end()) {
         add_instance(it->second.get());
         matched = true;
       }
     }
-    if (auto it = apps_.find(target); it != apps_.end()) {
-      for (Instance* instance : it->second->instances) add_instance(instance);
-      matched = true;
+    if (!matched && !target.empty() && (target.front() == '/' || !cwd.empty())) {
+      // Lexically only: the daemon never looks at the caller's files.
+      const std::string path = (std::filesystem::path(cwd) / target).lexically_normal().string();
+      for (auto& [_, app] : apps_) {
+        if (app->spec.exec_path == path) add_app(*app);
+      }
     }
     if (!matched) {
       for (auto& [_, app] : apps_) {
-        if (app->spec.namespace_name != target) continue;
-        for (Instance* instance : app->instances) add_instance(instance);
-        matched = true;
+        if (app->spec.namespace_name == target) add_app(*app);
       }
     }
     if (!matched) return CommandError{"ENOTFOUND", "process or namespace '" + target + "' not found"};
   }
   std::sort(out.begin(), out.end(), [](const Instance* a, const Instance* b) { return a->id < b->id; });
   return out;
+}
+
+std::optional<CommandError> Supervisor::send_signal(const std::vector<Instance*>& instances, int signal) {
+  std::vector<pid_t> pids;
+  for (Instance* instance : instances) {
+    // While the run's pid is set the reaper has not collected it: the pid is still this process.
+    if (instance->pid() == 0) {
+      return CommandError{"ENOTRUNNING", "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ") is not running"};
+    }
+    pids.push_back(instance->pid());
+  }
+  for (pid_t pid : pids) {
+    if (::kill(pid, signal) != 0) return CommandError{"EIO", "cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno)};
+  }
+  return std::nullopt;
 }
 
 void Supervisor::assign_log_paths(Instance& instance) const {
@@ -289,6 +349,22 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdat
   }
 }
 
+// PM2's restart with options (`start <script>` of an app that exists, `restart <file>`):
+// the new options replace the app's, except what a restart cannot change: the number of
+// instances and the exec mode (PM2's _handleAttributeUpdate drops exec_mode too).
+std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
+  auto it = apps_.find(spec.name);
+  if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + spec.name + "' not found"};
+  App& app = *it->second;
+  spec.instances = static_cast<int>(app.instances.size());
+  spec.instances_requested = app.spec.instances_requested;
+  spec.exec_mode = app.spec.exec_mode;
+  app.spec = std::move(spec);
+  if (!app.primary && holds_sockets(app)) create_primary(app);
+  for (Instance* instance : app.instances) assign_log_paths(*instance);
+  return std::nullopt;
+}
+
 void Supervisor::start_existing(const std::vector<Instance*>& instances) {
   for (Instance* instance : instances) {
     if (instance->state == InstanceState::stopped || instance->state == InstanceState::errored) {
@@ -315,8 +391,11 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
       if (app->instances.empty()) {
         // The port closes now: a deleted app must not keep accepting connections.
         if (app->primary) app->primary->close_all();
-        auto node = apps_.extract(app->spec.name);
-        deleted_apps_.push_back(std::move(node.mapped()));
+        for (auto [entry, end] = apps_.equal_range(app->spec.name); entry != end; ++entry) {
+          if (entry->second.get() != app) continue;
+          deleted_apps_.push_back(std::move(apps_.extract(entry).mapped()));
+          break;
+        }
       }
     }
     collect_later();

@@ -65,24 +65,31 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   // Registers the apps and starts their instances (unless autostart is off). All-or-nothing:
-  // a name already taken rejects the whole request. Returns the new instance ids.
-  std::variant<std::vector<int>, CommandError> add(std::vector<AppSpec> specs);
+  // a name already taken rejects the whole request, unless `force` (PM2's -f: another app under
+  // the same name). Returns the new instance ids.
+  std::variant<std::vector<int>, CommandError> add(std::vector<AppSpec> specs, bool force = false);
 
-  // Resolves targets: "all", an id, a name, a namespace. Unknown target → error.
-  std::variant<std::vector<Instance*>, CommandError> resolve(const std::vector<std::string>& targets);
+  // Resolves targets as PM2 does: "all", /regex/, an id or numeric name, a name or script
+  // path (relative ones against the caller's `cwd`), a namespace. A target matching nothing → error.
+  std::variant<std::vector<Instance*>, CommandError> resolve(const std::vector<std::string>& targets, const std::string& cwd = "");
 
   void stop(const std::vector<Instance*>& instances, Done done);
   // Hard restart: stop each instance (whole tree) then start it again. With `new_env`, the
   // app's environment is replaced first (--update-env).
   void restart(const std::vector<Instance*>& instances, const EnvUpdate& env, Done done);
-  // Sets an app's number of instances: "N", "+N" or "-N". Indexes stay dense: new instances
-  // take the next indexes, removed ones are the highest.
+  // Sets an app's number of instances: "N", "+N" or "-N". As PM2: scaling down removes the
+  // oldest instances; new instances take the lowest free indexes (NODE_APP_INSTANCE).
   std::optional<CommandError> scale(const std::string& name, const std::string& count, Done done);
   // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
   std::optional<CommandError> reload(const std::vector<Instance*>& instances, int batch_size,
                                      std::function<void(std::vector<ReloadOutcome>)> done);
   // Sends a message to instances' process.on('message') (`drove send`, `drove trigger`).
   std::optional<CommandError> send_message(const std::vector<Instance*>& instances, const nlohmann::json& message);
+  // Replaces an existing app's options (its name picks it) before a restart; instances and
+  // exec mode stay.
+  std::optional<CommandError> replace_spec(AppSpec spec);
+  // `drove sendSignal`: the signal to each instance's main process (as PM2, not its tree).
+  std::optional<CommandError> send_signal(const std::vector<Instance*>& instances, int signal);
   // Starts instances that are stopped or errored (`drove start <name>`).
   void start_existing(const std::vector<Instance*>& instances);
   void remove(const std::vector<Instance*>& instances, Done done);
@@ -126,6 +133,8 @@ class Supervisor {
   void on_app_message(Run& run, const nlohmann::json& message);
   void on_dropped_message(Instance& instance, const std::string& reason);
   void create_primary(App& app);
+  void probe_event_loop(Run& run);
+  [[nodiscard]] std::vector<std::string> peer_listening_keys(const App& app) const;
   Run* find_worker(int worker_id);
   Run* find_notifying_run(pid_t sender);
   // reload.cpp
@@ -142,6 +151,7 @@ class Supervisor {
   // used to scan every id per new instance.
   int next_free_id();
   void release_id(int id);
+  [[nodiscard]] int lowest_free_index(const App& app) const;
   Instance& new_instance(App& app, int index);
   Run* find_run(pid_t pid);
   void assign_log_paths(Instance& instance) const;
@@ -154,7 +164,8 @@ class Supervisor {
   std::unique_ptr<process::CgroupRoot> cgroups_;
   // Declared first so it is destroyed last: it must outlive every InstanceOutput below.
   logs::LogManager logs_;
-  std::map<std::string, std::unique_ptr<App>> apps_;       // by name
+  // By name; several apps may share one (`start <script> -f`, as PM2).
+  std::multimap<std::string, std::unique_ptr<App>> apps_;
   std::map<int, std::unique_ptr<Instance>> instances_;     // by id
   std::set<int> released_ids_;                             // free ids below next_id_
   int next_id_ = 0;                                        // every id >= it is free
