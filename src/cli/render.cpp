@@ -207,6 +207,8 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
     rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1)) : e.value("signal", ""));
   }
   if (!p.value("last_error", "").empty()) rows.emplace_back("last error", p.value("last_error", ""));
+  if (!p.value("last_restart_reason", "").empty()) rows.emplace_back("last restart", p.value("last_restart_reason", ""));
+  if (p.value("watching", false)) rows.emplace_back("watching", "yes");
   if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
     rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());
   }

@@ -61,6 +61,16 @@ constexpr SwitchFlag kSwitches[] = {
     {"--log-compress", "log_compress", true, "gzip rotated logs"},
     {"--log-rotate-daily", "log_rotate_daily", true, "rotate logs at midnight"},
     {"--ipc", "ipc", true, "give a non-Node app Node's IPC channel (C++ SDK apps)"},
+    // PM2-only features: accepted so PM2 command lines keep working; the option key they set
+    // is one drove knows to ignore, so the loader warns naming it (docs/pm2-compatibility.md).
+    {"--no-vizion", "vizion", false, "PM2 only (versioning metadata): accepted and ignored"},
+    {"--no-automation", "automation", false, "PM2 only (keymetrics): accepted and ignored"},
+    {"--no-pmx", "pmx", false, "PM2 only (pmx injection): accepted and ignored"},
+    {"--source-map-support", "source_map_support", true, "PM2 only: accepted and ignored"},
+    {"--disable-source-map-support", "disable_source_map_support", true, "PM2 only: accepted and ignored"},
+    {"--trace", "trace", true, "PM2 only (keymetrics tracing): accepted and ignored"},
+    {"--disable-trace", "disable_trace", true, "PM2 only: accepted and ignored"},
+    {"--deep-monitoring", "deep_monitoring", true, "PM2 only (keymetrics): accepted and ignored"},
 };
 
 }  // namespace

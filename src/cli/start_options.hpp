@@ -24,6 +24,7 @@ struct StartOptions {
   std::string env_name;                        // --env
   std::string only;                            // --only a,b
   bool update_env = false;                     // -a / --update-env
+  bool toggle_watch = false;                   // `restart --watch`: PM2 toggles watching
 
   void add_to(CLI::App& command);
   // The flags given, as option keys; `app_args` (after --) become "args".

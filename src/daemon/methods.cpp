@@ -142,10 +142,12 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       auto ids = ids_of(instances);
       auto done = [&ctx, reply, ids] { reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}}); };
       if (m == "stop") {
+        ctx.supervisor.stop_watching(instances);  // PM2: `stop` ends watching, `start` keeps it off
         ctx.supervisor.stop(instances, done);
       } else if (m == "delete") {
         ctx.supervisor.remove(instances, done);
       } else {
+        if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
         ctx.supervisor.restart(instances, env_update_of(p), done);
       }
     } else if (m == "reload") {

@@ -92,8 +92,12 @@ struct Instance {
   RestartHistory history;                       // unstable restarts, back-off
   std::optional<process::ExitStatus> last_exit;
   std::string last_error;                       // why it is errored / why a start failed
+  std::string last_restart_reason;              // what the daemon restarted it for (memory, cron, watch)
 
   std::vector<std::function<void()>> stop_waiters;
+  // A user's `stop` came after a restart began (cron, watch, memory, or a `restart` still
+  // stopping): the restart must not start the instance again once it is down.
+  bool stop_requested = false;
   std::deque<nlohmann::json> messages;          // the last messages the app sent (describe)
   ActionTimer restart_timer;                    // waiting restart
 

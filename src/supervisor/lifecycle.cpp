@@ -227,6 +227,7 @@ void Supervisor::arm_readiness(Run& run) {
 
 void Supervisor::start_instance(Instance& instance) {
   instance.restart_timer.cancel();
+  instance.stop_requested = false;
   instance.last_error.clear();
   instance.cpu_percent = 0;
   instance.memory_bytes = 0;
