@@ -76,6 +76,7 @@ int run(int argc, char** argv) {
   };
   auto* stop = add_lifecycle("stop", "stop apps (whole process trees, gracefully)");
   auto* restart = add_lifecycle("restart", "restart apps (hard)");
+  restart->add_flag("--watch", start_options.toggle_watch, "toggle watching of the apps (as PM2)");
   auto* reload = add_lifecycle("reload", "zero-downtime rolling reload (fork apps restart)");
   reload->add_option("--batch", reload_batch, "instances replaced at a time (1)")->check(CLI::PositiveNumber);
   auto* del = add_lifecycle("delete", "stop and forget apps");

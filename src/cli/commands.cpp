@@ -40,7 +40,11 @@ config::LoadContext load_context(const StartOptions& options) {
 }
 
 void print_warnings(const config::Loaded& loaded) {
-  for (const auto& w : loaded.warnings) std::fprintf(stderr, "[drove] warning: %s\n", w.str().c_str());
+  // Once each: a flag applied to every app of a file would otherwise repeat its warning.
+  std::set<std::string> said;
+  for (const auto& w : loaded.warnings) {
+    if (said.insert(w.str()).second) std::fprintf(stderr, "[drove] warning: %s\n", w.str().c_str());
+  }
 }
 
 // Loads an ecosystem file (or stdin), turning its error into a one-line UserError.
@@ -287,6 +291,7 @@ int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::ve
     params["envs"] = envs;
   }
   if (verb == "reload") params["batch"] = batch;
+  if (options.toggle_watch) params["toggle_watch"] = true;
   auto result = client.call(verb, params);
   for (const auto& notice : result.value("notices", nlohmann::json::array())) {
     if (notice.is_string() && !notice.get<std::string>().empty()) {

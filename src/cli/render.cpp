@@ -211,6 +211,8 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
   if (const auto it = p.find("dropped_messages"); it != p.end() && it->is_object()) {
     rows.emplace_back("dropped messages", std::to_string(it->value("count", 0ULL)) + ", last: " + it->value("last_reason", std::string()));
   }
+  if (!p.value("last_restart_reason", "").empty()) rows.emplace_back("last restart", p.value("last_restart_reason", ""));
+  if (p.value("watching", false)) rows.emplace_back("watching", "yes");
   if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
     rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());
   }

@@ -64,6 +64,16 @@ constexpr SwitchFlag kSwitches[] = {
     {"--log-rotate-daily", "log_rotate_daily", true, "rotate logs at midnight"},
     {"--ipc", "ipc", true, "give a non-Node app Node's IPC channel (C++ SDK apps)"},
     {"--allow-privileged-ports", "allow_privileged_ports", true, "let an app run with --uid listen on ports < 1024"},
+    // PM2-only features: accepted so PM2 command lines keep working; the option key they set
+    // is one drove knows to ignore, so the loader warns naming it (docs/pm2-compatibility.md).
+    {"--no-vizion", "vizion", false, "PM2 only (versioning metadata): accepted and ignored"},
+    {"--no-automation", "automation", false, "PM2 only (keymetrics): accepted and ignored"},
+    {"--no-pmx", "pmx", false, "PM2 only (pmx injection): accepted and ignored"},
+    {"--source-map-support", "source_map_support", true, "PM2 only: accepted and ignored"},
+    {"--disable-source-map-support", "disable_source_map_support", true, "PM2 only: accepted and ignored"},
+    {"--trace", "trace", true, "PM2 only (keymetrics tracing): accepted and ignored"},
+    {"--disable-trace", "disable_trace", true, "PM2 only: accepted and ignored"},
+    {"--deep-monitoring", "deep_monitoring", true, "PM2 only (keymetrics): accepted and ignored"},
 };
 
 }  // namespace

@@ -25,6 +25,7 @@ struct StartOptions {
   std::string only;                            // --only a,b
   bool update_env = false;                     // -a / --update-env
   CLI::Option* execute_command = nullptr;      // -x / --execute-command
+  bool toggle_watch = false;                   // `restart --watch`: PM2 toggles watching
 
   void add_to(CLI::App& command);
   // The flags given, as option keys; `app_args` (after --) become "args".

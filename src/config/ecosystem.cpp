@@ -121,6 +121,10 @@ Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_ov
   std::string source_file;
   if (doc.display_name != "<stdin>") source_file = (fs::path(context.cwd) / doc.display_name).lexically_normal().string();
   std::vector<std::string> only_unmatched = only;
+  if (doc.root.is_object() && doc.root.contains("apps") && doc.root.contains("deploy")) {
+    loaded.warnings.emplace_back(doc.locate("/deploy"),
+                                 "'deploy' is for PM2's deploy command, which drove does not have (accepted and ignored)");
+  }
   std::map<std::string, SourceLocation> seen_names;
   for (const auto& pointer : app_pointers(doc)) {
     RawApp raw = collect_raw_app(doc, pointer, loaded.warnings);

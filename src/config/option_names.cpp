@@ -118,6 +118,14 @@ const std::map<std::string, KeyLookup>& spellings() {
 
 }  // namespace
 
+std::vector<std::string> canonical_option_names() {
+  std::vector<std::string> out;
+  for (const auto& option : option_names()) out.emplace_back(option.canonical);
+  return out;
+}
+
+std::vector<std::string> ignored_pm2_keys() { return {kIgnoredPm2Keys.begin(), kIgnoredPm2Keys.end()}; }
+
 KeyLookup lookup_option_key(const std::string& key) {
   if (auto it = spellings().find(key); it != spellings().end()) return it->second;
   if (key.size() > 4 && key.rfind("env_", 0) == 0) return KeyLookup{KeyKind::environment, key};

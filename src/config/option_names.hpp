@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace drove::config {
 
@@ -26,6 +27,11 @@ KeyLookup lookup_option_key(const std::string& key);
 
 // The closest known spelling, if it is close enough to be a likely typo.
 std::optional<std::string> suggest_option_key(const std::string& unknown_key);
+
+// The option table, for the test that holds every option to a test or a documented warning:
+// canonical names drove acts on, and PM2 keys it accepts and ignores with a warning.
+std::vector<std::string> canonical_option_names();
+std::vector<std::string> ignored_pm2_keys();
 
 // Damerau-Levenshtein (optimal string alignment) distance: "scirpt" is 1 away from "script".
 size_t edit_distance(const std::string& a, const std::string& b);

@@ -174,6 +174,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
         reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
       };
       if (m == "stop") {
+        ctx.supervisor.stop_watching(instances);  // PM2: `stop` ends watching, `start` keeps it off
         ctx.supervisor.stop(instances, done);
       } else if (m == "delete") {
         ctx.supervisor.remove(instances, done);
@@ -183,6 +184,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
         for (const auto& [name, env] : update.replace) {
           if (auto why = supervisor::check_env(name, env)) return reply.error("EINVAL", *why);
         }
+        if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
         ctx.supervisor.restart(instances, update, done);
       }
     } else if (m == "reload") {

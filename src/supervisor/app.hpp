@@ -9,6 +9,7 @@
 
 #include "cluster/cluster_primary.hpp"
 #include "config/app_spec.hpp"
+#include "supervisor/file_watcher.hpp"
 #include "supervisor/instance.hpp"
 
 namespace drove::supervisor {
@@ -27,6 +28,13 @@ struct App {
   ReloadState reload;
   // Cluster mode: the daemon's primary, owner of the app's listening sockets.
   std::unique_ptr<cluster::ClusterPrimary> primary;
+
+  // Restart triggers (triggers.cpp): cron_restart's timer, and watch's inotify watcher with
+  // its debounce timer. `watch_restarting` absorbs changes while a watch restart runs, as PM2.
+  ActionTimer cron_timer;
+  std::unique_ptr<FileWatcher> watcher;
+  ActionTimer watch_timer;
+  bool watch_restarting = false;
 
   [[nodiscard]] RestartPolicy restart_policy() const {
     return {spec.autorestart, spec.min_uptime_ms, spec.max_restarts, spec.restart_delay_ms,

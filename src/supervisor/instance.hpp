@@ -100,8 +100,12 @@ struct Instance {
   std::string last_error;                       // why it is errored / why a start failed
   bool start_queued = false;                    // launching, waiting for its turn (queue_start)
   int transient_start_failures = 0;             // EMFILE/EAGAIN... in a row: the retry back-off
+  std::string last_restart_reason;              // what the daemon restarted it for (memory, cron, watch)
 
   std::vector<std::function<void()>> stop_waiters;
+  // A user's `stop` came after a restart began (cron, watch, memory, or a `restart` still
+  // stopping): the restart must not start the instance again once it is down.
+  bool stop_requested = false;
   std::deque<nlohmann::json> messages;          // the last messages the app sent (describe)
   // Messages from the app that were dropped (not JSON, too deep, a malformed cluster message):
   // counted and shown by describe; drove.log gets at most one line per instance per minute.

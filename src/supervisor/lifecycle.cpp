@@ -285,6 +285,7 @@ void Supervisor::start_queued_batch() {
 void Supervisor::start_instance(Instance& instance) {
   instance.start_queued = false;
   instance.restart_timer.cancel();
+  instance.stop_requested = false;
   instance.last_error.clear();
   instance.cpu_percent = 0;
   instance.memory_bytes = 0;

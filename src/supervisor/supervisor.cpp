@@ -25,6 +25,9 @@ namespace drove::supervisor {
 namespace {
 
 constexpr std::int64_t kSampleIntervalMs = 2000;
+// max_memory_restart: how often the trees of apps with a limit are measured (PM2: 30 s). The
+// check reads /proc only when some app has a limit.
+constexpr std::int64_t kMemoryCheckIntervalMs = 1000;
 
 }  // namespace
 
@@ -48,6 +51,7 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       collector_(UvHandle<uv_check_t>::make()),
       starter_(UvHandle<uv_idle_t>::make()),
       sampler_(UvHandle<uv_timer_t>::make()),
+      memory_guard_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
         // sd_notify: READY=1 from a process of an app's run marks that run ready; any other
         // sender (the socket is reachable by every local user) is ignored.
@@ -81,6 +85,15 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       },
       kSampleIntervalMs, kSampleIntervalMs);
   uv_unref(sampler_.handle());
+  uv_timer_init(loop_, memory_guard_.get());
+  memory_guard_->data = this;
+  uv_timer_start(
+      memory_guard_.get(),
+      [](uv_timer_t* t) {
+        if (auto* self = owner_of<Supervisor>(t)) self->check_memory();
+      },
+      kMemoryCheckIntervalMs, kMemoryCheckIntervalMs);
+  uv_unref(memory_guard_.handle());
 }
 
 Supervisor::~Supervisor() = default;
@@ -148,6 +161,8 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     auto app = std::make_unique<App>();
     app->spec = std::move(spec);
     App* raw = app.get();
+    raw->cron_timer.init(loop_);
+    raw->watch_timer.init(loop_);
     if (holds_sockets(*raw)) create_primary(*raw);
     apps_.emplace(raw->spec.name, std::move(app));
     for (int n = 0; n < raw->spec.instances; ++n) ids.push_back(new_instance(*raw, lowest_free_index(*raw)).id);
@@ -155,6 +170,7 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     if (raw->spec.autostart) {
       for (Instance* instance : raw->instances) queue_start(*instance);
     }
+    start_triggers(*raw);
   }
   return ids;
 }
@@ -315,6 +331,7 @@ void Supervisor::stop(const std::vector<Instance*>& instances, Done done) {
   auto shared_done = std::make_shared<Done>(std::move(done));
   if (instances.empty()) return (*shared_done)();
   for (Instance* instance : instances) {
+    instance->stop_requested = true;
     instance->stop_waiters.push_back([remaining, shared_done] {
       if (--*remaining == 0) (*shared_done)();
     });
@@ -339,7 +356,12 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdat
   auto shared_done = std::make_shared<Done>(std::move(done));
   if (instances.empty()) return (*shared_done)();
   for (Instance* instance : instances) {
+    instance->stop_requested = false;
     instance->stop_waiters.push_back([this, instance, remaining, shared_done] {
+      if (instance->stop_requested) {  // stopped by the user meanwhile: stays stopped
+        if (--*remaining == 0) (*shared_done)();
+        return;
+      }
       ++instance->restart_time;
       instance->history = {};
       start_instance(*instance);
@@ -391,6 +413,7 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
       if (app->instances.empty()) {
         // The port closes now: a deleted app must not keep accepting connections.
         if (app->primary) app->primary->close_all();
+        stop_triggers(*app);
         for (auto [entry, end] = apps_.equal_range(app->spec.name); entry != end; ++entry) {
           if (entry->second.get() != app) continue;
           deleted_apps_.push_back(std::move(apps_.extract(entry).mapped()));
@@ -501,6 +524,8 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
       {"interpreter", spec.interpreter},
       {"cwd", spec.cwd},
       {"last_error", instance.last_error},
+      {"last_restart_reason", instance.last_restart_reason},
+      {"watching", instance.app->watcher != nullptr},
   };
   if (instance.dropped_messages != 0) {
     j["dropped_messages"] = {{"count", instance.dropped_messages}, {"last_reason", instance.last_dropped_reason}};

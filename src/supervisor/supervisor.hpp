@@ -94,6 +94,11 @@ class Supervisor {
   void start_existing(const std::vector<Instance*>& instances);
   void remove(const std::vector<Instance*>& instances, Done done);
   void reset_counters(const std::vector<Instance*>& instances);
+  // `stop` turns watching off for the apps of these instances (PM2's stopWatch); a later
+  // `start` keeps it off, `restart --watch` turns it back on.
+  void stop_watching(const std::vector<Instance*>& instances);
+  // `restart --watch`: toggles watching of the apps of these instances (PM2's toggleWatch).
+  void toggle_watching(const std::vector<Instance*>& instances);
   void stop_all(Done done);
 
   // full: spec, messages, log files, cluster. `log_files` (path → that file's stats, see
@@ -137,6 +142,15 @@ class Supervisor {
   [[nodiscard]] std::vector<std::string> peer_listening_keys(const App& app) const;
   Run* find_worker(int worker_id);
   Run* find_notifying_run(pid_t sender);
+  // triggers.cpp: cron_restart, watch, max_memory_restart
+  void start_triggers(App& app);
+  void stop_triggers(App& app);
+  void arm_cron(App& app);
+  void enable_watch(App& app);
+  void disable_watch(App& app);
+  void on_watched_change(App& app, const std::string& path);
+  void check_memory();
+  void restart_for(App& app, std::vector<Instance*> instances, const std::string& reason, Done done);
   // reload.cpp
   void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
   void reload_next_batch(App& app);
@@ -177,6 +191,7 @@ class Supervisor {
   std::deque<int> start_queue_;
   UvHandle<uv_idle_t> starter_;
   UvHandle<uv_timer_t> sampler_;
+  UvHandle<uv_timer_t> memory_guard_;  // max_memory_restart checks, see triggers.cpp
   std::list<std::unique_ptr<logs::InstanceOutput>> draining_;  // outputs of finished runs
   EventSink event_sink_;
   int next_worker_id_ = 1;
