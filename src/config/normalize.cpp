@@ -283,6 +283,22 @@ void read_watch(const Reader& in, AppSpec& spec) {
   spec.watch_delay_ms = in.duration_ms("watch_delay").value_or(0);
 }
 
+// These act on the sockets the daemon holds for an app, which only cluster apps have; and
+// allow_privileged_ports only changes anything for an app run as another user.
+void warn_inert_network_options(const OptionReader& in, const AppSpec& spec, std::vector<Diagnostic>& warnings) {
+  for (const char* key : {"allow_privileged_ports", "max_listeners"}) {
+    const RawOption* option = in.find(key);
+    if (option == nullptr) continue;
+    if (spec.exec_mode != ExecMode::cluster) {
+      warnings.emplace_back(option->where, "'" + option->written_key +
+                                               "' has no effect in fork mode: the app binds its own sockets, with its own rights");
+    } else if (std::string(key) == "allow_privileged_ports" && !spec.uid && !spec.gid) {
+      warnings.emplace_back(option->where, "'" + option->written_key +
+                                               "' has no effect without uid/gid: the app already has the daemon's rights");
+    }
+  }
+}
+
 }  // namespace
 
 AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector<Diagnostic>& warnings) {
@@ -299,6 +315,7 @@ AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector
   read_logs(in, spec);
   read_lifecycle(in, spec);
   read_watch(in, spec);
+  warn_inert_network_options(in, spec, warnings);
   return spec;
 }
 
