@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -188,7 +189,7 @@ TEST_F(SafeFileTest, fs_identity_applies_the_users_rights_on_this_thread_only) {
   EXPECT_TRUE(open_for_append((root_only / "z.log").string()).ok());
 
   const fs::path theirs = dir_ / "theirs";
-  auto owned = nobody_dir(theirs);
+  ASSERT_TRUE(nobody_dir(theirs).has_value());
   {
     const FsIdentity as_nobody(nobody);
     ASSERT_TRUE(open_for_append((theirs / "sub/app.log").string()).ok());
