@@ -148,7 +148,7 @@ TEST_P(TreeKill, TwentyRestartsLeaveNoStrayProcessAndNoDaemonFdGrowth) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mechanisms, TreeKill, ::testing::Values("cgroup", "pidfd"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 TEST(Saves, TwoConcurrentSavesAHundredTimesLeaveAValidDumpWithTheNewestState) {
   DroveHome home;
