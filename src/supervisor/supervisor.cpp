@@ -107,7 +107,9 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     for (int index = 0; index < raw->spec.instances; ++index) ids.push_back(new_instance(*raw, index).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
-      for (Instance* instance : raw->instances) queue_start(*instance);
+      // Started now, not queued: `start` reports a failure to start (unknown user, missing
+      // script) in its reply and waits for readiness. Bulk growth goes through `scale`.
+      for (Instance* instance : raw->instances) start_instance(*instance);
     }
   }
   return ids;
