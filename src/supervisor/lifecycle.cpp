@@ -254,8 +254,8 @@ void Supervisor::arm_readiness(Run& run) {
 }
 
 // Each spawn blocks the loop until exec (about a millisecond): thousands of them in one
-// callback would hold every other app's accept path for seconds. Starts asked in bulk (start,
-// scale) are queued and run a batch per loop turn, bounded by time, with I/O polled between.
+// callback would hold every other app's accept path for seconds. Starts asked in bulk (scale)
+// are queued and run a batch per loop turn, bounded by time, with I/O polled between.
 void Supervisor::queue_start(Instance& instance) {
   instance.restart_timer.cancel();
   instance.last_error.clear();

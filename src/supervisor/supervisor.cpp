@@ -168,7 +168,9 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     for (int n = 0; n < raw->spec.instances; ++n) ids.push_back(new_instance(*raw, lowest_free_index(*raw)).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
-      for (Instance* instance : raw->instances) queue_start(*instance);
+      // Started now, not queued: `start` reports a failure to start (unknown user, missing
+      // script) in its reply and waits for readiness. Bulk growth goes through `scale`.
+      for (Instance* instance : raw->instances) start_instance(*instance);
     }
     start_triggers(*raw);
   }
