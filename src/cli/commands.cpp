@@ -218,7 +218,8 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
         specs.push_back(std::move(spec));
       } else if (script && it->second) {
         // PM2 7 refuses this too (same words): restarting it is `restart`, a second copy is -f.
-        throw UserError("script already launched as '" + spec.name + "', add -f option to force re-execution (or use restart)");
+        throw UserError("an app named '" + spec.name + "' already exists and runs: add -f option to force re-execution " +
+                        "(another app under that name), or use restart");
       } else {
         replacements.push_back(std::move(spec));  // a stopped app, or an ecosystem file's app
       }

@@ -77,8 +77,8 @@ TEST(EventLoopProbe, ASleepingOrBusyProcessIsNotInItsEventLoop) {
     for (;;) ::pause();
   });
   Child busy([] {
-    for (volatile unsigned long n = 0;; n = n + 1) {
-    }
+    volatile unsigned long n = 0;
+    for (;;) n = n + 1;
   });
   ASSERT_GT(sleeper.pid, 0);
   ASSERT_GT(busy.pid, 0);
