@@ -181,13 +181,13 @@ std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(c
   std::string why;
   if (act == "online") return Out{WorkerMessage{WorkerOnline{}}};
   if (act == "queryServer") {
-    if (auto q = parse_query_server(msg)) return Out{WorkerMessage{std::move(*q)}};
-    ProtocolError error{"malformed queryServer", seq_of(msg), node_key(msg)};
-    if (!optional_integer(msg, "port", why) || !optional_string_or_null(msg, "address", why) ||
-        !optional_integer(msg, "index", why)) {
-      error.reason = "malformed queryServer: " + why;
+    // Checked first: parse_query_server reads an absent or mistyped port as 0 (any port).
+    const bool typed = optional_integer(msg, "port", why) && optional_string_or_null(msg, "address", why) &&
+                       optional_integer(msg, "index", why);
+    if (typed) {
+      if (auto q = parse_query_server(msg)) return Out{WorkerMessage{std::move(*q)}};
     }
-    return Out{std::move(error)};
+    return Out{ProtocolError{typed ? "malformed queryServer" : "malformed queryServer: " + why, seq_of(msg), node_key(msg)}};
   }
   if (act == "listening") {
     if (!optional_integer(msg, "port", why) || !optional_string_or_null(msg, "address", why)) {

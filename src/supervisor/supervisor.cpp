@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <regex>
+#include <limits>
 #include <set>
 
 #include "base/clock.hpp"
@@ -201,8 +202,8 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
     const long long n = std::stoll(count, &used);
     if (used != count.size()) throw std::invalid_argument(count);
     const long long wanted = (count[0] == '+' || count[0] == '-') ? current + n : n;
-    // Beyond any cap, but still an int: the cap check below says why.
-    target = static_cast<int>(std::clamp<long long>(wanted, -1, kMaxInstancesTotal + 1LL));
+    // Any int: the cap check below refuses what is too many, naming the number asked for.
+    target = static_cast<int>(std::clamp<long long>(wanted, -1, std::numeric_limits<int>::max()));
   } catch (const std::exception&) {
     return CommandError{"EINVAL", "invalid instance count '" + count + "': expected N, +N or -N"};
   }

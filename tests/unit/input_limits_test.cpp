@@ -46,6 +46,7 @@ TEST(JsonLimits, BoundedParseRefusesBombsAndAcceptsTheLimit) {
 
 std::string config_error(const std::string& name, const std::string& text) {
   config::testing::TempDir dir;
+  dir.write("app.js", "setInterval(() => {}, 1000);\n");
   dir.write(name, text);
   return config::testing::error_of([&] {
     (void)config::load_ecosystem(name, json::object(), config::testing::shell_in(dir.path()));
@@ -79,7 +80,7 @@ TEST(ConfigLimits, HugeYamlScalarIsKeptAsText) {
 
 TEST(ConfigLimits, DeepJsonNamesFileAndLine) {
   const auto error = config_error("deep.json", "{\n\"apps\": " + nested('[', ']', 100'000) + "}");
-  EXPECT_EQ(error, "deep.json:2:73: nested deeper than 64 levels");
+  EXPECT_EQ(error, "deep.json:2:72: nested deeper than 64 levels");
 }
 
 TEST(WorkerMessages, ListeningWithAStringPortIsAProtocolError) {
