@@ -35,7 +35,7 @@ void load_ecosystem_text(const std::string& text, const char* display_name, Pars
     const config::Loaded loaded = config::load_ecosystem_document(doc, nlohmann::json::object(), context);
     for (const auto& spec : loaded.apps) {
       const nlohmann::json encoded = spec;
-      const auto decoded = encoded.get<config::AppSpec>();
+      const auto decoded = encoded.get<drove::AppSpec>();
       const nlohmann::json again = decoded;
       check(encoded == again, "AppSpec changed through to_json/from_json");
     }
