@@ -43,7 +43,7 @@ std::string env_value_text(const nlohmann::json& value) {
       return std::to_string(static_cast<long long>(d));
     }
   }
-  return value.dump();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void merge_env(std::map<std::string, std::string>& env, const nlohmann::json& vars) {

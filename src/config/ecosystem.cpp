@@ -73,20 +73,20 @@ std::vector<std::string> app_pointers(const Document& doc) {
     list_pointer = "/apps";
     list = &doc.root["apps"];
     if (list->is_object()) return {"/apps"};  // a single app under apps:
-    if (!list->is_array()) throw ConfigError(doc.locate("/apps"), "'apps' must be a list of apps, got " + list->dump());
+    if (!list->is_array()) throw ConfigError(doc.locate("/apps"), "'apps' must be a list of apps, got " + list->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (doc.root.is_array()) {
     list = &doc.root;
   } else if (doc.root.is_object()) {
     return {""};
   } else {
     throw ConfigError(top, "expected {apps: [...]}, a list of apps or one app, got " +
-                               (doc.root.is_null() ? std::string("nothing") : doc.root.dump()));
+                               (doc.root.is_null() ? std::string("nothing") : doc.root.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   }
   std::vector<std::string> pointers;
   for (size_t i = 0; i < list->size(); ++i) {
     const std::string pointer = list_pointer + "/" + std::to_string(i);
     if (!(*list)[i].is_object()) {
-      throw ConfigError(doc.locate(pointer), "app #" + std::to_string(i + 1) + " must be an object, got " + (*list)[i].dump());
+      throw ConfigError(doc.locate(pointer), "app #" + std::to_string(i + 1) + " must be an object, got " + (*list)[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     pointers.push_back(pointer);
   }

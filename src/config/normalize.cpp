@@ -159,7 +159,7 @@ void read_listen(const Reader& in, AppSpec& spec) {
       auto parsed = parse_listen_entry(entry, spec.cwd);
       if (!parsed) {
         in.fail(*option, "'" + option->written_key + "' entries must be a port, \"host:port\", a unix socket path "
-                         "or {address, port, name}, got " + entry.dump());
+                         "or {address, port, name}, got " + entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       spec.listen.push_back(*parsed);
     }

@@ -37,7 +37,7 @@ void OptionReader::fail(const RawOption& option, const std::string& message) con
 }
 
 void OptionReader::fail_expected(const RawOption& option, const std::string& expected) const {
-  fail(option, "'" + option.written_key + "' must be " + expected + ", got " + option.value.dump());
+  fail(option, "'" + option.written_key + "' must be " + expected + ", got " + option.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::optional<std::string> OptionReader::text(const std::string& key) const {

@@ -2,6 +2,7 @@
 // parser knows it), and nothing of the file loads.
 #include <gtest/gtest.h>
 
+#include "config/yaml_document.hpp"
 #include "config_test_support.hpp"
 
 namespace drove::config {
@@ -24,6 +25,24 @@ TEST(ConfigErrors, MalformedJsonNamesLineAndColumn) {
 TEST(ConfigErrors, MalformedYamlNamesLineAndColumn) {
   EXPECT_EQ(load_error("bad/malformed.yml", shell_in(corpus_dir())),
             "bad/malformed.yml:4:4: end of sequence not found");
+}
+
+// Found by the ecosystem_yaml fuzz target: YAML takes any bytes, and quoting a value that holds
+// invalid UTF-8 in a message threw nlohmann's type_error 316 instead of a ConfigError.
+TEST(ConfigErrors, InvalidUtf8InAQuotedValueIsAConfigErrorNotACrash) {
+  const auto context = shell_in(corpus_dir());
+  const auto yaml_error = [&](const std::string& text) {
+    return error_of([&] {
+      const Document doc = parse_yaml_document(text, "bad.yml", context.cwd);
+      (void)load_ecosystem_document(doc, nlohmann::json::object(), context);
+    });
+  };
+  EXPECT_EQ(yaml_error("appsr.js\n erv\xff\xffxec_\xff"),
+            "bad.yml: expected {apps: [...]}, a list of apps or one app, got \"appsr.js erv\xef\xbf\xbd\xef\xbf\xbdxec_\xef\xbf\xbd\"");
+  EXPECT_NE(yaml_error("apps: \"\xfe\""), "");
+  EXPECT_NE(yaml_error("apps:\n  - \"\xfe\"\n"), "");
+  EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    instances: [\"\xc3\"]\n"), "");
+  EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    listen: [{x: \"\xc3\"}]\n"), "");
 }
 
 TEST(ConfigErrors, JsExceptionShowsItsMessageAndWhereItWasThrown) {
