@@ -199,8 +199,9 @@ std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(c
     requested["port"] = 0;
     l.requested_key = node_key(requested);
     if (const json* a = field(msg, "address"); a != nullptr && a->is_string()) l.address = a->get<std::string>();
+    // A pipe (unix path) server says port -1: Node's `options.port` for a path.
     const auto port = integer_field(msg, "port").value_or(0);
-    if (port < 0 || port > 65535) return Out{ProtocolError{"malformed listening: \"port\" out of range", {}, {}}};
+    if (port < -1 || port > 65535) return Out{ProtocolError{"malformed listening: \"port\" out of range", {}, {}}};
     l.port = static_cast<int>(port);
     if (const auto type = integer_field(msg, "addressType"); type == 4 || type == 6 || type == -1) l.address_type = static_cast<int>(*type);
     return Out{WorkerMessage{std::move(l)}};

@@ -228,7 +228,7 @@ TEST(SecurityNet, UnixBindChmodRaceLeavesRootFileUntouched) {
   Swapper swapper(sockets, victim);
   ASSERT_GT(swapper.pid(), 0);
   constexpr int kRounds = 3000;
-  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "race", "-x", "cluster", "-i", "1",
+  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "race", "--exec-mode", "cluster", "-i", "1",
                        "--uid", "nobody", "--cwd", "/", "--", sockets, std::to_string(kRounds), "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::optional<nlohmann::json> summary;
@@ -255,7 +255,7 @@ TEST(SecurityNet, UnixSocketIsOwnedByTheAppUserWithItsMode) {
   const std::string sockets = base.path() + "/sockets";
   ASSERT_EQ(::mkdir(sockets.c_str(), 0755), 0);
   ASSERT_EQ(::chown(sockets.c_str(), kNobodyUid, kNobodyGid), 0);
-  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "once", "-x", "cluster", "-i", "1",
+  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "once", "--exec-mode", "cluster", "-i", "1",
                        "--uid", "nobody", "--cwd", "/", "--", sockets, "1", "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] { return json_line(out_log(home, "once")).has_value(); }, std::chrono::seconds(20)));
@@ -264,7 +264,7 @@ TEST(SecurityNet, UnixSocketIsOwnedByTheAppUserWithItsMode) {
   // A root-owned directory: nobody may not create a socket there, so neither may the daemon for it.
   const std::string root_only = base.path() + "/root-only";
   ASSERT_EQ(::mkdir(root_only.c_str(), 0755), 0);
-  r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "denied", "-x", "cluster", "-i", "1",
+  r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "denied", "--exec-mode", "cluster", "-i", "1",
                   "--uid", "nobody", "--cwd", "/", "--", root_only, "1", "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] { return json_line(out_log(home, "denied")).has_value(); }, std::chrono::seconds(20)));
@@ -286,7 +286,7 @@ TEST(SecurityNet, ListenFloodEndsAtTheCapWithBoundedDaemonFds) {
   ASSERT_GT(daemon, 0);
   const std::size_t baseline = fd_count(daemon);
 
-  auto r = home.drove({"start", fixture("security/listen_flood.js"), "--name", "flood", "-x", "cluster", "-i", "1",
+  auto r = home.drove({"start", fixture("security/listen_flood.js"), "--name", "flood", "--exec-mode", "cluster", "-i", "1",
                        "--uid", "nobody", "--cwd", "/", "--", "5000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::optional<nlohmann::json> flood;
@@ -328,7 +328,7 @@ TEST(SecurityNet, PrivilegedPortOnlyWithAllowPrivilegedPorts) {
   if (!port) GTEST_SKIP() << "no free port in 900-1023";
   DroveHome home;
   // (start may report that the instance never listened: that is the point)
-  auto r = home.drove({"start", fixture("security/listen_port.js"), "--name", "low", "-x", "cluster", "-i", "1",
+  auto r = home.drove({"start", fixture("security/listen_port.js"), "--name", "low", "--exec-mode", "cluster", "-i", "1",
                        "--uid", "nobody", "--cwd", "/", "--listen-timeout", "500", "--", std::to_string(*port)});
   ASSERT_TRUE(wait_until([&] { return out_log(home, "low").find("error ") != std::string::npos; }, std::chrono::seconds(20)))
       << out_log(home, "low");
@@ -338,7 +338,7 @@ TEST(SecurityNet, PrivilegedPortOnlyWithAllowPrivilegedPorts) {
   EXPECT_TRUE(refused);
   ASSERT_EQ(home.drove({"delete", "low"}).exit_code, 0);
 
-  r = home.drove({"start", fixture("security/listen_port.js"), "--name", "allowed", "-x", "cluster", "-i", "1",
+  r = home.drove({"start", fixture("security/listen_port.js"), "--name", "allowed", "--exec-mode", "cluster", "-i", "1",
                   "--uid", "nobody", "--cwd", "/", "--allow-privileged-ports", "--", std::to_string(*port)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] { return out_log(home, "allowed").find("listening ") != std::string::npos; },
@@ -359,7 +359,7 @@ TEST(SecurityNet, NobodyWaitReadyAppBecomesReadyOnlyByItsOwnNotify) {
   // Cluster mode with a daemon-held port (socket activation): `reload` is then a real rolling
   // reload, which waits for the replacement's READY=1 before it stops the old process.
   Background start({DROVE_BIN, "start", fixture("security/notify_ready.sh"), "--name", "notify", "--uid", "nobody",
-                    "--cwd", "/", "-x", "cluster", "--port", std::to_string(free_tcp_port()), "--wait-ready",
+                    "--cwd", "/", "--exec-mode", "cluster", "--port", std::to_string(free_tcp_port()), "--wait-ready",
                     "--listen-timeout", "60000", "--", go},
                    {"DROVE_HOME=" + home.path()});
   pid_t pid = 0;

@@ -104,6 +104,17 @@ TEST(WorkerMessages, MalformedQueryServerIsAnsweredWithItsSeq) {
   EXPECT_EQ(reply["errno"], -22);
 }
 
+// Node says port -1 for a server on a unix path (found when the typed parser first refused it).
+TEST(WorkerMessages, ListeningOnAUnixPathWithPortMinusOneIsTyped) {
+  auto parsed = ipc::parse_worker_message(json::parse(
+      R"({"cmd":"NODE_CLUSTER","act":"listening","index":0,"data":null,"address":"/tmp/x.sock","port":-1,"addressType":-1,"seq":2})"));
+  ASSERT_TRUE(parsed);
+  const auto* l = std::get_if<ipc::WorkerListening>(&std::get<ipc::WorkerMessage>(*parsed));
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->port, -1);
+  EXPECT_EQ(l->address_type, -1);
+}
+
 TEST(WorkerMessages, WellFormedMessagesAreTyped) {
   auto listening = ipc::parse_worker_message(json::parse(
       R"({"cmd":"NODE_CLUSTER","act":"listening","index":0,"data":null,"address":"127.0.0.1","port":3456,"addressType":4,"seq":2})"));

@@ -22,9 +22,7 @@ const std::string kTable = kTestsDir + "/../docs/pm2-compatibility.md";
 
 // Options whose effect belongs to work in flight elsewhere; each must still have a row that
 // says so. Keep this list short and remove entries as their tests land.
-const std::set<std::string> kKnownGaps = {
-    "force",  // `start <script> -f` adds an app under the same name: smart start (#14, start verbs)
-};
+const std::set<std::string> kKnownGaps = {};
 
 struct Row {
   std::string status;
