@@ -146,6 +146,11 @@ std::int64_t rss_kib(pid_t pid) {
 }
 
 TEST_F(RobustnessInput, LineBeyondTheLimitIsRefusedAndItsMemoryReturned) {
+#ifdef __SANITIZE_ADDRESS__
+  // ASan's allocator keeps freed memory in quarantine and ignores malloc_trim: the RSS half of
+  // this test speaks of glibc's allocator. It runs in the regular build.
+  GTEST_SKIP() << "RSS after malloc_trim is not meaningful under AddressSanitizer";
+#endif
   const std::int64_t before = rss_kib(daemon_);
   {
     RawClient client(home_.path() + "/drove.sock");

@@ -207,6 +207,11 @@ TEST(Saves, CleardumpGoesThroughTheDaemonAndResurrectSaysWhenItUsesTheBackup) {
 // lowest free descriptor), the app is killed, and its restart fails with EMFILE. Once the limit
 // is back, the app must come back online by itself: a full table is transient, not `errored`.
 TEST(Descriptors, AppStartedWhileFdsAreExhaustedComesBackOnline) {
+#ifdef __SANITIZE_ADDRESS__
+  // The sanitizer runtime in the daemon refuses the starved limit this test sets from outside
+  // (prlimit fails); the behaviour under test is drove's, and runs in the regular build.
+  GTEST_SKIP() << "descriptor starvation from outside is not run under AddressSanitizer";
+#endif
   DroveHome home;
   auto r = home.drove({"start", "/bin/sleep", "--name", "starved", "--", "1000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
