@@ -27,10 +27,11 @@ std::set<pid_t> pids_of(const DroveHome& home, const std::string& name) {
   return pids;
 }
 
-// listen_timeout far above what a start should take: the old rule (a worker that never
-// listens is online only when listen_timeout passes) cannot pass these tests.
-constexpr const char* kLongListenTimeout = "8000";
-constexpr long kWellBelowListenTimeoutMs = 4000;
+// A listen_timeout far above anything a start takes, even on a loaded machine: the checks
+// below ask "online before listen_timeout passed?" (the old rule made a worker that never
+// listens wait for it), not how fast drove is -- speed is measured in bench/.
+constexpr const char* kLongListenTimeout = "60000";
+constexpr long kWellBelowListenTimeoutMs = 30000;
 
 TEST(Pm2ParityLifecycle, ClusterWorkerThatNeverListensIsOnlineAsSoonAsItRuns) {
   DroveHome home;
