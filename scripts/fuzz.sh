@@ -32,7 +32,7 @@ for t in "${targets[@]}"; do
   echo "== $t: ${seconds}s"
   # shellcheck disable=SC2086
   if ! build-fuzz/tests/fuzz/${t}_fuzz -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-         -print_final_stats=1 -close_fd_mask=2 -artifact_prefix="tests/fuzz/crashes/$t-" \
+         -print_final_stats=1 -artifact_prefix="tests/fuzz/crashes/$t-" \
          "${dict[@]}" "${parallel[@]}" ${FUZZ_ARGS:-} "$work/corpus" "tests/fuzz/corpus/$t" \
          2>&1 | tee "$work/last-run.log" | grep -E "^stat::number_of_executed_units|ERROR|SUMMARY|Test unit written"; then
     :

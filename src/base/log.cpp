@@ -3,12 +3,20 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <ctime>
 #include <string>
 
 namespace drove {
 
+namespace {
+std::atomic<int> threshold{0};
+}  // namespace
+
+void set_diagnostic_threshold(int level) { threshold.store(level, std::memory_order_relaxed); }
+
 void write_diagnostic(LogLevel level, std::string_view text) {
+  if (static_cast<int>(level) < threshold.load(std::memory_order_relaxed)) return;
   timeval tv{};
   gettimeofday(&tv, nullptr);
   tm parts{};

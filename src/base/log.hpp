@@ -12,6 +12,10 @@ enum class LogLevel { debug, info, warn, error };
 
 void write_diagnostic(LogLevel level, std::string_view text);
 
+// Lines below `level` are not written. The fuzz targets raise it past error so that libFuzzer's
+// own report (why an input crashed) is what stderr shows.
+void set_diagnostic_threshold(int level);
+
 template <class... Args>
 void log_info(fmt::format_string<Args...> f, Args&&... args) {
   write_diagnostic(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));

@@ -212,10 +212,11 @@ int run(int argc, char** argv) {
     if (*env_cmd) return cmd_env(home, env_id);
     if (*jlist || *prettylist) {
       Client client = Client::connect(home);
-      auto processes = client.call("list", {{"full", true}});
-      if (mask_secrets) mask_secret_env(processes, secret_patterns_from_env());
-      const auto out = to_pm2_jlist(processes);
-      std::puts((*jlist ? out.dump() : out.dump(2)).c_str());
+      auto reply = client.call("list", {{"full", true}, {"shared", true}});
+      if (mask_secrets && reply.contains("apps")) mask_secret_env(reply["apps"], secret_patterns_from_env());
+      const std::string out = *jlist ? pm2_jlist_text(reply) : to_pm2_jlist(reply).dump(2);
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fputc('\n', stdout);
       return 0;
     }
     if (*logs) return cmd_logs(home, logs_options);

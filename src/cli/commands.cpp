@@ -139,7 +139,7 @@ int cmd_id(const HomeLayout& home, const std::string& name) {
 int cmd_env(const HomeLayout& home, const std::string& id) {
   if (id.empty() || !std::all_of(id.begin(), id.end(), ::isdigit)) throw UserError("'env' needs a process id (a number), got '" + id + "'");
   Client client = Client::connect(home);
-  const auto jlist = to_pm2_jlist(client.call("list", {{"full", true}}));
+  const auto jlist = to_pm2_jlist(client.call("list", {{"full", true}, {"shared", true}}));
   for (const auto& p : jlist) {
     if (std::to_string(p.value("pm_id", -1)) != id) continue;
     for (const auto& [key, value] : p["pm2_env"].items()) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.hpp"
@@ -111,59 +112,141 @@ std::string render_table(const nlohmann::json& processes, bool colour) {
   return out;
 }
 
-nlohmann::json to_pm2_jlist(const nlohmann::json& processes) {
+namespace {
+
+const nlohmann::json& empty_object() {
+  static const nlohmann::json empty = nlohmann::json::object();
+  return empty;
+}
+
+// The spec a described process runs: its own "spec", or its app's in the shared shape.
+const nlohmann::json& spec_of(const nlohmann::json& p, const nlohmann::json* apps) {
+  if (apps != nullptr) {
+    const auto i = p.value("app", std::size_t{0});
+    if (i < apps->size()) {
+      const auto& app = (*apps)[i];
+      if (app.is_object() && app.contains("spec") && app["spec"].is_object()) return app["spec"];
+    }
+    return empty_object();
+  }
+  if (p.contains("spec") && p["spec"].is_object()) return p["spec"];
+  return empty_object();
+}
+
+const nlohmann::json& env_of(const nlohmann::json& spec) {
+  if (spec.contains("env") && spec["env"].is_object()) return spec["env"];
+  return empty_object();
+}
+
+// PM2's pm2_env for one process, without "env" (the caller adds it).
+nlohmann::json pm2_env_of(const nlohmann::json& p, const nlohmann::json& spec) {
+  const bool cluster = p.value("exec_mode", "fork") == "cluster";
+  const std::string instance_var = spec.value("instance_var", "NODE_APP_INSTANCE");
+  nlohmann::json pm2_env = {
+      {"name", p.value("name", "")},
+      {"namespace", p.value("namespace", "default")},
+      {"status", p.value("status", "")},
+      {"restart_time", p.value("restart_time", 0)},
+      {"unstable_restarts", p.value("unstable_restarts", 0)},
+      {"pm_uptime", p.value("started_at", std::int64_t{0})},
+      {"created_at", p.value("created_at", std::int64_t{0})},
+      {"exec_mode", cluster ? "cluster_mode" : "fork_mode"},
+      {"instances", p.value("instances", 1)},
+      {"pm_id", p.value("id", 0)},
+      {"pm_out_log_path", p.value("out_log_path", "")},
+      {"pm_err_log_path", p.value("err_log_path", "")},
+      {"pm_pid_path", p.value("pid_path", "")},
+      {"pm_exec_path", p.value("exec_path", "")},
+      {"pm_cwd", p.value("cwd", "")},
+      {"exec_interpreter", p.value("interpreter", "none")},
+      {"node_args", spec.value("interpreter_args", nlohmann::json::array())},
+      {"args", spec.value("args", nlohmann::json::array())},
+      {"watch", spec.value("watch", false)},
+      {"autorestart", spec.value("autorestart", true)},
+      {"autostart", spec.value("autostart", true)},
+      {"instance_var", instance_var},
+      {"merge_logs", spec.value("merge_logs", false)},
+      {"kill_timeout", spec.value("kill_timeout_ms", 1600)},
+      {"min_uptime", spec.value("min_uptime_ms", 1000)},
+      {"max_restarts", spec.value("max_restarts", 16)},
+      {"restart_delay", spec.value("restart_delay_ms", 0)},
+      {"exp_backoff_restart_delay", spec.value("exp_backoff_restart_delay_ms", 0)},
+      {"wait_ready", spec.value("wait_ready", false)},
+      {"listen_timeout", spec.value("listen_timeout_ms", 3000)},
+      {"treekill", spec.value("treekill", true)},
+      {"lb", spec.value("lb", "round-robin")},
+      {"unique_id", p.value("name", "") + "-" + std::to_string(p.value("id", 0))},
+  };
+  pm2_env[instance_var] = p.value("index", 0);
+  if (p.contains("last_exit") && p["last_exit"].is_object()) pm2_env["exit_code"] = p["last_exit"].value("code", -1);
+  return pm2_env;
+}
+
+nlohmann::json monit_of(const nlohmann::json& p) {
+  return {{"memory", p.value("memory", std::uint64_t{0})}, {"cpu", p.value("cpu", 0.0)}};
+}
+
+struct ListView {
+  const nlohmann::json* processes = nullptr;
+  const nlohmann::json* apps = nullptr;  // null: each process carries its own spec
+};
+
+ListView view_of(const nlohmann::json& reply) {
+  static const nlohmann::json none = nlohmann::json::array();
+  if (reply.is_array()) return {&reply, nullptr};
+  if (reply.is_object() && reply.contains("processes") && reply["processes"].is_array()) {
+    const bool shared = reply.contains("apps") && reply["apps"].is_array();
+    return {&reply["processes"], shared ? &reply["apps"] : &none};
+  }
+  return {&none, nullptr};
+}
+
+}  // namespace
+
+nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : processes) {
-    const nlohmann::json spec = p.value("spec", nlohmann::json::object());
-    const bool cluster = p.value("exec_mode", "fork") == "cluster";
-    nlohmann::json env = spec.value("env", nlohmann::json::object());
-    const std::string instance_var = spec.value("instance_var", "NODE_APP_INSTANCE");
-    nlohmann::json pm2_env = {
-        {"name", p.value("name", "")},
-        {"namespace", p.value("namespace", "default")},
-        {"status", p.value("status", "")},
-        {"restart_time", p.value("restart_time", 0)},
-        {"unstable_restarts", p.value("unstable_restarts", 0)},
-        {"pm_uptime", p.value("started_at", std::int64_t{0})},
-        {"created_at", p.value("created_at", std::int64_t{0})},
-        {"exec_mode", cluster ? "cluster_mode" : "fork_mode"},
-        {"instances", p.value("instances", 1)},
-        {"pm_id", p.value("id", 0)},
-        {"pm_out_log_path", p.value("out_log_path", "")},
-        {"pm_err_log_path", p.value("err_log_path", "")},
-        {"pm_pid_path", p.value("pid_path", "")},
-        {"pm_exec_path", p.value("exec_path", "")},
-        {"pm_cwd", p.value("cwd", "")},
-        {"exec_interpreter", p.value("interpreter", "none")},
-        {"node_args", spec.value("interpreter_args", nlohmann::json::array())},
-        {"args", spec.value("args", nlohmann::json::array())},
-        {"watch", spec.value("watch", false)},
-        {"autorestart", spec.value("autorestart", true)},
-        {"autostart", spec.value("autostart", true)},
-        {"instance_var", instance_var},
-        {"merge_logs", spec.value("merge_logs", false)},
-        {"kill_timeout", spec.value("kill_timeout_ms", 1600)},
-        {"min_uptime", spec.value("min_uptime_ms", 1000)},
-        {"max_restarts", spec.value("max_restarts", 16)},
-        {"restart_delay", spec.value("restart_delay_ms", 0)},
-        {"exp_backoff_restart_delay", spec.value("exp_backoff_restart_delay_ms", 0)},
-        {"wait_ready", spec.value("wait_ready", false)},
-        {"listen_timeout", spec.value("listen_timeout_ms", 3000)},
-        {"treekill", spec.value("treekill", true)},
-        {"lb", spec.value("lb", "round-robin")},
-        {"unique_id", p.value("name", "") + "-" + std::to_string(p.value("id", 0))},
-        {"env", env},
-    };
-    pm2_env[instance_var] = p.value("index", 0);
-    if (p.contains("last_exit")) pm2_env["exit_code"] = p["last_exit"].value("code", -1);
+  const ListView view = view_of(list_reply);
+  for (const auto& p : *view.processes) {
+    const auto& spec = spec_of(p, view.apps);
+    nlohmann::json pm2_env = pm2_env_of(p, spec);
+    pm2_env["env"] = env_of(spec);
     out.push_back({
         {"pid", p.value("pid", 0)},
         {"name", p.value("name", "")},
         {"pm_id", p.value("id", 0)},
-        {"monit", {{"memory", p.value("memory", std::uint64_t{0})}, {"cpu", p.value("cpu", 0.0)}}},
-        {"pm2_env", pm2_env},
+        {"monit", monit_of(p)},
+        {"pm2_env", std::move(pm2_env)},
     });
   }
+  return out;
+}
+
+std::string pm2_jlist_text(const nlohmann::json& list_reply) {
+  const ListView view = view_of(list_reply);
+  std::unordered_map<const nlohmann::json*, std::string> env_text;  // spec → its env, dumped once
+  std::string out = "[";
+  bool first = true;
+  for (const auto& p : *view.processes) {
+    const auto& spec = spec_of(p, view.apps);
+    auto [it, added] = env_text.try_emplace(&spec);
+    if (added) it->second = env_of(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // pm2_env's keys are written as nlohmann would order them; "env" goes first in the
+    // object, which JSON readers do not care about.
+    std::string pm2_env = pm2_env_of(p, spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!first) out += ',';
+    first = false;
+    out += "{\"monit\":";
+    out += monit_of(p).dump();
+    out += ",\"name\":";
+    out += nlohmann::json(p.value("name", "")).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += ",\"pid\":" + std::to_string(p.value("pid", 0));
+    out += ",\"pm2_env\":{\"env\":";
+    out += it->second;
+    if (pm2_env.size() > 2) out += ',';
+    out.append(pm2_env, 1, std::string::npos);  // the rest of the object, after its '{'
+    out += ",\"pm_id\":" + std::to_string(p.value("id", 0)) + "}";
+  }
+  out += "]";
   return out;
 }
 

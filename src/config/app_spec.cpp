@@ -1,5 +1,7 @@
 #include "config/app_spec.hpp"
 
+#include "base/json_limits.hpp"
+
 namespace drove {
 
 NLOHMANN_JSON_SERIALIZE_ENUM(ExecMode, {{ExecMode::fork, "fork"}, {ExecMode::cluster, "cluster"}})
@@ -14,7 +16,7 @@ void to_json(nlohmann::json& j, const ListenSpec& s) {
 }
 void from_json(const nlohmann::json& j, ListenSpec& s) {
   s.address = j.value("address", "");
-  s.port = j.value("port", 0);
+  s.port = j.contains("port") ? json_integer<int>(j["port"], "port") : 0;
   s.name = j.value("name", "");
 }
 
@@ -41,13 +43,20 @@ void put(nlohmann::json& j, const char* key, const std::optional<T>& value) {
   if (value) j[key] = *value;
   else j[key] = nullptr;
 }
+// Integers are range-checked (json_integer): a spec arrives from the control socket, and
+// nlohmann's own get<int>() of 1e40 is undefined behaviour.
+template <class T>
+T get_value(const nlohmann::json& v, const char* key) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return json_integer<T>(v, key);
+  else return v.get<T>();
+}
 template <class T>
 void get(const nlohmann::json& j, const char* key, T& out) {
-  if (auto it = j.find(key); it != j.end() && !it->is_null()) it->get_to(out);
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = get_value<T>(*it, key);
 }
 template <class T>
 void get(const nlohmann::json& j, const char* key, std::optional<T>& out) {
-  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = get_value<T>(*it, key);
   else out.reset();
 }
 }  // namespace

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/clock.hpp"
+#include "base/json_limits.hpp"
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
@@ -122,7 +123,8 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       reply.ok({{"pong", true}, {"pid", ::getpid()}, {"version", DROVE_VERSION},
                 {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)}});
     } else if (m == "list") {
-      reply.ok(ctx.supervisor.list(p.value("full", false)));
+      if (p.value("shared", false)) reply.ok(ctx.supervisor.list_shared());
+      else reply.ok(ctx.supervisor.list(p.value("full", false)));
     } else if (m == "start") {
       std::vector<AppSpec> specs;
       bool waits_for_ready = false;
@@ -191,7 +193,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       auto ids = ids_of(instances);
-      auto error = ctx.supervisor.reload(instances, p.value("batch", 1), [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
+      auto error = ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1, [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
         nlohmann::json notices = nlohmann::json::array();
         for (const auto& o : outcomes) {
           if (!o.ok) return reply.error("ERELOAD", o.message);

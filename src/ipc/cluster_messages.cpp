@@ -16,8 +16,12 @@ const json* field(const json& msg, const char* name) {
 std::optional<std::int64_t> integer_field(const json& msg, const char* name) {
   const json* v = field(msg, name);
   if (v == nullptr || !v->is_number()) return std::nullopt;
+  if (v->is_number_integer() && !v->is_number_unsigned()) return v->get<std::int64_t>();
+  // What JS could have sent as an integer: a whole number within ±(2^53 - 1). Anything larger
+  // (an unsigned above that, 5.3e40) is not one, and casting it to int64 would be undefined.
+  constexpr double kMaxSafeInteger = 9007199254740991.0;
   const double d = v->get<double>();
-  if (!std::isfinite(d) || d != std::floor(d)) return std::nullopt;
+  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > kMaxSafeInteger) return std::nullopt;
   return static_cast<std::int64_t>(d);
 }
 

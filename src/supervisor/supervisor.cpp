@@ -11,6 +11,7 @@
 #include <regex>
 #include <limits>
 #include <set>
+#include <unordered_map>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -501,7 +502,8 @@ std::map<std::string, nlohmann::json> Supervisor::log_file_stats() const {
 }
 
 nlohmann::json Supervisor::describe(const Instance& instance, bool full,
-                                    const std::map<std::string, nlohmann::json>& log_files) const {
+                                    const std::map<std::string, nlohmann::json>& log_files,
+                                    bool with_app) const {
   const AppSpec& spec = instance.app->spec;
   nlohmann::json j = {
       {"id", instance.id},
@@ -541,18 +543,43 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
                       {"signal", instance.last_exit->signal ? process::signal_name(instance.last_exit->signal) : ""}};
   }
   if (full) {
-    j["spec"] = spec;
+    if (with_app) j["spec"] = spec;
     j["messages"] = nlohmann::json(instance.messages);
     // The log files it writes, with bytes written and dropped (a failing disk shows here).
-    nlohmann::json files = nlohmann::json::array();
-    const auto& o = instance.output_spec;
-    for (const auto* path : {&o.out_path, &o.err_path, &o.combined_path}) {
-      if (auto it = log_files.find(*path); !path->empty() && it != log_files.end()) files.push_back(it->second);
+    // list_shared() sends every file's stats once instead (a merged log has 1,000 writers).
+    if (with_app) {
+      nlohmann::json files = nlohmann::json::array();
+      const auto& o = instance.output_spec;
+      for (const auto* path : {&o.out_path, &o.err_path, &o.combined_path}) {
+        if (auto it = log_files.find(*path); !path->empty() && it != log_files.end()) files.push_back(it->second);
+      }
+      j["log_files"] = files;
     }
-    j["log_files"] = files;
-    if (instance.app->primary) j["cluster"] = instance.app->primary->describe();
+    if (with_app && instance.app->primary) j["cluster"] = instance.app->primary->describe();
   }
   return j;
+}
+
+nlohmann::json Supervisor::list_shared() const {
+  nlohmann::json apps = nlohmann::json::array();
+  nlohmann::json processes = nlohmann::json::array();
+  std::unordered_map<const App*, std::size_t> app_index;
+  const auto log_files = log_file_stats();
+  for (const auto& [_, instance] : instances_) {
+    const App* app = instance->app;
+    auto [it, added] = app_index.try_emplace(app, apps.size());
+    if (added) {
+      nlohmann::json entry = {{"spec", app->spec}};
+      if (app->primary) entry["cluster"] = app->primary->describe();
+      apps.push_back(std::move(entry));
+    }
+    nlohmann::json p = describe(*instance, true, log_files, /*with_app=*/false);
+    p["app"] = it->second;
+    processes.push_back(std::move(p));
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& [_, stats] : log_files) files.push_back(stats);
+  return {{"apps", std::move(apps)}, {"processes", std::move(processes)}, {"log_files", std::move(files)}};
 }
 
 // `list` without `full` feeds the table: only its columns, so a list of hundreds of apps

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/log.hpp"
+
 namespace drove::fuzz {
 
 // An oracle failed: libFuzzer records the input as a crash.
@@ -93,3 +95,10 @@ inline void send_in_chunks(uv_loop_t* loop, int fd, std::string_view bytes, std:
 }
 
 }  // namespace drove::fuzz
+
+// drove's diagnostics are silenced so that stderr carries libFuzzer's and the sanitizers' reports
+// only: why an input crashed is then in the CI log, not hidden by -close_fd_mask.
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  drove::set_diagnostic_threshold(100);
+  return 0;
+}

@@ -7,6 +7,7 @@
 
 #include "base/json_limits.hpp"
 #include "config_test_support.hpp"
+#include "config/app_spec.hpp"
 #include "ipc/cluster_messages.hpp"
 
 namespace drove {
@@ -134,6 +135,48 @@ TEST(WorkerMessages, WellFormedMessagesAreTyped) {
   auto unknown = ipc::parse_worker_message(json{{"cmd", "NODE_CLUSTER"}, {"act", "somethingNew"}});
   ASSERT_TRUE(unknown);
   EXPECT_TRUE(std::holds_alternative<ipc::WorkerIgnored>(std::get<ipc::WorkerMessage>(*unknown)));
+}
+
+// Found by the ipc_channel fuzzer (CI, and tests/fuzz/corpus/ipc_channel/huge-port-float): a
+// port of 5.4e40 was cast to int64, which is undefined behaviour. Now it is not an integer.
+TEST(WorkerMessages, NumbersBeyondJsSafeIntegersAreNotIntegers) {
+  const auto msg = json::parse(
+      R"({"cmd":"NODE_CLUSTER","act":"queryServer","index":0,"data":null,"address":"::",)"
+      R"("port":53888888888888888888888888888888888888853,"addressType":"udp6","fd":-1,"flags":4,"seq":6})");
+  auto parsed = ipc::parse_worker_message(msg);
+  ASSERT_TRUE(parsed);
+  const auto* error = std::get_if<ipc::ProtocolError>(&*parsed);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->query_seq, std::optional<std::int64_t>(6));
+  EXPECT_FALSE(ipc::seq_of(json{{"seq", 1e300}}));
+  EXPECT_FALSE(ipc::seq_of(json{{"seq", 9007199254740992.0}}));
+  EXPECT_FALSE(ipc::seq_of(json{{"seq", std::uint64_t{18446744073709551615u}}}));
+  EXPECT_EQ(ipc::seq_of(json{{"seq", 9007199254740991.0}}), std::optional<std::int64_t>(9007199254740991));
+  EXPECT_EQ(ipc::seq_of(json{{"seq", -3}}), std::optional<std::int64_t>(-3));
+  EXPECT_EQ(ipc::seq_of(json{{"seq", 1e3}}), std::optional<std::int64_t>(1000));
+}
+
+TEST(JsonLimits, IntegersAreRangeCheckedNotCast) {
+  EXPECT_EQ(json_integer<int>(json(5), "n"), 5);
+  EXPECT_EQ(json_integer<int>(json(5e3), "n"), 5000);
+  EXPECT_EQ(json_integer<int>(json(-2147483648.0), "n"), -2147483647 - 1);
+  EXPECT_EQ(json_integer<std::uint64_t>(json(std::uint64_t{18446744073709551615u}), "n"), 18446744073709551615u);
+  EXPECT_THROW(json_integer<int>(json(1e40), "n"), json::out_of_range);
+  EXPECT_THROW(json_integer<int>(json(2147483648.0), "n"), json::out_of_range);
+  EXPECT_THROW(json_integer<int>(json(std::uint64_t{1} << 40), "n"), json::out_of_range);
+  EXPECT_THROW(json_integer<unsigned>(json(-1), "n"), json::out_of_range);
+  EXPECT_THROW(json_integer<int>(json(1.5), "n"), json::out_of_range);
+  EXPECT_THROW(json_integer<int>(json("5"), "n"), json::type_error);
+  EXPECT_THROW(json_integer<std::int64_t>(json(9.3e18), "n"), json::out_of_range);
+}
+
+// The same cast reached the daemon through a spec on the control socket ("instances": 1e40).
+TEST(ConfigLimits, SpecIntegersOutOfRangeAreRefusedNotCast) {
+  const json many = {{"name", "a"}, {"instances", 1e40}};
+  const json long_wait = {{"name", "a"}, {"kill_timeout_ms", 1e300}};
+  EXPECT_THROW((void)many.get<AppSpec>(), json::out_of_range);
+  EXPECT_THROW((void)long_wait.get<AppSpec>(), json::out_of_range);
+  EXPECT_EQ(json({{"name", "a"}, {"instances", 4.0}}).get<AppSpec>().instances, 4);
 }
 
 }  // namespace
