@@ -135,9 +135,16 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       }
       auto added = ctx.supervisor.add(std::move(specs), p.value("force", false));
       if (auto* error = std::get_if<CommandError>(&added)) return reply.error(error->code, error->message);
-      nlohmann::json ids = std::get<std::vector<int>>(added);
+      const auto id_list = std::get<std::vector<int>>(added);
+      nlohmann::json ids = id_list;
       if (!p.value("wait_ready", false) || !waits_for_ready) {
-        reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
+        // Answered once every instance has been launched (all but the first are queued).
+        auto launched = [&ctx, reply, ids, id_list] {
+          if (ctx.supervisor.starts_pending(id_list)) return false;
+          reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
+          return true;
+        };
+        if (!launched()) poll_until(ctx.loop, launched);
         return;
       }
       // --wait-ready: answer once every new instance is ready, or when one gave up waiting.

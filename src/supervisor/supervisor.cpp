@@ -170,9 +170,16 @@ std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec
     for (int n = 0; n < raw->spec.instances; ++n) ids.push_back(new_instance(*raw, lowest_free_index(*raw)).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
-      // Started now, not queued: `start` reports a failure to start (unknown user, missing
-      // script) in its reply and waits for readiness. Bulk growth goes through `scale`.
-      for (Instance* instance : raw->instances) start_instance(*instance);
+      // The first instance starts now, so that `start` reports a failure to start (unknown
+      // user, missing script) in its reply; the others are queued and started a batch per
+      // loop turn (`start -i 1000` used to hold the loop, and every app's accepts, for 19 s).
+      // The reply waits until each queued one has been launched (starts_pending).
+      bool first = true;
+      for (Instance* instance : raw->instances) {
+        if (first) start_instance(*instance);
+        else queue_start(*instance);
+        first = false;
+      }
     }
     start_triggers(*raw);
   }
@@ -558,6 +565,13 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
     if (with_app && instance.app->primary) j["cluster"] = instance.app->primary->describe();
   }
   return j;
+}
+
+bool Supervisor::starts_pending(const std::vector<int>& ids) const {
+  for (const int id : ids) {
+    if (auto it = instances_.find(id); it != instances_.end() && it->second->start_queued) return true;
+  }
+  return false;
 }
 
 nlohmann::json Supervisor::list_shared() const {

@@ -94,6 +94,8 @@ class Supervisor {
   void start_existing(const std::vector<Instance*>& instances);
   void remove(const std::vector<Instance*>& instances, Done done);
   void reset_counters(const std::vector<Instance*>& instances);
+  // Whether any of these instances is still queued to be launched (see add()).
+  [[nodiscard]] bool starts_pending(const std::vector<int>& ids) const;
   // `stop` turns watching off for the apps of these instances (PM2's stopWatch); a later
   // `start` keeps it off, `restart --watch` turns it back on.
   void stop_watching(const std::vector<Instance*>& instances);
