@@ -10,7 +10,7 @@ scripts/build.sh build
 # Tests that measure behaviour under load (reloads under traffic, the bind race, floods, big
 # scales) run alone after the others: two of them side by side on a 2-core machine starve each
 # other's apps past their listen_timeout.
-serial='UnderLoad|ChmodRace|ListenFlood|ScaleBeyondTheCap'
+serial='UnderLoad|ChmodRace|ListenFlood|ScaleBeyondTheCap|Chaos'
 (cd build && ctest --output-on-failure -j2 --timeout 300 -E "$serial" && ctest --output-on-failure --timeout 300 -R "$serial")
 
 # Fuzzing: each libFuzzer target runs DROVE_FUZZ_SECONDS (30) from its seed corpus. clang++-14 is

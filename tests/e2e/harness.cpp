@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <dirent.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -94,6 +96,23 @@ bool pid_alive(pid_t pid) {
   std::string text((std::istreambuf_iterator<char>(stat)), {});
   auto close = text.rfind(')');
   return close == std::string::npos || close + 2 >= text.size() || text[close + 2] != 'Z';
+}
+
+size_t open_fds(pid_t pid) {
+  size_t n = 0;
+  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!dir) return 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  ::closedir(dir);
+  return n;
+}
+
+std::int64_t rss_kib(pid_t pid) {
+  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::stoll(status.substr(at + 6));
 }
 
 std::string read_file(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -30,6 +31,9 @@ RunResult run_program(const std::vector<std::string>& argv, const std::map<std::
                       const std::string& stdin_text = "");
 
 bool pid_alive(pid_t pid);
+// How many descriptors `pid` has open (/proc/<pid>/fd), and its resident set in KiB (-1: gone).
+size_t open_fds(pid_t pid);
+std::int64_t rss_kib(pid_t pid);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text, bool executable = false);
 std::string fixture(const std::string& relative);  // absolute path under tests/fixtures

@@ -139,12 +139,6 @@ TEST_F(RobustnessInput, DeepJsonLineOnControlSocketIsAnErrorAndDaemonStillAnswer
   ExpectDaemonAndBystanderUntouched();
 }
 
-std::int64_t rss_kib(pid_t pid) {
-  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-  const auto at = status.find("VmRSS:");
-  return at == std::string::npos ? -1 : std::stoll(status.substr(at + 6));
-}
-
 TEST_F(RobustnessInput, LineBeyondTheLimitIsRefusedAndItsMemoryReturned) {
 #ifdef __SANITIZE_ADDRESS__
   // ASan's allocator keeps freed memory in quarantine and ignores malloc_trim: the RSS half of

@@ -19,17 +19,6 @@
 namespace drove::e2e {
 namespace {
 
-size_t open_fds(pid_t pid) {
-  size_t n = 0;
-  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!dir) return 0;
-  while (const dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  ::closedir(dir);
-  return n;
-}
-
 std::vector<pid_t> pids_in(const std::string& path) {
   std::vector<pid_t> pids;
   std::ifstream in(path);

@@ -12,7 +12,6 @@
 
 #include "config/ecosystem.hpp"
 #include "fuzz_support.hpp"
-#include "known_issues.hpp"
 
 namespace drove::fuzz {
 
@@ -42,10 +41,8 @@ void load_ecosystem_text(const std::string& text, const char* display_name, Pars
     }
     for (const auto& w : loaded.warnings) (void)w.str();
   } catch (const config::ConfigError& e) {
-    // Open finding (tests/fuzz/known/ecosystem_yaml-multiline-config-error.yml): a key or value
-    // holding a newline is quoted verbatim, so the "one line" error spans several. Checked only
-    // with DROVE_FUZZ_NO_KNOWN_FILTER until messages escape what they quote.
-    if (!kFilterKnownIssues) check(std::string(e.what()).find('\n') == std::string::npos, "a ConfigError spans lines");
+    // One line, whatever it quotes (corpus/ecosystem_yaml/multiline-config-error.yml).
+    check(std::string(e.what()).find('\n') == std::string::npos, "a ConfigError spans lines");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
     fail("loading threw something other than ConfigError");

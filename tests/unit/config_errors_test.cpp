@@ -45,6 +45,21 @@ TEST(ConfigErrors, InvalidUtf8InAQuotedValueIsAConfigErrorNotACrash) {
   EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    listen: [{x: \"\xc3\"}]\n"), "");
 }
 
+// Found by the ecosystem_yaml fuzzer (tests/fuzz/regressions/ecosystem_yaml/multiline-config-error.yml):
+// a key holding a NUL and a newline was quoted verbatim, so the "one-line" error spanned lines.
+TEST(ConfigErrors, AnErrorQuotingANewlineStaysOneLine) {
+  const auto context = shell_in(corpus_dir());
+  const std::string text("kill_timeoutapps:\n - name: api\n\0\n   scri@pt: server.js\n YYYYYYYYYY: 2\n", 69);
+  const std::string error = error_of([&] {
+    const Document doc = parse_yaml_document(text, "odd\nname.yml", context.cwd);
+    (void)load_ecosystem_document(doc, nlohmann::json::object(), context);
+  });
+  EXPECT_NE(error, "");
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_EQ(error.rfind("odd\\nname.yml", 0), 0u) << error;
+  EXPECT_EQ(Diagnostic(SourceLocation{"f.yml", 3, 0}, "bad key \"a\nb\x01\"").str(), "f.yml:3: bad key \"a\\nb\\x01\"");
+}
+
 TEST(ConfigErrors, JsExceptionShowsItsMessageAndWhereItWasThrown) {
   EXPECT_EQ(load_error("bad/throws.config.js", shell_in(corpus_dir())),
             "bad/throws.config.js:2:33: Error: DATABASE_URL_FOR_DROVE_TEST is not set");
