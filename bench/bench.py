@@ -28,11 +28,11 @@ FULL = {
     "wrk_threads": 2, "wrk_conns": 50, "wrk_s": 4, "wrk_warmup_s": 1,
     "reload_ops": 3, "reload_conns": 20,
     "log_lines": 300_000, "log_timeout_s": 120,
-    "appmem_settle_s": 3.0, "budget_s": 570,
+    "appmem_settle_s": 3.0, "budget_s": 570, "stall_n": 1000,
 }
 QUICK = dict(FULL, rounds=1, fleet_n=20, list_runs=3, list_warmup=1, settle_s=0.5, stable_s=1.0,
              crash_samples=2, wrk_conns=20, wrk_s=1, wrk_warmup_s=1, log_lines=20_000, log_timeout_s=60,
-             appmem_settle_s=1.5, budget_s=300)
+             appmem_settle_s=1.5, budget_s=300, stall_n=50)
 
 
 class Interrupted(KeyboardInterrupt):

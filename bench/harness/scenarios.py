@@ -587,9 +587,109 @@ def worker(ctx):
     for_rounds(ctx, "worker", body, lambda k: [f"workerstart/{k}", f"workercrash/{k}"])
 
 
+# ---------------------------------------------------------------------------------------------
+# 10: the daemon's loop under big work: does another app's accept path wait?
+
+class LatencyProbe:
+    """Opens a new connection to 127.0.0.1:port and GETs / in a loop (one at a time) from a
+    thread; records each request's time from connect() to the end of the response. A round-robin
+    app's connections are accepted by its manager's daemon, so what the daemon does meanwhile
+    shows here as latency."""
+
+    def __init__(self, port):
+        import threading
+        self.port = port
+        self.samples = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import socket
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=30) as c:
+                    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    while c.recv(65536):
+                        pass
+                self.samples.append((time.perf_counter() - t0) * 1000.0)
+            except OSError:
+                self.failures += 1
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(35)
+
+    def worst(self):
+        return max(self.samples) if self.samples else float("nan")
+
+
+def stall(ctx):
+    n = ctx.cfg["stall_n"]
+    S = "10 other apps while the daemon works"
+    R = ctx.results
+    R.row(S, "worst new-connection latency of a round-robin app: idle", "ms", "lower", "stall-idle/drove", "stall-idle/pm2")
+    R.row(S, "… while another client starts an app with a 15 MiB environment", "ms", "lower",
+          "stall-big/drove", "stall-big/pm2")
+    R.row(S, f"… while `scale sleeper +{n}` runs (until all online)", "ms", "lower", "stall-scale/drove", "stall-scale/pm2")
+    R.row(S, f"jlist with {n + 1} instances", "ms", "lower", f"jlist{n + 1}/drove", f"jlist{n + 1}/pm2")
+    R.note(S, "hello.js -i 2 (round-robin: the daemon accepts); a probe thread opens a new connection per "
+              "request, one at a time, and the worst connect-to-response time of each window is kept. The big "
+              "request is `start` of a 15 MiB ecosystem JSON (drove reads ecosystem files up to 16 MiB) whose app "
+              "has 150 variables of 100 KiB (the app itself "
+              "cannot exec with such an environment, in either product: what is measured is the daemon taking "
+              "the request). `sleeper` is /bin/sleep in fork mode.")
+    app = os.path.join(ctx.apps, "hello.js")
+    big = os.path.join(ctx.tmp, "eco-15mib.json")
+    if not os.path.exists(big):
+        with open(big, "w") as f:
+            json.dump({"apps": [{"name": "big", "script": "/bin/sleep", "args": ["100000"], "interpreter": "none",
+                                 "autorestart": False,
+                                 "env": {f"BIG{i}": "x" * 102400 for i in range(150)}}]}, f)
+
+    def body(p, rnd):
+        k = p.key
+        p.ping()
+        port = free_port()
+        p.start(app, name="web", instances=2, env={"PORT": port})
+        wait_cluster_ready(ctx, p, "web", 2, port)
+        with LatencyProbe(port) as probe:
+            time.sleep(3)
+        R.add(f"stall-idle/{k}", probe.worst(), requests=len(probe.samples), failures=probe.failures, round=rnd)
+
+        with LatencyProbe(port) as probe:
+            time.sleep(0.5)
+            p.cli("start", big, timeout=120, check=False)
+            time.sleep(0.5)
+        R.add(f"stall-big/{k}", probe.worst(), requests=len(probe.samples), failures=probe.failures, round=rnd)
+        p.cli("delete", "big", timeout=60, check=False)
+
+        p.start("/bin/sleep", name="sleeper", extra=["--interpreter", "none", "--", "100000"])
+        wait_online(p, 1, 30, name="sleeper")
+        with LatencyProbe(port) as probe:
+            time.sleep(0.5)
+            p.cli("scale", "sleeper", f"+{n}", timeout=max(120, n))
+            wait_online(p, n + 1, max(120, n), name="sleeper", interval=0.5)
+        R.add(f"stall-scale/{k}", probe.worst(), requests=len(probe.samples), failures=probe.failures, round=rnd)
+        for ms in time_command(p.argv("jlist"), p.env(), ctx.cfg["list_runs"], ctx.cfg["list_warmup"], ctx.tmp):
+            R.add(f"jlist{n + 1}/{k}", ms, round=rnd)
+        leftovers = p.kill()
+        if leftovers:
+            raise CmdError(f"'kill' left {len(leftovers)} process(es) running")
+
+    for_rounds(ctx, "stall", body, lambda k: [f"stall-idle/{k}", f"stall-big/{k}", f"stall-scale/{k}", f"jlist{n + 1}/{k}"])
+
+
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
 # time budget keeps in reserve for the scenarios still to come.
-ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15}
+ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15,
+                    "stall": 120}
 
 SCENARIOS = {
     "fleet": fleet,
@@ -599,6 +699,8 @@ SCENARIOS = {
     "logs": logs,
     "appmem": appmem,
     "worker": worker,
+    "stall": stall,
 }
 ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
-           "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker"}
+           "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker",
+           "jlist": "stall", "scale": "stall"}

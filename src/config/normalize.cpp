@@ -79,7 +79,12 @@ void read_cwd_and_script(const Reader& in, const RawApp& app, const LoadContext&
 void read_name(const Reader& in, const LoadContext& context, const std::string& default_name,
                AppSpec& spec) {
   spec.name = in.text("name").value_or(default_name);
-  if (spec.name.empty()) in.fail(*in.find("name"), "'name' is empty");
+  if (spec.name.empty()) {
+    // No usable name: an empty 'name', or none and a script whose file name gives none (found by
+    // the ecosystem_yaml fuzzer: *in.find("name") was a null reference then).
+    if (const RawOption* name = in.find("name")) in.fail(*name, "'name' is empty");
+    in.fail(*in.find("script"), "no name can be derived from 'script'; set 'name'");
+  }
   // A number is a valid name, as under PM2 (`--name 455`): a target that is a number means the
   // app of that name when there is one, else the id (Supervisor::resolve).
   if (auto prefix = in.text("name_prefix"); prefix && !prefix->empty()) spec.name = *prefix + ":" + spec.name;

@@ -45,6 +45,18 @@ TEST(ConfigErrors, InvalidUtf8InAQuotedValueIsAConfigErrorNotACrash) {
   EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    listen: [{x: \"\xc3\"}]\n"), "");
 }
 
+// Found by the ecosystem_yaml fuzzer (regressions/ecosystem_yaml/name-from-script-with-leading-space.yml):
+// a shell command starting with a space gives no name, and with no 'name' either the CLI
+// dereferenced a missing option and crashed.
+TEST(ConfigErrors, NoNameDerivableFromTheScriptIsAnErrorNotACrash) {
+  const auto context = shell_in(corpus_dir());
+  const std::string error = error_of([&] {
+    const Document doc = parse_yaml_document("apps:\n  - script: \" echo hi && sleep 100\"\n", "s.yml", context.cwd);
+    (void)load_ecosystem_document(doc, nlohmann::json::object(), context);
+  });
+  EXPECT_EQ(error, "s.yml:2: no name can be derived from 'script'; set 'name'");
+}
+
 // Found by the ecosystem_yaml fuzzer (tests/fuzz/regressions/ecosystem_yaml/multiline-config-error.yml):
 // a key holding a NUL and a newline was quoted verbatim, so the "one-line" error spanned lines.
 TEST(ConfigErrors, AnErrorQuotingANewlineStaysOneLine) {
