@@ -184,6 +184,16 @@ Document parse_json_document(const std::string& text, const std::string& display
     // error.byte is 1-based and points at the character that could not be accepted.
     const size_t offset = token_start(text, error.byte > 0 ? error.byte - 1 : 0);
     throw ConfigError(location_of_offset(text, offset, display_name), parser_complaint(error.what()));
+  } catch (const nlohmann::json::out_of_range& error) {
+    // "number overflow parsing '1e999'": a number no double holds (found by the ecosystem_json
+    // fuzzer: it escaped as a non-ConfigError). Located by the number's first occurrence.
+    const std::string what = error.what();
+    const auto open = what.find('\'');
+    const auto close = what.rfind('\'');
+    const std::string number = open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+    const auto at = number.empty() ? std::string::npos : text.find(number);
+    throw ConfigError(location_of_offset(text, at == std::string::npos ? 0 : at, display_name),
+                      "number out of range: " + (number.empty() ? std::string("?") : number));
   }
   PositionScanner(text, display_name, doc).scan();
   return doc;

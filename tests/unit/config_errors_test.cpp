@@ -2,6 +2,7 @@
 // parser knows it), and nothing of the file loads.
 #include <gtest/gtest.h>
 
+#include "config/json_document.hpp"
 #include "config/yaml_document.hpp"
 #include "config_test_support.hpp"
 
@@ -43,6 +44,13 @@ TEST(ConfigErrors, InvalidUtf8InAQuotedValueIsAConfigErrorNotACrash) {
   EXPECT_NE(yaml_error("apps:\n  - \"\xfe\"\n"), "");
   EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    instances: [\"\xc3\"]\n"), "");
   EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    listen: [{x: \"\xc3\"}]\n"), "");
+}
+
+// Found by the ecosystem_json fuzzer (regressions/ecosystem_json/number-overflow): a number no
+// double holds made nlohmann throw out_of_range, which escaped as something else than ConfigError.
+TEST(ConfigErrors, NumberBeyondADoubleIsAConfigErrorWithItsLine) {
+  const auto error = error_of([] { (void)parse_json_document("{\n  \"apps\": [\n    {\"instances\": 1e999}]}", "n.json", "/"); });
+  EXPECT_EQ(error, "n.json:3:19: number out of range: 1e999");
 }
 
 // Found by the ecosystem_yaml fuzzer (regressions/ecosystem_yaml/name-from-script-with-leading-space.yml):
