@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -156,6 +158,8 @@ nlohmann::json pm2_env_of(const nlohmann::json& p, const nlohmann::json& spec) {
       {"pm_out_log_path", p.value("out_log_path", "")},
       {"pm_err_log_path", p.value("err_log_path", "")},
       {"pm_pid_path", p.value("pid_path", "")},
+      {"pm_log_path", p.value("log_path", "")},
+      {"axm_options", {{"module_name", p.value("name", "")}}},
       {"pm_exec_path", p.value("exec_path", "")},
       {"pm_cwd", p.value("cwd", "")},
       {"exec_interpreter", p.value("interpreter", "none")},
@@ -186,6 +190,40 @@ nlohmann::json monit_of(const nlohmann::json& p) {
   return {{"memory", p.value("memory", std::uint64_t{0})}, {"cpu", p.value("cpu", 0.0)}};
 }
 
+// The keys pm2_env has of its own for instances of this spec: the app's environment, flattened
+// into pm2_env as PM2 does, never overrides them.
+std::set<std::string> reserved_pm2_env_keys(const nlohmann::json& spec) {
+  const nlohmann::json sample = {{"last_exit", {{"code", 0}}}};
+  std::set<std::string> keys = {"env"};
+  const nlohmann::json pm2_env = pm2_env_of(sample, spec);
+  for (const auto& [key, _] : pm2_env.items()) keys.insert(key);
+  return keys;
+}
+
+// PM2's increment_var: the variable's base value (from env, or the app's port, or 0) plus the
+// instance index, a number (as PM2 computes it).
+std::optional<std::pair<std::string, long long>> incremented_var(const nlohmann::json& p, const nlohmann::json& spec) {
+  const std::string var = spec.value("increment_var", "");
+  if (var.empty()) return std::nullopt;
+  long long base = 0;
+  const auto& env = env_of(spec);
+  if (env.contains(var) && env[var].is_string()) base = std::strtoll(env[var].get_ref<const std::string&>().c_str(), nullptr, 10);
+  else if (var == "PORT" && spec.contains("port") && spec["port"].is_number_integer()) base = spec["port"].get<long long>();
+  return std::pair{var, base + p.value("index", 0LL)};
+}
+
+// The app's environment flattened into pm2_env (all but the reserved keys and increment_var,
+// which is per instance).
+nlohmann::json flattened_env(const nlohmann::json& spec) {
+  const auto reserved = reserved_pm2_env_keys(spec);
+  const std::string increment = spec.value("increment_var", "");
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : env_of(spec).items()) {
+    if (!reserved.count(key) && key != increment) out[key] = value;
+  }
+  return out;
+}
+
 struct ListView {
   const nlohmann::json* processes = nullptr;
   const nlohmann::json* apps = nullptr;  // null: each process carries its own spec
@@ -210,6 +248,10 @@ nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply) {
     const auto& spec = spec_of(p, view.apps);
     nlohmann::json pm2_env = pm2_env_of(p, spec);
     pm2_env["env"] = env_of(spec);
+    pm2_env.update(flattened_env(spec));
+    if (auto inc = incremented_var(p, spec); inc && !reserved_pm2_env_keys(spec).count(inc->first)) {
+      pm2_env[inc->first] = inc->second;
+    }
     out.push_back({
         {"pid", p.value("pid", 0)},
         {"name", p.value("name", "")},
@@ -223,13 +265,29 @@ nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply) {
 
 std::string pm2_jlist_text(const nlohmann::json& list_reply) {
   const ListView view = view_of(list_reply);
-  std::unordered_map<const nlohmann::json*, std::string> env_text;  // spec → its env, dumped once
+  struct AppText {
+    std::string env;        // "env" value, dumped once
+    std::string flattened;  // the env's members flattened into pm2_env: "\"K\":\"V\"," each
+    bool increment_reserved = false;
+  };
+  std::unordered_map<const nlohmann::json*, AppText> app_text;  // per spec, built once
   std::string out = "[";
   bool first = true;
   for (const auto& p : *view.processes) {
     const auto& spec = spec_of(p, view.apps);
-    auto [it, added] = env_text.try_emplace(&spec);
-    if (added) it->second = env_of(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    auto [it, added] = app_text.try_emplace(&spec);
+    if (added) {
+      it->second.env = env_of(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      const nlohmann::json flattened = flattened_env(spec);
+      for (const auto& [key, value] : flattened.items()) {
+        it->second.flattened += nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        it->second.flattened += ':';
+        it->second.flattened += value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        it->second.flattened += ',';
+      }
+      const std::string inc = spec.value("increment_var", "");
+      it->second.increment_reserved = !inc.empty() && reserved_pm2_env_keys(spec).count(inc) > 0;
+    }
     // pm2_env's keys are written as nlohmann would order them; "env" goes first in the
     // object, which JSON readers do not care about.
     std::string pm2_env = pm2_env_of(p, spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -240,8 +298,14 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
     out += ",\"name\":";
     out += nlohmann::json(p.value("name", "")).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     out += ",\"pid\":" + std::to_string(p.value("pid", 0));
-    out += ",\"pm2_env\":{\"env\":";
-    out += it->second;
+    out += ",\"pm2_env\":{";
+    out += it->second.flattened;
+    if (auto inc = incremented_var(p, spec); inc && !it->second.increment_reserved) {
+      out += nlohmann::json(inc->first).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += ':' + std::to_string(inc->second) + ',';
+    }
+    out += "\"env\":";
+    out += it->second.env;
     if (pm2_env.size() > 2) out += ',';
     out.append(pm2_env, 1, std::string::npos);  // the rest of the object, after its '{'
     out += ",\"pm_id\":" + std::to_string(p.value("id", 0)) + "}";

@@ -69,11 +69,13 @@ std::vector<std::string> app_pointers(const Document& doc) {
   const SourceLocation top{doc.display_name};
   std::string list_pointer;
   const nlohmann::json* list = nullptr;
-  if (doc.root.is_object() && doc.root.contains("apps")) {
-    list_pointer = "/apps";
-    list = &doc.root["apps"];
-    if (list->is_object()) return {"/apps"};  // a single app under apps:
-    if (!list->is_array()) throw ConfigError(doc.locate("/apps"), "'apps' must be a list of apps, got " + list->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  // PM2 also takes its apps under "pm2" (a package.json's section): the same as "apps".
+  const char* key = doc.root.is_object() && !doc.root.contains("apps") && doc.root.contains("pm2") ? "pm2" : "apps";
+  if (doc.root.is_object() && doc.root.contains(key)) {
+    list_pointer = std::string("/") + key;
+    list = &doc.root[key];
+    if (list->is_object()) return {list_pointer};  // a single app under apps:
+    if (!list->is_array()) throw ConfigError(doc.locate(list_pointer), "'" + std::string(key) + "' must be a list of apps, got " + list->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (doc.root.is_array()) {
     list = &doc.root;
   } else if (doc.root.is_object()) {

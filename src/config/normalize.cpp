@@ -233,7 +233,7 @@ std::string signal_name(const Reader& in, const RawOption& option) {
   return name;
 }
 
-void read_lifecycle(const Reader& in, AppSpec& spec) {
+void read_lifecycle(const Reader& in, const LoadContext& context, AppSpec& spec) {
   spec.autorestart = in.flag("autorestart").value_or(true);
   spec.autostart = in.flag("autostart").value_or(true);
   spec.min_uptime_ms = in.duration_ms("min_uptime").value_or(spec.min_uptime_ms);
@@ -252,7 +252,9 @@ void read_lifecycle(const Reader& in, AppSpec& spec) {
   }
   spec.kill_timeout_ms = in.duration_ms("kill_timeout").value_or(spec.kill_timeout_ms);
   if (const RawOption* signal = in.find("kill_signal")) spec.kill_signal = signal_name(in, *signal);
-  spec.shutdown_with_message = in.flag("shutdown_with_message").value_or(false);
+  // PM2_KILL_USE_MESSAGE=true in the caller's environment means --shutdown-with-message, as in
+  // PM2 (lib/God/Methods.js); the app's own setting wins.
+  spec.shutdown_with_message = in.flag("shutdown_with_message").value_or(shell_var(context, "PM2_KILL_USE_MESSAGE") == "true");
   spec.treekill = in.flag("treekill").value_or(true);
   spec.wait_ready = in.flag("wait_ready").value_or(false);
   spec.listen_timeout_ms = in.duration_ms("listen_timeout").value_or(spec.listen_timeout_ms);
@@ -318,7 +320,7 @@ AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector
   read_environment(in, app, context, spec);
   read_listen(in, spec);
   read_logs(in, spec);
-  read_lifecycle(in, spec);
+  read_lifecycle(in, context, spec);
   read_watch(in, spec);
   warn_inert_network_options(in, spec, warnings);
   return spec;

@@ -190,6 +190,13 @@ TEST(OptionEffects, ShutdownWithMessageSendsShutdownOverIpc) {
   home.wait_online("msg", 1);
   ASSERT_EQ(home.drove({"stop", "msg"}).exit_code, 0);
   EXPECT_EQ(read_file(marker), "shutdown");
+
+  // PM2_KILL_USE_MESSAGE=true in the caller's environment means the same, as under PM2.
+  const std::string marker2 = home.scratch() + "/got2";
+  ASSERT_EQ(home.drove({"start", script, "--name", "msg2"}, {{"MARKER", marker2}, {"PM2_KILL_USE_MESSAGE", "true"}}).exit_code, 0);
+  home.wait_online("msg2", 1);
+  ASSERT_EQ(home.drove({"stop", "msg2"}).exit_code, 0);
+  EXPECT_EQ(read_file(marker2), "shutdown");
 }
 
 TEST(OptionEffects, NoTreekillSignalsOnlyTheMainProcess) {

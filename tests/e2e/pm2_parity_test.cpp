@@ -359,5 +359,36 @@ TEST(Pm2ParityVerbs, SendSignalPidIdEnv) {
   EXPECT_NE(home.drove({"env", "9"}).exit_code, 0);
 }
 
+// jlist as PM2 shapes it: the app's env flattened into pm2_env (PM2's own keys win),
+// increment_var per instance as a number, pm_log_path, axm_options.module_name.
+TEST(Pm2ParityFiles, JlistFlattensTheEnvAndIncrementsPerInstance) {
+  DroveHome home;
+  const std::string file = home.scratch() + "/eco.json";
+  write_file(file, R"({"apps": [{"name": "inc", "script": "/bin/sleep", "args": "1000", "interpreter": "none",
+    "instances": 2, "increment_var": "PORT", "env": {"PORT": 4000, "NODE_ENV": "production", "name": "shadow"}}]})");
+  ASSERT_EQ(home.drove({"start", file}).exit_code, 0);
+  home.wait_online("inc", 2);
+  std::map<int, nlohmann::json> by_index;
+  for (const auto& p : home.processes("inc")) by_index[p["pm2_env"].value("NODE_APP_INSTANCE", -1)] = p["pm2_env"];
+  ASSERT_EQ(by_index.size(), 2u);
+  EXPECT_EQ(by_index[0]["PORT"], 4000);
+  EXPECT_EQ(by_index[1]["PORT"], 4001);
+  EXPECT_EQ(by_index[1]["NODE_ENV"], "production");
+  EXPECT_EQ(by_index[1]["name"], "inc");
+  EXPECT_EQ(by_index[1]["env"]["name"], "shadow");
+  EXPECT_EQ(by_index[0]["axm_options"]["module_name"], "inc");
+  EXPECT_TRUE(by_index[0].contains("pm_log_path"));
+}
+
+// PM2 reads apps under "pm2" (a package.json's section) as under "apps".
+TEST(Pm2ParityFiles, Pm2KeyIsAnAliasOfApps) {
+  DroveHome home;
+  const std::string file = home.scratch() + "/package.json";
+  write_file(file, R"({"name": "pkg", "version": "1.0.0", "pm2": [{"name": "fromkey", "script": "/bin/sleep", "args": "1000", "interpreter": "none"}]})");
+  auto r = home.drove({"start", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(home.wait_online("fromkey", 1).size(), 1u);
+}
+
 }  // namespace
 }  // namespace drove::e2e

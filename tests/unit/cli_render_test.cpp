@@ -14,7 +14,8 @@ json spec(const std::string& name, int instances) {
   return {{"name", name},
           {"instances", instances},
           {"args", {"--port", "8080"}},
-          {"env", {{"NODE_ENV", "production"}, {"QUOTE", "a\"b\\c"}, {"UNICODE", "żółw"}}},
+          {"env", {{"NODE_ENV", "production"}, {"QUOTE", "a\"b\\c"}, {"UNICODE", "żółw"}, {"PORT", "3000"}, {"name", "shadow"}}},
+          {"increment_var", "PORT"},
           {"instance_var", "INSTANCE_ID"},
           {"kill_timeout_ms", 5000}};
 }
@@ -52,6 +53,16 @@ TEST(CliRender, SharedAndPerProcessRepliesGiveTheSameJlist) {
   EXPECT_EQ(a[0]["pm2_env"]["kill_timeout"], 5000);
   EXPECT_EQ(a[0]["pm2_env"]["exit_code"], 1);
   EXPECT_EQ(a[0]["pm2_env"]["exec_mode"], "cluster_mode");
+  // PM2's shape: the env flattened into pm2_env (PM2's own keys win), increment_var per
+  // instance as a number, the combined log and axm_options.module_name.
+  EXPECT_EQ(a[0]["pm2_env"]["NODE_ENV"], "production");
+  EXPECT_EQ(a[0]["pm2_env"]["name"], "api");
+  EXPECT_EQ(a[0]["pm2_env"]["env"]["name"], "shadow");
+  EXPECT_EQ(a[0]["pm2_env"]["PORT"], 3000);
+  EXPECT_EQ(a[2]["pm2_env"]["PORT"], 3001);
+  EXPECT_EQ(a[2]["pm2_env"]["env"]["PORT"], "3000");
+  EXPECT_EQ(a[0]["pm2_env"]["axm_options"]["module_name"], "api");
+  EXPECT_TRUE(a[0]["pm2_env"].contains("pm_log_path"));
 }
 
 TEST(CliRender, JlistTextIsTheJsonBuildersDocument) {
