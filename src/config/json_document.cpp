@@ -1,5 +1,6 @@
 #include "config/json_document.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/json_limits.hpp"
@@ -155,6 +156,86 @@ std::string parser_complaint(const std::string& what) {
 
 }  // namespace
 
+std::string relax_js_literal(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 64);
+  const size_t n = text.size();
+  // Index of the next byte that is neither blank nor inside a comment, from `i`.
+  auto next_token = [&](size_t i) {
+    while (i < n) {
+      const char c = text[i];
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        ++i;
+      } else if (c == '/' && i + 1 < n && text[i + 1] == '/') {
+        while (i < n && text[i] != '\n') ++i;
+      } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
+        const auto end = text.find("*/", i + 2);
+        i = end == std::string::npos ? n : end + 2;
+      } else {
+        break;
+      }
+    }
+    return i;
+  };
+  auto is_ident_start = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  auto is_ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  for (size_t i = 0; i < n;) {
+    const char c = text[i];
+    if (c == '"') {  // a JSON string: copied as it is
+      const size_t start = i++;
+      while (i < n && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+      i = std::min(i + 1, n);
+      out.append(text, start, i - start);
+    } else if (c == '\'') {  // 'text' -> "text"
+      out += '"';
+      for (++i; i < n && text[i] != '\''; ++i) {
+        if (text[i] == '\\' && i + 1 < n) {
+          if (text[i + 1] == '\'') out += '\'';
+          else out.append(text, i, 2);
+          ++i;
+        } else if (text[i] == '"') {
+          out += "\\\"";
+        } else {
+          out += text[i];
+        }
+      }
+      if (i < n) ++i;
+      out += '"';
+    } else if (c == '/' && i + 1 < n && (text[i + 1] == '/' || text[i + 1] == '*')) {  // comments: kept
+      const bool line = text[i + 1] == '/';
+      const auto end = line ? text.find('\n', i) : text.find("*/", i + 2);
+      const size_t stop = end == std::string::npos ? n : (line ? end : end + 2);
+      out.append(text, i, stop - i);
+      i = stop;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.') {  // a number
+      const size_t start = i;
+      while (i < n && (is_ident(text[i]) || text[i] == '.' || text[i] == '-' || text[i] == '+')) ++i;
+      out.append(text, start, i - start);
+    } else if (is_ident_start(c)) {  // a bare word: a key when a ':' follows
+      const size_t start = i;
+      while (i < n && is_ident(text[i])) ++i;
+      const std::string word = text.substr(start, i - start);
+      const size_t after = next_token(i);
+      if (after < n && text[after] == ':' && word != "true" && word != "false" && word != "null") {
+        out += '"' + word + '"';
+      } else {
+        out += word;
+      }
+    } else if (c == ',') {  // a trailing comma before } or ] is dropped (a blank keeps the columns)
+      const size_t after = next_token(i + 1);
+      out += after < n && (text[after] == '}' || text[after] == ']') ? ' ' : ',';
+      ++i;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+namespace {
+}  // namespace
+
 SourceLocation location_of_offset(const std::string& text, size_t offset, const std::string& file) {
   SourceLocation where{file, 1, 1};
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -168,8 +249,9 @@ SourceLocation location_of_offset(const std::string& text, size_t offset, const 
   return where;
 }
 
-Document parse_json_document(const std::string& text, const std::string& display_name,
+Document parse_json_document(const std::string& original, const std::string& display_name,
                              const std::string& base_dir) {
+  const std::string text = relax_js_literal(original);
   Document doc;
   doc.display_name = display_name;
   doc.base_dir = base_dir;

@@ -9,7 +9,14 @@
 
 namespace drove::config {
 
-// Throws ConfigError "name:line:col: <what the parser expected>" on malformed input.
+// PM2 evaluates a .json ecosystem file as a JavaScript expression, so files written as object
+// literals work there: unquoted keys, 'single-quoted' strings, trailing commas (comments are
+// left for the parser, which accepts them). This rewrites such text as JSON, keeping every line
+// where it was (columns move by the quotes added); strict JSON comes back unchanged.
+std::string relax_js_literal(const std::string& text);
+
+// Throws ConfigError "name:line:col: <what the parser expected>" on malformed input. The text
+// goes through relax_js_literal first.
 Document parse_json_document(const std::string& text, const std::string& display_name,
                              const std::string& base_dir);
 

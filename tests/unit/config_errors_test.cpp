@@ -46,6 +46,27 @@ TEST(ConfigErrors, InvalidUtf8InAQuotedValueIsAConfigErrorNotACrash) {
   EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    listen: [{x: \"\xc3\"}]\n"), "");
 }
 
+// PM2 evaluates .json files as JavaScript: object literals load as they do there.
+TEST(ConfigJson, JavaScriptObjectLiteralsInDotJsonLoadAsUnderPm2) {
+  EXPECT_EQ(relax_js_literal(R"({"a": [1, 2.5e3, -1], "b": "x'y", "c": true, "d": null})"),
+            R"({"a": [1, 2.5e3, -1], "b": "x'y", "c": true, "d": null})");  // JSON: unchanged
+  EXPECT_EQ(relax_js_literal("{apps: [{name: 'a\"b', $x_1: 'it\\'s', n: 1e3,}, ], // c: 'd',\n}"),
+            "{\"apps\": [{\"name\": \"a\\\"b\", \"$x_1\": \"it's\", \"n\": 1e3 }  ]  // c: 'd',\n}");
+  const auto context = shell_in(corpus_dir());
+  const Document doc = parse_json_document(
+      "// process.json, written as PM2 users do\n{\n  apps: [{\n    name: 'api',\n    script: 'apps/server.js',\n"
+      "    instances: 2,\n    env: {NODE_ENV: 'production',},\n  },],\n}\n",
+      "process.json", context.cwd);
+  const Loaded loaded = load_ecosystem_document(doc, nlohmann::json::object(), context);
+  ASSERT_EQ(loaded.apps.size(), 1u);
+  EXPECT_EQ(loaded.apps[0].name, "api");
+  EXPECT_EQ(loaded.apps[0].instances, 2);
+  EXPECT_EQ(loaded.apps[0].env.at("NODE_ENV"), "production");
+  EXPECT_EQ(doc.locate("/apps/0/instances").line, 6);  // lines stay where they were
+  // A bare word that is not a key is still an error, with its line.
+  EXPECT_EQ(error_of([&] { (void)parse_json_document("{\n  a: undefined\n}", "u.json", "/"); }).rfind("u.json:2:", 0), 0u);
+}
+
 // Found by the ecosystem_json fuzzer (regressions/ecosystem_json/number-overflow): a number no
 // double holds made nlohmann throw out_of_range, which escaped as something else than ConfigError.
 TEST(ConfigErrors, NumberBeyondADoubleIsAConfigErrorWithItsLine) {
