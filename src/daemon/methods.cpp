@@ -100,11 +100,12 @@ nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
 // processes returns when they are online (or have given up), as `start` does. Each launching
 // instance settles by itself (ready, crash, or listen_timeout), so this ends.
 void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::json ids, nlohmann::json extra = nlohmann::json::object()) {
-  auto settled = [&ctx, reply, ids, extra] {
+  const std::vector<int> id_list = ids.get<std::vector<int>>();
+  auto settled = [&ctx, reply, ids, id_list, extra] {
+    // Checked every 10 ms: by state, not by describing every instance (at 1,000 instances
+    // describing them each time took half the loop's time while they were starting).
+    if (ctx.supervisor.any_launching(id_list)) return false;
     auto processes = describe_ids(ctx, ids);
-    for (const auto& proc : processes) {
-      if (proc.value("status", "") == "launching") return false;
-    }
     nlohmann::json result = {{"ids", ids}, {"processes", processes}};
     result.update(extra);
     reply.ok(result);

@@ -375,7 +375,9 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdat
       }
       ++instance->restart_time;
       instance->history = {};
-      start_instance(*instance);
+      // Queued: exits of hundreds of instances are reaped in one turn, and spawning them all
+      // there would hold every other app's accepts meanwhile (see queue_start).
+      queue_start(*instance);
       if (--*remaining == 0) (*shared_done)();
     });
     begin_stop(*instance);
@@ -565,6 +567,13 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
     if (with_app && instance.app->primary) j["cluster"] = instance.app->primary->describe();
   }
   return j;
+}
+
+bool Supervisor::any_launching(const std::vector<int>& ids) const {
+  for (const int id : ids) {
+    if (auto it = instances_.find(id); it != instances_.end() && it->second->state == InstanceState::launching) return true;
+  }
+  return false;
 }
 
 bool Supervisor::starts_pending(const std::vector<int>& ids) const {

@@ -96,6 +96,8 @@ class Supervisor {
   void reset_counters(const std::vector<Instance*>& instances);
   // Whether any of these instances is still queued to be launched (see add()).
   [[nodiscard]] bool starts_pending(const std::vector<int>& ids) const;
+  // Whether any of these instances is launching (queued, or started and not yet online).
+  [[nodiscard]] bool any_launching(const std::vector<int>& ids) const;
   // `stop` turns watching off for the apps of these instances (PM2's stopWatch); a later
   // `start` keeps it off, `restart --watch` turns it back on.
   void stop_watching(const std::vector<Instance*>& instances);
