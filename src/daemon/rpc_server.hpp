@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <list>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -87,8 +88,14 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   std::function<void()> on_close;
 
  private:
+  void resume_reading();
   void on_read(ssize_t nread, const uv_buf_t* buf);
+  // Frames and handles the complete lines in buffer_. A line over kParseOffLoopBytes is parsed on
+  // libuv's thread pool: reading pauses, and the lines after it wait, until it is handled.
+  void drain_buffer();
+  void parse_off_loop(std::string line);
   void handle_line(std::string_view line);
+  void handle_message(std::optional<nlohmann::json> message, const std::string& why);
   // Framing is lost (a line beyond the limit): send what is queued, then close.
   void close_after_flush();
 
@@ -98,6 +105,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   size_t scanned_ = 0;  // buffer_[0, scanned_) holds no '\n' not yet handled
   nlohmann::json subscriptions_ = nlohmann::json::object();
   bool closed_ = false;
+  bool parsing_ = false;  // a line is being parsed on the thread pool
 };
 
 }  // namespace drove::daemon

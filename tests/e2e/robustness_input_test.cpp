@@ -139,6 +139,34 @@ TEST_F(RobustnessInput, DeepJsonLineOnControlSocketIsAnErrorAndDaemonStillAnswer
   ExpectDaemonAndBystanderUntouched();
 }
 
+// Lines over 1 MiB are parsed on the thread pool, not on the loop: replies still come in the
+// order of the requests, lines pipelined behind a big one wait for it, a bad big line is an error.
+TEST_F(RobustnessInput, BigLinesParsedOffTheLoopKeepTheOrderOfReplies) {
+  RawClient client(home_.path() + "/drove.sock");
+  ASSERT_TRUE(client.connected());
+  const std::string pad(3 << 20, 'x');
+  std::string pipelined = json{{"id", 1}, {"method", "ping"}}.dump() + "\n";
+  pipelined += json{{"id", 2}, {"method", "ping"}, {"params", {{"pad", pad}}}}.dump() + "\n";
+  pipelined += "{\"id\": 3, \"method\": \"ping\", \"params\": \"" + pad + "\n";  // not JSON
+  pipelined += json{{"id", 4}, {"method", "ping"}, {"params", {{"pad", pad}}}}.dump() + "\n";
+  pipelined += json{{"id", 5}, {"method", "ping"}}.dump() + "\n";
+  ASSERT_TRUE(client.send_all(pipelined));
+  std::vector<json> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto reply = client.read_reply(30s);
+    ASSERT_TRUE(reply) << "reply " << i;
+    ids.push_back(reply->value("id", json()));
+    if (i == 2) {
+      EXPECT_EQ((*reply)["error"]["code"], "EPROTO");
+      EXPECT_EQ(error_message(reply), "malformed request: not JSON");
+    } else {
+      EXPECT_EQ((*reply)["result"]["pong"], true);
+    }
+  }
+  EXPECT_EQ(json(ids), json({1, 2, nullptr, 4, 5}));
+  ExpectDaemonAndBystanderUntouched();
+}
+
 TEST_F(RobustnessInput, LineBeyondTheLimitIsRefusedAndItsMemoryReturned) {
 #ifdef __SANITIZE_ADDRESS__
   // ASan's allocator keeps freed memory in quarantine and ignores malloc_trim: the RSS half of
