@@ -36,7 +36,9 @@ TEST_P(Chaos, RandomWorkerKilledEvery200msUnderLoad) {
   const auto daemon = home.daemon_pid();
   ASSERT_TRUE(daemon);
   const size_t fds_before = open_fds(*daemon);
+#ifndef __SANITIZE_ADDRESS__
   const std::int64_t rss_before = rss_kib(*daemon);
+#endif
 
   LoadGenerator load(port, kClientThreads, /*keep_alive=*/false);
   load.start();
