@@ -3,7 +3,8 @@
 # Builds the libFuzzer targets with clang++-14 into build-fuzz/, then runs the targets one after
 # the other from their seed corpora (tests/fuzz/corpus/<target>/, only read) plus what earlier
 # runs found (build-fuzz/tests/fuzz/work/<target>/corpus/). Crashing inputs are kept in
-# tests/fuzz/crashes/ (not versioned): turn each into a unit test, then delete it.
+# tests/fuzz/crashes/ (not versioned): turn each into a unit test, move it into
+# tests/fuzz/regressions/<target>/ (replayed by every `ctest -L fuzz`), then fix it.
 #   FUZZ_JOBS=n   run n fuzzing processes per target (libFuzzer -jobs/-workers); default 1
 #   FUZZ_ARGS=... extra libFuzzer flags, e.g. "-max_len=65536"
 set -euo pipefail
