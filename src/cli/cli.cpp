@@ -161,6 +161,8 @@ int run(int argc, char** argv) {
   init->alias("ecosystem");
   init->add_option("path", init_path);
   auto* kill = app.add_subcommand("kill", "stop every app and the daemon");
+  auto* update = app.add_subcommand("update", "save, replace the daemon with this binary's, resurrect (as PM2)");
+  update->alias("updatePM2");
   auto* ping = app.add_subcommand("ping", "start the daemon if needed and check it answers");
   auto* events = app.add_subcommand("events", "stream the daemon's events and apps' messages (JSON lines)");
   auto* daemon_cmd = app.add_subcommand("daemon", "run the daemon in the foreground");
@@ -254,6 +256,23 @@ int run(int argc, char** argv) {
       wait_for_daemon_exit(home);
       std::puts("[drove] daemon stopped");
       return 0;
+    }
+    if (*update) {
+      // PM2's update: save the list, stop the old daemon (its apps with it), let this binary
+      // start the new one, resurrect. Apps restart; keeping them running is #13's upgrade.
+      std::string old_version = "none";
+      if (auto client = Client::connect_if_running(home)) {
+        old_version = client->call("ping").value("version", "?");
+        auto saved = client->call("save");
+        std::printf("[drove] saved %d app(s) to %s\n", saved.value("saved", 0), saved.value("path", "").c_str());
+        client->call("kill");
+        wait_for_daemon_exit(home);
+      }
+      {
+        Client client = Client::connect(home);  // starts this binary's daemon
+        std::printf("[drove] daemon replaced: %s -> %s\n", old_version.c_str(), client.call("ping").value("version", "?").c_str());
+      }
+      return cmd_resurrect(home);
     }
     if (*ping) {
       Client client = Client::connect(home);

@@ -390,5 +390,29 @@ TEST(Pm2ParityFiles, Pm2KeyIsAnAliasOfApps) {
   EXPECT_EQ(home.wait_online("fromkey", 1).size(), 1u);
 }
 
+// PM2's update: the list saved, a new daemon, the apps back under their names.
+TEST(Pm2ParityVerbs, UpdateReplacesTheDaemonAndResurrects) {
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", "/bin/sleep", "--name", "kept", "-i", "2", "--", "1000"}).exit_code, 0);
+  const auto before = home.wait_online("kept", 2);
+  const auto old_daemon = home.daemon_pid();
+  ASSERT_TRUE(old_daemon);
+  auto r = home.drove({"update"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("daemon replaced"), std::string::npos) << r.out;
+  const auto after = home.wait_online("kept", 2);
+  const auto new_daemon = home.daemon_pid();
+  ASSERT_TRUE(new_daemon);
+  EXPECT_NE(*new_daemon, *old_daemon);
+  EXPECT_FALSE(pid_alive(*old_daemon));
+  for (pid_t pid : before) EXPECT_FALSE(pid_alive(pid)) << pid;
+  EXPECT_EQ(after.size(), 2u);
+  // Its alias, with no daemon running: starts one and resurrects the saved list.
+  ASSERT_EQ(home.drove({"kill"}).exit_code, 0);
+  r = home.drove({"updatePM2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(home.wait_online("kept", 2).size(), 2u);
+}
+
 }  // namespace
 }  // namespace drove::e2e
