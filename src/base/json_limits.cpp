@@ -21,7 +21,9 @@ Scan scan(std::string_view text, std::size_t max_depth) {
         if (text[i] == '\\') ++i;
       }
     } else if (c == '/' && i + 1 < n && text[i + 1] == '/') {
-      while (i < n && text[i] != '\n') ++i;
+      // Where nlohmann (ignore_comments) ends a line comment: '\n', '\r' or a NUL byte. Ending
+      // it later here would hide nesting the parser then builds.
+      while (i < n && text[i] != '\n' && text[i] != '\r' && text[i] != '\0') ++i;
     } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
       const auto end = text.find("*/", i + 2);
       i = end == std::string_view::npos ? n : end + 1;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "base/json_limits.hpp"
 
@@ -42,7 +43,9 @@ class PositionScanner {
       if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
         advance();
       } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
-        while (pos_ < text_.size() && peek() != '\n') advance();
+        // nlohmann ends a line comment at '\n', '\r' or NUL: so must this pass.
+        while (pos_ < text_.size() && peek() != '\n' && peek() != '\r' && peek() != '\0') advance();
+        if (peek() == '\0' && pos_ < text_.size()) advance();  // nlohmann consumes that NUL with the comment
       } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '*') {
         advance();
         advance();
@@ -167,7 +170,8 @@ std::string relax_js_literal(const std::string& text) {
       if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
         ++i;
       } else if (c == '/' && i + 1 < n && text[i + 1] == '/') {
-        while (i < n && text[i] != '\n') ++i;
+        while (i < n && text[i] != '\n' && text[i] != '\r' && text[i] != '\0') ++i;
+        if (i < n && text[i] == '\0') ++i;
       } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
         const auto end = text.find("*/", i + 2);
         i = end == std::string::npos ? n : end + 2;
@@ -203,7 +207,7 @@ std::string relax_js_literal(const std::string& text) {
       out += '"';
     } else if (c == '/' && i + 1 < n && (text[i + 1] == '/' || text[i + 1] == '*')) {  // comments: kept
       const bool line = text[i + 1] == '/';
-      const auto end = line ? text.find('\n', i) : text.find("*/", i + 2);
+      const auto end = line ? text.find_first_of(std::string_view("\n\r\0", 3), i) : text.find("*/", i + 2);
       const size_t stop = end == std::string::npos ? n : (line ? end : end + 2);
       out.append(text, i, stop - i);
       i = stop;
@@ -277,7 +281,13 @@ Document parse_json_document(const std::string& original, const std::string& dis
     throw ConfigError(location_of_offset(text, at == std::string::npos ? 0 : at, display_name),
                       "number out of range: " + (number.empty() ? std::string("?") : number));
   }
-  PositionScanner(text, display_name, doc).scan();
+  try {
+    PositionScanner(text, display_name, doc).scan();
+  } catch (const nlohmann::json::exception&) {
+    // The position pass follows nlohmann's grammar; should they ever disagree (they did on where
+    // a comment ends: found by the ecosystem_json fuzzer), the file is refused, the CLI stands.
+    throw ConfigError(SourceLocation{display_name}, "could not locate the keys of this file; is it valid JSON?");
+  }
   return doc;
 }
 

@@ -2,6 +2,7 @@
 // parser knows it), and nothing of the file loads.
 #include <gtest/gtest.h>
 
+#include "base/json_limits.hpp"
 #include "config/json_document.hpp"
 #include "config/yaml_document.hpp"
 #include "config_test_support.hpp"
@@ -65,6 +66,26 @@ TEST(ConfigJson, JavaScriptObjectLiteralsInDotJsonLoadAsUnderPm2) {
   EXPECT_EQ(doc.locate("/apps/0/instances").line, 6);  // lines stay where they were
   // A bare word that is not a key is still an error, with its line.
   EXPECT_EQ(error_of([&] { (void)parse_json_document("{\n  a: undefined\n}", "u.json", "/"); }).rfind("u.json:2:", 0), 0u);
+}
+
+// Found by the ecosystem_json fuzzer (regressions/ecosystem_json/comment-ended-by-nul): nlohmann
+// ends a line comment at '\n', '\r' or NUL; the depth pre-scan and the position pass ended it
+// at '\n' only, so they skipped code the parser read (the position pass then threw, and a deep
+// nesting after "//\r" would have passed the depth limit).
+TEST(ConfigJson, LineCommentsEndWhereTheParserEndsThem) {
+  EXPECT_EQ(json_nesting_depth("// x\r[[[]]]"), 3u);
+  EXPECT_EQ(json_nesting_depth(std::string("// x\0[[]]", 10)), 2u);
+  const std::string deep = "{\"a\": 1 // hidden?\r, \"b\": " + std::string(100, '[') + std::string(100, ']') + "}";
+  const std::string error = error_of([&] { (void)parse_json_document(deep, "d.json", "/"); });
+  EXPECT_EQ(error.rfind("d.json:1:", 0), 0u) << error;
+  EXPECT_NE(error.find("nested deeper than 64 levels"), std::string::npos) << error;
+  const std::string nul_comment("{\n  // note\0 \"apps\": [{\"name\": \"a\", \"script\": \"apps/server.js\"}]\n}", 66);
+  const auto context = shell_in(corpus_dir());
+  const Document doc = parse_json_document(nul_comment, "n.json", context.cwd);
+  const Loaded loaded = load_ecosystem_document(doc, nlohmann::json::object(), context);
+  ASSERT_EQ(loaded.apps.size(), 1u);
+  EXPECT_EQ(loaded.apps[0].name, "a");
+  EXPECT_EQ(doc.locate("/apps/0/name").line, 2);
 }
 
 // Found by the ecosystem_json fuzzer (regressions/ecosystem_json/number-overflow): a number no
