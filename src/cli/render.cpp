@@ -214,8 +214,7 @@ std::optional<std::pair<std::string, long long>> incremented_var(const nlohmann:
 
 // The app's environment flattened into pm2_env (all but the reserved keys and increment_var,
 // which is per instance).
-nlohmann::json flattened_env(const nlohmann::json& spec) {
-  const auto reserved = reserved_pm2_env_keys(spec);
+nlohmann::json flattened_env(const nlohmann::json& spec, const std::set<std::string>& reserved) {
   const std::string increment = spec.value("increment_var", "");
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [key, value] : env_of(spec).items()) {
@@ -248,8 +247,9 @@ nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply) {
     const auto& spec = spec_of(p, view.apps);
     nlohmann::json pm2_env = pm2_env_of(p, spec);
     pm2_env["env"] = env_of(spec);
-    pm2_env.update(flattened_env(spec));
-    if (auto inc = incremented_var(p, spec); inc && !reserved_pm2_env_keys(spec).count(inc->first)) {
+    const auto reserved = reserved_pm2_env_keys(spec);
+    pm2_env.update(flattened_env(spec, reserved));
+    if (auto inc = incremented_var(p, spec); inc && !reserved.count(inc->first)) {
       pm2_env[inc->first] = inc->second;
     }
     out.push_back({
@@ -278,7 +278,8 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
     auto [it, added] = app_text.try_emplace(&spec);
     if (added) {
       it->second.env = env_of(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      const nlohmann::json flattened = flattened_env(spec);
+      const auto reserved = reserved_pm2_env_keys(spec);
+      const nlohmann::json flattened = flattened_env(spec, reserved);
       for (const auto& [key, value] : flattened.items()) {
         it->second.flattened += nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         it->second.flattened += ':';
@@ -286,7 +287,7 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
         it->second.flattened += ',';
       }
       const std::string inc = spec.value("increment_var", "");
-      it->second.increment_reserved = !inc.empty() && reserved_pm2_env_keys(spec).count(inc) > 0;
+      it->second.increment_reserved = !inc.empty() && reserved.count(inc) > 0;
     }
     // pm2_env's keys are written as nlohmann would order them; "env" goes first in the
     // object, which JSON readers do not care about.

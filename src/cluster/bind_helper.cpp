@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "process/fork.hpp"
+
 namespace drove::cluster {
 namespace {
 
@@ -78,14 +80,8 @@ Result<UniqueFd> run_helper(const SocketPlan& plan, const BindIdentity& as, cons
 
   // Signals stay blocked in the child for its whole (short) life: none of the daemon's handlers
   // may run there. SIGKILL still ends it on timeout.
-  sigset_t all_signals, previous_mask;
-  sigfillset(&all_signals);
-  pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
-  const pid_t pid = ::fork();
-  if (pid == 0) run_child(theirs.get(), plan, as, task);
-  const int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
-  if (pid < 0) return SysError{fork_errno, "fork a bind helper for " + label};
+  const pid_t pid = process::fork_signals_blocked([&] { run_child(theirs.get(), plan, as, task); });
+  if (pid < 0) return last_error("fork a bind helper for " + label);
   theirs.reset();
 
   pollfd waiting{ours.get(), POLLIN, 0};

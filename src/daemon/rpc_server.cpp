@@ -215,30 +215,25 @@ void RpcConnection::parse_off_loop(std::string line) {
       },
       [](uv_work_t* req, int) {
         std::unique_ptr<ParseWork> w(static_cast<ParseWork*>(req->data));
-        loop_barrier("control request parsed off the loop", [&w] {
-          RpcConnection& self = *w->connection;
-          self.parsing_ = false;
-          if (self.closed_) return;
-          self.handle_message(std::move(w->message), w->why);
-          w->message.reset();
-          ::malloc_trim(0);
-          if (self.closed_) return;
-          self.drain_buffer();
-          if (!self.closed_ && !self.parsing_) self.resume_reading();
-        });
+        loop_barrier("control request parsed off the loop", [&w] { w->connection->finish_parsed(std::move(w->message), w->why); });
       });
   if (rc != 0) {
     // No pool: parse here, as before.
     std::unique_ptr<ParseWork> w(work);
-    parsing_ = false;
     std::string why;
     auto message = parse_json_bounded(w->line, why);
-    handle_message(std::move(message), why);
-    if (!closed_) {
-      drain_buffer();
-      if (!closed_ && !parsing_) resume_reading();
-    }
+    finish_parsed(std::move(message), why);
   }
+}
+
+void RpcConnection::finish_parsed(std::optional<nlohmann::json> message, const std::string& why) {
+  parsing_ = false;
+  if (closed_) return;
+  handle_message(std::move(message), why);
+  ::malloc_trim(0);  // the big tree is gone: give its heap back
+  if (closed_) return;
+  drain_buffer();  // the lines that came after it
+  if (!closed_ && !parsing_) resume_reading();
 }
 
 void RpcConnection::handle_line(std::string_view line) {

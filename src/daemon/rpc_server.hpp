@@ -94,6 +94,8 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   // libuv's thread pool: reading pauses, and the lines after it wait, until it is handled.
   void drain_buffer();
   void parse_off_loop(std::string line);
+  // Handles a line parsed off the loop, then the lines buffered behind it; reading resumes.
+  void finish_parsed(std::optional<nlohmann::json> message, const std::string& why);
   void handle_line(std::string_view line);
   void handle_message(std::optional<nlohmann::json> message, const std::string& why);
   // Framing is lost (a line beyond the limit): send what is queued, then close.

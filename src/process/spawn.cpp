@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "base/unique_fd.hpp"
+#include "process/fork.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -139,12 +140,7 @@ Result<pid_t> spawn(const SpawnOptions& options) {
 
   // Signals are blocked across fork so no handler of the parent runs in the child before the
   // child has reset the dispositions.
-  sigset_t all_signals, previous_mask;
-  sigfillset(&all_signals);
-  pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
-
-  const pid_t pid = ::fork();
-  if (pid == 0) {
+  const pid_t pid = fork_signals_blocked([&] {
     // ---- child: async-signal-safe calls only ----
     const int report_fd = report_write.get();
     for (int sig = 1; sig < NSIG; ++sig) {
@@ -191,11 +187,8 @@ Result<pid_t> spawn(const SpawnOptions& options) {
 
     ::execve(exec_path.c_str(), argv.data(), envp.data());
     child_fail(report_fd, Step::exec);
-  }
-
-  const int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
-  if (pid < 0) return SysError{fork_errno, "spawn: fork"};
+  });
+  if (pid < 0) return last_error("spawn: fork");
 
   report_write.reset();
   ChildReport report{};

@@ -80,18 +80,23 @@ class TreeKill : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << "no cgroup2 hierarchy on this host";
     }
   }
+  // Starts the app "tree" whose grandchild daemonises itself and logs its pid to `pid_log`.
+  void StartTree(const DroveHome& home, const std::string& pid_log) const {
+    const std::string app = write_daemonising_app(home, pid_log);
+    auto r = home.drove({"start", app, "--name", "tree"}, daemon_env());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    home.wait_online("tree", 1);
+  }
 };
 
 TEST_P(TreeKill, DaemonisedGrandchildIsGoneAfterStop) {
   DroveHome home;
   const std::string pid_log = home.scratch() + "/grandchildren";
-  const std::string app = write_daemonising_app(home, pid_log);
-  auto r = home.drove({"start", app, "--name", "tree"}, daemon_env());
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  home.wait_online("tree", 1);
+  ASSERT_NO_FATAL_FAILURE(StartTree(home, pid_log));
   ASSERT_TRUE(wait_until([&] { return !pids_in(pid_log).empty(); }));
   const pid_t grandchild = pids_in(pid_log).front();
   ASSERT_TRUE(pid_alive(grandchild));
+  RunResult r;
   if (GetParam() == "cgroup") {
     r = home.drove({"describe", "tree"});
     EXPECT_NE(r.out.find("cgroup"), std::string::npos) << r.out;
@@ -109,17 +114,14 @@ TEST_P(TreeKill, DaemonisedGrandchildIsGoneAfterStop) {
 TEST_P(TreeKill, TwentyRestartsLeaveNoStrayProcessAndNoDaemonFdGrowth) {
   DroveHome home;
   const std::string pid_log = home.scratch() + "/grandchildren";
-  const std::string app = write_daemonising_app(home, pid_log);
-  auto r = home.drove({"start", app, "--name", "tree"}, daemon_env());
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  home.wait_online("tree", 1);
+  ASSERT_NO_FATAL_FAILURE(StartTree(home, pid_log));
   ASSERT_TRUE(wait_until([&] { return pids_in(pid_log).size() == 1; }));
   const auto daemon = home.daemon_pid();
   ASSERT_TRUE(daemon);
   const size_t fds_before = open_fds(*daemon);
 
   for (int i = 0; i < 20; ++i) {
-    r = home.drove({"restart", "tree"});
+    const auto r = home.drove({"restart", "tree"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_TRUE(wait_until([&] { return pids_in(pid_log).size() == static_cast<size_t>(i + 2); })) << "restart " << i;
   }
