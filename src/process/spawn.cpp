@@ -57,8 +57,8 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// Async-signal-safe: writes the decimal digits of `value` into `out` (room for 11 chars + NUL).
-void format_pid(char* out, pid_t value) {
+// Child code (see clone_vm_signals_blocked): async-signal-safe, writes the decimal digits of `value` into `out` (room for 11 chars + NUL).
+DROVE_CHILD_CODE void format_pid(char* out, pid_t value) {
   char digits[16];
   int n = 0;
   unsigned v = static_cast<unsigned>(value);
@@ -70,12 +70,78 @@ void format_pid(char* out, pid_t value) {
   out[n] = '\0';
 }
 
-[[noreturn]] void child_fail(int report_fd, Step step) {
+[[noreturn]] DROVE_CHILD_CODE void child_fail(int report_fd, Step step) {
   ChildReport report{static_cast<int>(step), errno};
   ssize_t ignored = ::write(report_fd, &report, sizeof report);
   (void)ignored;
   _exit(127);
 }
+
+// What the child needs, all built before the clone: it must not allocate.
+struct ChildPlan {
+  const SpawnOptions* options;
+  int report_fd;
+  int scratch_floor;
+  bool stdin_mapped;
+  const char* exec_path;
+  char* const* argv;
+  char* const* envp;
+  char* listen_pid_slot;
+};
+
+// ---- the child, sharing the parent's memory until exec: async-signal-safe calls only, raw
+// system calls for credentials (clone_vm_signals_blocked) ----
+[[noreturn]] DROVE_CHILD_CODE void run_child(const ChildPlan& plan) {
+  const SpawnOptions& options = *plan.options;
+  const int report_fd = plan.report_fd;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::signal(sig, SIG_DFL);
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  pthread_sigmask(SIG_SETMASK, &empty, nullptr);
+
+  // Before anything else (and before dropping privileges): from here on, every process
+  // the program starts is born in its cgroup.
+  if (options.cgroup_procs_fd >= 0 && ::write(options.cgroup_procs_fd, "0", 1) != 1) child_fail(report_fd, Step::join_cgroup);
+  if (options.new_session && ::setsid() < 0) child_fail(report_fd, Step::setsid);
+
+  int scratch[64];
+  const size_t mapped = std::min<size_t>(options.fds.size(), 64);
+  for (size_t i = 0; i < mapped; ++i) {
+    scratch[i] = ::fcntl(options.fds[i].parent_fd, F_DUPFD_CLOEXEC, plan.scratch_floor);
+    if (scratch[i] < 0) child_fail(report_fd, Step::dup_fd);
+  }
+  for (size_t i = 0; i < mapped; ++i) {
+    if (::dup2(scratch[i], options.fds[i].child_fd) < 0) child_fail(report_fd, Step::dup_fd);
+  }
+  if (!plan.stdin_mapped) {
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0) child_fail(report_fd, Step::open_null);
+    if (null_fd != 0) {
+      if (::dup2(null_fd, 0) < 0) child_fail(report_fd, Step::dup_fd);
+      ::close(null_fd);
+    }
+  }
+  // Nothing of the parent's leaks into the app: every fd above the plan closes at exec.
+  ::syscall(SYS_close_range, static_cast<unsigned>(plan.scratch_floor), ~0U, CLOSE_RANGE_CLOEXEC);
+
+  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(report_fd, Step::chdir);
+  if (options.gid) {
+    gid_t gid = *options.gid;
+    const long rc = options.groups.empty() ? ::syscall(SYS_setgroups, 1, &gid)
+                                           : ::syscall(SYS_setgroups, options.groups.size(), options.groups.data());
+    if (rc != 0 || ::syscall(SYS_setgid, gid) != 0) child_fail(report_fd, Step::setgid);
+  }
+  if (options.uid && ::syscall(SYS_setuid, *options.uid) != 0) child_fail(report_fd, Step::setuid);
+  if (plan.listen_pid_slot) format_pid(plan.listen_pid_slot, static_cast<pid_t>(::syscall(SYS_getpid)));
+
+  ::execve(plan.exec_path, plan.argv, plan.envp);
+  child_fail(report_fd, Step::exec);
+}
+
+DROVE_CHILD_CODE int child_entry(void* plan) { run_child(*static_cast<const ChildPlan*>(plan)); }
 
 }  // namespace
 
@@ -138,57 +204,12 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   UniqueFd report_read(pipe_fds[0]);
   UniqueFd report_write(pipe_fds[1]);
 
-  // Signals are blocked across fork so no handler of the parent runs in the child before the
-  // child has reset the dispositions.
-  const pid_t pid = fork_signals_blocked([&] {
-    // ---- child: async-signal-safe calls only ----
-    const int report_fd = report_write.get();
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig == SIGKILL || sig == SIGSTOP) continue;
-      ::signal(sig, SIG_DFL);
-    }
-    sigset_t empty;
-    sigemptyset(&empty);
-    pthread_sigmask(SIG_SETMASK, &empty, nullptr);
-
-    // Before anything else (and before dropping privileges): from here on, every process
-    // the program starts is born in its cgroup.
-    if (options.cgroup_procs_fd >= 0 && ::write(options.cgroup_procs_fd, "0", 1) != 1) child_fail(report_fd, Step::join_cgroup);
-    if (options.new_session && ::setsid() < 0) child_fail(report_fd, Step::setsid);
-
-    int scratch[64];
-    const size_t mapped = std::min<size_t>(options.fds.size(), 64);
-    for (size_t i = 0; i < mapped; ++i) {
-      scratch[i] = ::fcntl(options.fds[i].parent_fd, F_DUPFD_CLOEXEC, scratch_floor);
-      if (scratch[i] < 0) child_fail(report_fd, Step::dup_fd);
-    }
-    for (size_t i = 0; i < mapped; ++i) {
-      if (::dup2(scratch[i], options.fds[i].child_fd) < 0) child_fail(report_fd, Step::dup_fd);
-    }
-    if (!stdin_mapped) {
-      int null_fd = ::open("/dev/null", O_RDONLY);
-      if (null_fd < 0) child_fail(report_fd, Step::open_null);
-      if (null_fd != 0) {
-        if (::dup2(null_fd, 0) < 0) child_fail(report_fd, Step::dup_fd);
-        ::close(null_fd);
-      }
-    }
-    // Nothing of the parent's leaks into the app: every fd above the plan closes at exec.
-    ::syscall(SYS_close_range, static_cast<unsigned>(scratch_floor), ~0U, CLOSE_RANGE_CLOEXEC);
-
-    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) child_fail(report_fd, Step::chdir);
-    if (options.gid) {
-      gid_t gid = *options.gid;
-      const int rc = options.groups.empty() ? ::setgroups(1, &gid) : ::setgroups(options.groups.size(), options.groups.data());
-      if (rc != 0 || ::setgid(gid) != 0) child_fail(report_fd, Step::setgid);
-    }
-    if (options.uid && ::setuid(*options.uid) != 0) child_fail(report_fd, Step::setuid);
-    if (listen_pid_slot) format_pid(listen_pid_slot, ::getpid());
-
-    ::execve(exec_path.c_str(), argv.data(), envp.data());
-    child_fail(report_fd, Step::exec);
-  });
-  if (pid < 0) return last_error("spawn: fork");
+  // Signals are blocked across the clone so no handler of the parent runs in the child before
+  // the child has reset the dispositions.
+  ChildPlan plan{&options,         report_write.get(), scratch_floor, stdin_mapped,
+                 exec_path.c_str(), argv.data(),        envp.data(),   listen_pid_slot};
+  const pid_t pid = clone_vm_signals_blocked(&child_entry, &plan);
+  if (pid < 0) return last_error("spawn: clone");
 
   report_write.reset();
   ChildReport report{};

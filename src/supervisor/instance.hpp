@@ -99,6 +99,7 @@ struct Instance {
   std::optional<process::ExitStatus> last_exit;
   std::string last_error;                       // why it is errored / why a start failed
   bool start_queued = false;                    // launching, waiting for its turn (queue_start)
+  bool stop_queued = false;                     // to be stopped, waiting for its turn (queue_stop)
   int transient_start_failures = 0;             // EMFILE/EAGAIN... in a row: the retry back-off
   std::string last_restart_reason;              // what the daemon restarted it for (memory, cron, watch)
 

@@ -27,6 +27,8 @@ namespace drove::supervisor {
 namespace {
 
 constexpr std::int64_t kSampleIntervalMs = 2000;
+// How long one loop turn may spend beginning stops (Supervisor::begin_stops).
+constexpr std::int64_t kStopBatchBudgetMs = 2;
 // max_memory_restart: how often the trees of apps with a limit are measured (PM2: 30 s). The
 // check reads /proc only when some app has a limit.
 constexpr std::int64_t kMemoryCheckIntervalMs = 1000;
@@ -52,6 +54,7 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       logs_(loop),
       collector_(UvHandle<uv_check_t>::make()),
       starter_(UvHandle<uv_idle_t>::make()),
+      stopper_(UvHandle<uv_idle_t>::make()),
       sampler_(UvHandle<uv_timer_t>::make()),
       memory_guard_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
@@ -73,6 +76,8 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
   }
   uv_idle_init(loop_, starter_.get());
   starter_->data = this;
+  uv_idle_init(loop_, stopper_.get());
+  stopper_->data = this;
   uv_check_init(loop_, collector_.get());
   collector_->data = this;
   uv_unref(collector_.handle());
@@ -346,7 +351,17 @@ void Supervisor::stop(const std::vector<Instance*>& instances, Done done) {
     instance->stop_waiters.push_back([remaining, shared_done] {
       if (--*remaining == 0) (*shared_done)();
     });
-    begin_stop(*instance);
+  }
+  begin_stops(instances);
+}
+
+// The first stops begin now while they fit in the loop turn's budget, the rest in later turns
+// (queue_stop); in order: once one waits for its turn, the others queue behind it.
+void Supervisor::begin_stops(const std::vector<Instance*>& instances) {
+  const std::int64_t began = monotonic_ms();
+  for (Instance* instance : instances) {
+    if (stop_queue_.empty() && monotonic_ms() - began < kStopBatchBudgetMs) begin_stop(*instance);
+    else queue_stop(*instance);
   }
 }
 
@@ -380,8 +395,8 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdat
       queue_start(*instance);
       if (--*remaining == 0) (*shared_done)();
     });
-    begin_stop(*instance);
   }
+  begin_stops(instances);
 }
 
 // PM2's restart with options (`start <script>` of an app that exists, `restart <file>`):

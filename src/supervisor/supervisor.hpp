@@ -131,6 +131,9 @@ class Supervisor {
   void start_instance(Instance& instance);
   void queue_start(Instance& instance);
   void start_queued_batch();
+  void begin_stops(const std::vector<Instance*>& instances);
+  void queue_stop(Instance& instance);
+  void stop_queued_batch();
   void on_run_exit(Run& run, process::ExitStatus status);
   void terminate(Run& run, Done on_gone);
   void poll_terminating(Run& run);
@@ -202,6 +205,9 @@ class Supervisor {
   // Starts wait here and run a bounded batch per loop turn (see queue_start).
   std::deque<int> start_queue_;
   UvHandle<uv_idle_t> starter_;
+  // Stops asked in bulk, likewise (see queue_stop).
+  std::deque<int> stop_queue_;
+  UvHandle<uv_idle_t> stopper_;
   UvHandle<uv_timer_t> sampler_;
   UvHandle<uv_timer_t> memory_guard_;  // max_memory_restart checks, see triggers.cpp
   std::list<std::unique_ptr<logs::InstanceOutput>> draining_;  // outputs of finished runs

@@ -319,6 +319,23 @@ TEST_F(RobustnessInput, ScaleBeyondTheCapIsRefusedAndALargeScaleIsQuick) {
   auto scaled = home.drove({"scale", "many", "500"});
   ASSERT_EQ(scaled.exit_code, 0) << scaled.err;
   EXPECT_EQ(home.processes("many").size(), 500u);
+
+  // Stopping them is spread over loop turns too: a request sent right after `stop` is
+  // answered while most of them have not been asked to stop yet (stopping all 500 in one
+  // callback held the loop; the other request then saw every one of them stopping).
+  RawClient stopper(home.path() + "/drove.sock");
+  RawClient other(home.path() + "/drove.sock");
+  ASSERT_TRUE(stopper.connected() && other.connected());
+  ASSERT_TRUE(stopper.send_all(json{{"id", 1}, {"method", "stop"}, {"params", {{"targets", {"many"}}}}}.dump() + "\n"));
+  auto listed = other.call("list", json::object());
+  ASSERT_TRUE(listed && listed->contains("result")) << (listed ? listed->dump() : "no reply");
+  size_t still_online = 0;
+  for (const auto& p : listed->at("result")) still_online += p.value("status", "") == "online";
+  EXPECT_GT(still_online, 0u);
+  auto stopped = stopper.read_reply(120s);
+  ASSERT_TRUE(stopped && stopped->contains("result")) << (stopped ? stopped->dump() : "no reply");
+  for (const auto& p : home.processes("many")) EXPECT_EQ(p["pm2_env"]["status"], "stopped");
+
   ASSERT_EQ(home.drove({"delete", "many"}).exit_code, 0);
   EXPECT_TRUE(home.processes("many").empty());
 }
