@@ -11,7 +11,10 @@ struct HomeLayout {
   [[nodiscard]] std::string pid_file() const { return root + "/drove.pid"; }
   [[nodiscard]] std::string spawn_lock() const { return root + "/drove.lock"; }
   [[nodiscard]] std::string daemon_log() const { return root + "/drove.log"; }
-  [[nodiscard]] std::string dump() const { return root + "/dump.json"; }
+  // The saved list, under PM2's name (its previous version is dump.pm2.bak); drove 0.1 named it
+  // dump.json, still read when there is no dump.pm2.
+  [[nodiscard]] std::string dump() const { return root + "/dump.pm2"; }
+  [[nodiscard]] std::string legacy_dump() const { return root + "/dump.json"; }
   [[nodiscard]] std::string logs_dir() const { return root + "/logs"; }
   [[nodiscard]] std::string pids_dir() const { return root + "/pids"; }
 };

@@ -77,8 +77,13 @@ int run(int argc, char** argv) {
   auto* stop = add_lifecycle("stop", "stop apps (whole process trees, gracefully)");
   auto* restart = add_lifecycle("restart", "restart apps (hard)");
   restart->add_flag("--watch", start_options.toggle_watch, "toggle watching of the apps (as PM2)");
+  // PM2's restart/reload with options: the flags given replace the apps' own (each command its
+  // own storage: CLI11 binds options to it).
+  StartOptions restart_flags, reload_flags;
+  restart_flags.add_app_flags_to(*restart, false);
   auto* reload = add_lifecycle("reload", "zero-downtime rolling reload (fork apps restart)");
   reload->add_option("--batch", reload_batch, "instances replaced at a time (1)")->check(CLI::PositiveNumber);
+  reload_flags.add_app_flags_to(*reload, false);
   auto* del = add_lifecycle("delete", "stop and forget apps");
   del->alias("del");
   auto* start_or_restart = app.add_subcommand("startOrRestart", "start the file's apps, restart those running");
@@ -182,8 +187,8 @@ int run(int argc, char** argv) {
   try {
     if (*start) return cmd_start(home, args, start_options, app_args);
     if (*stop) return cmd_lifecycle(home, "stop", args, start_options, 1);
-    if (*restart) return cmd_lifecycle(home, "restart", args, start_options, 1);
-    if (*reload) return cmd_lifecycle(home, "reload", args, start_options, reload_batch);
+    if (*restart) return cmd_lifecycle(home, "restart", args, start_options, 1, restart_flags.to_json(app_args));
+    if (*reload) return cmd_lifecycle(home, "reload", args, start_options, reload_batch, reload_flags.to_json(app_args));
     if (*del) return cmd_lifecycle(home, "delete", args, start_options, 1);
     if (*start_or_restart) return cmd_start_or(home, "startOrRestart", args, restart_options);
     if (*start_or_reload) return cmd_start_or(home, "startOrReload", args, reload_options);

@@ -12,6 +12,9 @@
 #include "cli/client.hpp"
 #include "cli/render.hpp"
 #include "config/ecosystem.hpp"
+#include "config/json_document.hpp"
+#include "config/pm2_dump.hpp"
+#include "config/spec_patch.hpp"
 #include "config/sample_ecosystem.hpp"
 #include "daemon/dump.hpp"
 
@@ -66,6 +69,39 @@ std::set<std::string> running_names(Client& client) {
   std::set<std::string> names;
   for (const auto& p : client.call("list", {{"full", false}})) names.insert(p.value("name", ""));
   return names;
+}
+
+// An ecosystem file's apps for `restart`/`reload`/`start`/`startOr*`, split as PM2's _startJson
+// splits them: those the daemon has are cycled with the file's options, the variables the file
+// declares laid over their environment; the others are started.
+struct FileApps {
+  nlohmann::json names = nlohmann::json::array();
+  nlohmann::json specs = nlohmann::json::array();
+  nlohmann::json declared_envs = nlohmann::json::object();
+  std::vector<AppSpec> to_start;
+
+  void add(config::Loaded loaded, const std::set<std::string>& present) {
+    for (auto& spec : loaded.apps) {
+      if (!present.count(spec.name)) {
+        to_start.push_back(std::move(spec));
+        continue;
+      }
+      names.push_back(spec.name);
+      declared_envs[spec.name] = loaded.declared_env[spec.name];
+      specs.push_back(std::move(spec));
+    }
+  }
+  // The restart/reload of the apps that exist (none: nothing to do).
+  void cycle(Client& client, const std::string& verb, bool update_env) const {
+    if (names.empty()) return;
+    nlohmann::json params = {{"targets", names}, {"specs", specs}, {"declared_envs", declared_envs}};
+    if (update_env) params["env"] = shell_environment();
+    client.call(verb, params);
+  }
+};
+
+void start_specs(Client& client, const std::vector<AppSpec>& specs) {
+  if (!specs.empty()) client.call("start", {{"apps", specs}, {"wait_ready", true}});
 }
 
 }  // namespace
@@ -151,7 +187,8 @@ int cmd_env(const HomeLayout& home, const std::string& id) {
 }
 
 // The specs of one script target, with PM2's CLI rule for -i (cluster mode for a Node script).
-std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptions& options, const nlohmann::json& flags) {
+std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptions& options, const nlohmann::json& flags,
+                                     std::map<std::string, std::map<std::string, std::string>>* declared = nullptr) {
   try {
     auto loaded = config::app_from_script(target, flags, load_context(options));
     const bool node = !loaded.apps.empty() && loaded.apps.front().interpreter == "node";
@@ -161,6 +198,7 @@ std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptio
       loaded = config::app_from_script(target, cluster, load_context(options));
     }
     print_warnings(loaded);
+    if (declared) *declared = std::move(loaded.declared_env);
     return loaded.apps;
   } catch (const config::ConfigError& e) {
     throw UserError(e.what());
@@ -201,12 +239,16 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
   std::vector<AppSpec> specs;           // new apps
   std::vector<AppSpec> replacements;    // existing apps restarted with the options given
   std::vector<std::string> existing;    // names, ids, namespaces of apps the daemon knows
+  nlohmann::json declared_envs = nlohmann::json::object();  // of the replacements
   for (const auto& target : targets) {
     std::vector<AppSpec> loaded;
+    std::map<std::string, std::map<std::string, std::string>> declared;
     if (is_ecosystem_target(target)) {
-      loaded = load_file(target, options, flags).apps;
+      auto file = load_file(target, options, flags);
+      loaded = std::move(file.apps);
+      declared = std::move(file.declared_env);
     } else if (looks_like_script(target)) {
-      loaded = specs_of_script(target, options, flags);
+      loaded = specs_of_script(target, options, flags, &declared);
     } else {
       existing.push_back(target);
       continue;
@@ -221,6 +263,7 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
         throw UserError("an app named '" + spec.name + "' already exists and runs: add -f option to force re-execution " +
                         "(another app under that name), or use restart");
       } else {
+        declared_envs[spec.name] = declared[spec.name];
         replacements.push_back(std::move(spec));  // a stopped app, or an ecosystem file's app
       }
     }
@@ -248,7 +291,7 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
   if (!replacements.empty()) {
     nlohmann::json names = nlohmann::json::array();
     for (const auto& spec : replacements) names.push_back(spec.name);
-    client.call("restart", {{"targets", names}, {"specs", replacements}});
+    client.call("restart", {{"targets", names}, {"specs", replacements}, {"declared_envs", declared_envs}});
   }
   if (!specs.empty()) {
     auto result = client.call("start", {{"apps", specs}, {"wait_ready", true}, {"force", force}});
@@ -268,29 +311,72 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
   return 0;
 }
 
+// PM2's restart/reload with options (`restart app --node-args=...`): the apps the targets name,
+// each with the flags laid over its own options (config::patch_spec), added to `params`.
+void add_patched_specs(Client& client, const std::vector<std::string>& targets, const nlohmann::json& app_flags,
+                       const std::string& cwd, nlohmann::json& params) {
+  std::set<std::string> names;
+  for (const auto& p : client.call("describe", {{"targets", targets}, {"cwd", cwd}})) names.insert(p.value("name", ""));
+  const auto shared = client.call("list", {{"full", true}, {"shared", true}});
+  const auto context = load_context(StartOptions{});
+  for (const auto& app : shared.value("apps", nlohmann::json::array())) {
+    AppSpec current = app.at("spec").get<AppSpec>();
+    if (!names.erase(current.name)) continue;  // another app, or a second one of that name (-f)
+    config::PatchedSpec patched;
+    try {
+      std::vector<config::Diagnostic> warnings;
+      patched = config::patch_spec(current, app_flags, context, warnings);
+      print_warnings(config::Loaded{{}, {}, std::move(warnings)});
+    } catch (const config::ConfigError& e) {
+      throw UserError(e.what());
+    }
+    params["specs"].push_back(patched.spec);
+    params["declared_envs"][current.name] = patched.declared_env;
+  }
+}
+
 int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::vector<std::string>& args,
-                  const StartOptions& options, int batch) {
+                  const StartOptions& options, int batch, const nlohmann::json& app_flags) {
   if (args.empty()) throw UserError("'" + verb + "' needs a target: an id, a name, a namespace, 'all' or an ecosystem file");
+  const bool cycles = verb == "restart" || verb == "reload";
   std::vector<std::string> targets;
-  nlohmann::json envs = nlohmann::json::object();
-  for (const auto& arg : args) {
-    if (!is_ecosystem_target(arg)) {
-      targets.push_back(arg);
-      continue;
-    }
-    // An ecosystem file: its apps, by name; with --update-env, each gets the file's env.
-    for (const auto& spec : load_file(arg, options, nlohmann::json::object()).apps) {
-      targets.push_back(spec.name);
-      if (options.update_env) envs[spec.name] = spec.env;
-    }
-  }
+  std::vector<std::string> files;
+  for (const auto& arg : args) (is_ecosystem_target(arg) ? files : targets).push_back(arg);
   Client client = Client::connect(home);
-  // `stop echo.js`: a script path is resolved against our cwd (PM2's path.resolve(name)).
-  nlohmann::json params = {{"targets", targets}, {"cwd", std::filesystem::current_path().string()}};
-  if (options.update_env) {
-    params["env"] = shell_environment();
-    params["envs"] = envs;
+  FileApps file_apps;
+  if (!files.empty()) {
+    const auto present = running_names(client);
+    for (const auto& file : files) {
+      auto loaded = load_file(file, options, nlohmann::json::object());
+      if (cycles) {
+        // PM2: the file is read again (options, env, --env) and its missing apps start.
+        file_apps.add(std::move(loaded), present);
+      } else {
+        for (const auto& spec : loaded.apps) targets.push_back(spec.name);
+      }
+    }
+    if (targets.empty() && file_apps.names.empty()) {
+      // Nothing of the file runs yet: restart/reload start it, as PM2 does.
+      start_specs(client, file_apps.to_start);
+      print_list(client);
+      return 0;
+    }
   }
+  // `stop echo.js`: a script path is resolved against our cwd (PM2's path.resolve(name)).
+  const std::string cwd = std::filesystem::current_path().string();
+  nlohmann::json params = {{"targets", targets}, {"cwd", cwd}, {"specs", nlohmann::json::array()},
+                           {"declared_envs", nlohmann::json::object()}};
+  if (cycles && config::has_patch_options(app_flags)) {
+    if (!files.empty()) throw UserError("'" + verb + "' of an ecosystem file takes its options from the file, not from flags");
+    add_patched_specs(client, targets, app_flags, cwd, params);
+  }
+  if (cycles && !file_apps.names.empty()) {
+    for (const auto& name : file_apps.names) params["targets"].push_back(name);
+    params["specs"] = file_apps.specs;
+    params["declared_envs"] = file_apps.declared_envs;
+  }
+  if (params["specs"].empty()) params.erase("specs");
+  if (options.update_env) params["env"] = shell_environment();
   if (verb == "reload") params["batch"] = batch;
   if (options.toggle_watch) params["toggle_watch"] = true;
   auto result = client.call(verb, params);
@@ -299,6 +385,7 @@ int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::ve
       std::printf("[drove] %s\n", notice.get<std::string>().c_str());
     }
   }
+  start_specs(client, file_apps.to_start);
   print_list(client);
   return 0;
 }
@@ -308,46 +395,53 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
   if (args.size() != 1 || !is_ecosystem_target(args[0])) throw UserError("'" + verb + "' needs one ecosystem file");
   auto loaded = load_file(args[0], options, options.to_json({}));
   Client client = Client::connect(home);
-  const auto present = running_names(client);
-  std::vector<AppSpec> to_start;
-  std::vector<std::string> to_cycle;
-  nlohmann::json envs = nlohmann::json::object();
-  for (auto& spec : loaded.apps) {
-    if (present.count(spec.name)) {
-      to_cycle.push_back(spec.name);
-      if (options.update_env) envs[spec.name] = spec.env;
-    } else {
-      to_start.push_back(spec);
-    }
-  }
-  if (!to_cycle.empty()) {
-    nlohmann::json params = {{"targets", to_cycle}};
-    if (options.update_env) params["envs"] = envs;
-    client.call(verb == "startOrReload" ? "reload" : "restart", params);
-  }
-  if (!to_start.empty()) client.call("start", {{"apps", to_start}, {"wait_ready", true}});
+  FileApps file_apps;
+  file_apps.add(std::move(loaded), running_names(client));
+  file_apps.cycle(client, verb == "startOrReload" ? "reload" : "restart", options.update_env);
+  start_specs(client, file_apps.to_start);
   print_list(client);
   return 0;
 }
 
+// The specs of a dump PM2 wrote (an array of pm2_env objects), through the ecosystem loader.
+std::vector<AppSpec> specs_of_pm2_dump(const daemon::LoadedDump& dump) {
+  std::printf("[drove] reading PM2's process list \"%s\"\n", dump.path.c_str());
+  try {
+    const std::string text = config::pm2_dump_as_ecosystem(dump.dump).dump(2);
+    const auto context = load_context(StartOptions{});
+    auto loaded = config::load_ecosystem_document(config::parse_json_document(text, dump.path, context.cwd),
+                                                  nlohmann::json::object(), context);
+    print_warnings(loaded);
+    return loaded.apps;
+  } catch (const config::ConfigError& e) {
+    throw UserError(e.what());
+  }
+}
+
 int cmd_resurrect(const HomeLayout& home) {
-  auto dump = daemon::read_dump_file(home.dump());
+  auto dump = daemon::read_dump_file(home.dump(), home.legacy_dump());
   if (!dump.ok()) throw UserError(dump.error().message());
   if (!dump->fallback_reason.empty()) {
     std::fprintf(stderr, "[drove] using the backup \"%s\": %s\n", dump->path.c_str(), dump->fallback_reason.c_str());
+  }
+  // Each saved app with whether it ran; PM2's dump says it through autostart.
+  std::vector<std::pair<AppSpec, bool>> saved;
+  if (config::is_pm2_dump(dump->dump)) {
+    for (auto& spec : specs_of_pm2_dump(*dump)) saved.emplace_back(std::move(spec), true);
+  } else {
+    for (const auto& entry : dump->dump.at("apps")) saved.emplace_back(entry.at("spec").get<AppSpec>(), entry.value("running", true));
   }
   Client client = Client::connect(home);
   const auto present = running_names(client);
   nlohmann::json apps = nlohmann::json::array();
   size_t skipped = 0;
-  for (const auto& entry : dump->dump.at("apps")) {
-    AppSpec spec = entry.at("spec").get<AppSpec>();
+  for (auto& [spec, running] : saved) {
     // Never a duplicate of a running app, and never revive what was stopped when saved.
     if (present.count(spec.name)) {
       ++skipped;
       continue;
     }
-    if (!entry.value("running", true)) spec.autostart = false;
+    if (!running) spec.autostart = false;
     apps.push_back(spec);
   }
   // force: the saved list may hold several apps under one name (`start -f`).

@@ -22,8 +22,9 @@ struct LogsOptions {
 int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, const StartOptions& options,
               const std::vector<std::string>& app_args);
 // stop, restart, reload, delete: targets are ids, names, namespaces, "all" or ecosystem files.
+// `app_flags`: restart/reload's option flags (StartOptions::to_json), applied to the apps cycled.
 int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::vector<std::string>& args,
-                  const StartOptions& options, int batch);
+                  const StartOptions& options, int batch, const nlohmann::json& app_flags = nlohmann::json::object());
 // startOrRestart / startOrReload <file>: what runs is restarted (reloaded), the rest started.
 int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vector<std::string>& args,
                  const StartOptions& options);

@@ -79,6 +79,13 @@ constexpr SwitchFlag kSwitches[] = {
 }  // namespace
 
 void StartOptions::add_to(CLI::App& command) {
+  add_app_flags_to(command, true);
+  command.add_option("--env", env_name, "environment of the ecosystem file to use (env_<name>)");
+  command.add_option("--only", only, "only these apps of the ecosystem file (a,b)");
+  command.add_flag("-a,--update-env", update_env, "use the current shell environment");
+}
+
+void StartOptions::add_app_flags_to(CLI::App& command, bool with_watch) {
   for (const auto& f : kValueFlags) {
     given[f.key] = command.add_option(f.names, values[f.key], f.help);
   }
@@ -88,14 +95,11 @@ void StartOptions::add_to(CLI::App& command) {
   }
   given["stop_exit_codes"] = command.add_option("--stop-exit-codes", stop_exit_codes, "exit codes that do not restart")->expected(1, -1);
   given["filter_env"] = command.add_option("--filter-env", filter_env, "do not inherit these shell variables (prefixes)")->expected(0, -1);
-  given["watch"] = command.add_option("--watch", watch, "restart on changes (paths)")->expected(0, -1);
+  if (with_watch) given["watch"] = command.add_option("--watch", watch, "restart on changes (paths)")->expected(0, -1);
   given["ignore_watch"] = command.add_option("--ignore-watch", ignore_watch, "paths not watched")->expected(1, -1);
   // PM2's -x is a switch (--execute-command: run in fork mode), not --exec-mode's short name.
   const std::string execute_help = "fork mode (PM2's --execute-command)";
   execute_command = command.add_flag("-x,--execute-command", execute_help);
-  command.add_option("--env", env_name, "environment of the ecosystem file to use (env_<name>)");
-  command.add_option("--only", only, "only these apps of the ecosystem file (a,b)");
-  command.add_flag("-a,--update-env", update_env, "use the current shell environment");
 }
 
 nlohmann::json StartOptions::to_json(const std::vector<std::string>& app_args) const {
@@ -121,7 +125,7 @@ nlohmann::json StartOptions::to_json(const std::vector<std::string>& app_args) c
     o["stop_exit_codes"] = codes;
   }
   if (given.at("filter_env")->count() > 0) o["filter_env"] = filter_env.empty() ? nlohmann::json(true) : nlohmann::json(filter_env);
-  if (given.at("watch")->count() > 0) o["watch"] = watch.empty() ? nlohmann::json(true) : nlohmann::json(watch);
+  if (given.count("watch") && given.at("watch")->count() > 0) o["watch"] = watch.empty() ? nlohmann::json(true) : nlohmann::json(watch);
   if (given.at("ignore_watch")->count() > 0) o["ignore_watch"] = ignore_watch;
   if (!app_args.empty()) o["args"] = app_args;
   if (execute_command && execute_command->count() > 0) o["exec_mode"] = "fork";

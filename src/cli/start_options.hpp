@@ -28,6 +28,9 @@ struct StartOptions {
   bool toggle_watch = false;                   // `restart --watch`: PM2 toggles watching
 
   void add_to(CLI::App& command);
+  // The app's option flags only (not --env/--only/--update-env), for `restart`/`reload`, which
+  // apply them to the apps they cycle; `with_watch` false leaves --watch to the command.
+  void add_app_flags_to(CLI::App& command, bool with_watch);
   // The flags given, as option keys; `app_args` (after --) become "args".
   [[nodiscard]] nlohmann::json to_json(const std::vector<std::string>& app_args) const;
   [[nodiscard]] std::vector<std::string> only_list() const;

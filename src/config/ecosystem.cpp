@@ -19,6 +19,22 @@
 namespace drove::config {
 namespace {
 
+// PM2 merges deploy.<env>.env under the apps' env blocks when started with --env <env>.
+nlohmann::json deploy_env_of(const Document& doc, const std::string& env_name) {
+  if (env_name.empty()) return nullptr;
+  const auto& deploy = doc.root.at("deploy");
+  if (!deploy.is_object()) return nullptr;
+  const auto target = deploy.find(env_name);
+  if (target == deploy.end() || !target->is_object()) return nullptr;
+  const auto env = target->find("env");
+  if (env == target->end() || env->is_null()) return nullptr;
+  if (!env->is_object()) {
+    const std::string pointer = (nlohmann::json::json_pointer("/deploy") / env_name / "env").to_string();
+    throw ConfigError(doc.locate(pointer), "'deploy." + env_name + ".env' must be an object of variables");
+  }
+  return *env;
+}
+
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -123,16 +139,21 @@ Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_ov
   std::string source_file;
   if (doc.display_name != "<stdin>") source_file = (fs::path(context.cwd) / doc.display_name).lexically_normal().string();
   std::vector<std::string> only_unmatched = only;
+  nlohmann::json deploy_env;
   if (doc.root.is_object() && doc.root.contains("apps") && doc.root.contains("deploy")) {
     loaded.warnings.emplace_back(doc.locate("/deploy"),
-                                 "'deploy' is for PM2's deploy command, which drove does not have (accepted and ignored)");
+                                 "'deploy' is for PM2's deploy command, which drove does not have (only "
+                                 "deploy.<env>.env is used, with --env)");
+    deploy_env = deploy_env_of(doc, context.env_name);
   }
   std::map<std::string, SourceLocation> seen_names;
   for (const auto& pointer : app_pointers(doc)) {
     RawApp raw = collect_raw_app(doc, pointer, loaded.warnings);
     raw.source_file = source_file;
+    raw.deploy_env = deploy_env;
     apply_command_line(raw, cli_overrides, loaded.warnings);
-    AppSpec spec = normalize_app(raw, context, loaded.warnings);
+    std::map<std::string, std::string> declared;
+    AppSpec spec = normalize_app(raw, context, loaded.warnings, &declared);
 
     auto [previous, fresh] = seen_names.emplace(spec.name, raw.where);
     if (!fresh) {
@@ -144,7 +165,10 @@ Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_ov
                                           return n == spec.name || n == as_written;
                                         }) != only.end();
     std::erase_if(only_unmatched, [&](const std::string& n) { return n == spec.name || n == as_written; });
-    if (wanted) loaded.apps.push_back(std::move(spec));
+    if (wanted) {
+      loaded.declared_env[spec.name] = std::move(declared);
+      loaded.apps.push_back(std::move(spec));
+    }
   }
   // Per app, keys arrive in alphabetical order; the user reads the file top to bottom.
   const auto order = [&doc](const Diagnostic& d) { return std::make_pair(d.file != doc.display_name, d.line); };
@@ -164,7 +188,9 @@ Loaded app_from_script(const std::string& script, const nlohmann::json& cli_opti
   apply_command_line(raw, cli_options, loaded.warnings);
   // The script is named in messages about it: "app.js: script not found: /srv/app.js".
   raw.options["script"] = RawOption{script, SourceLocation{script}, "script", true};
-  loaded.apps.push_back(normalize_app(raw, context, loaded.warnings));
+  std::map<std::string, std::string> declared;
+  loaded.apps.push_back(normalize_app(raw, context, loaded.warnings, &declared));
+  loaded.declared_env[loaded.apps.back().name] = std::move(declared);
   return loaded;
 }
 

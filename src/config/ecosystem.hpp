@@ -21,6 +21,8 @@ namespace drove::config {
 
 struct Loaded {
   std::vector<AppSpec> apps;
+  // Per app name: the variables its options declare, without the shell's (normalize_app).
+  std::map<std::string, std::map<std::string, std::string>> declared_env;
   std::vector<Diagnostic> warnings;  // print them (Diagnostic::str()), then go on
 };
 

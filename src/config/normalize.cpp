@@ -126,7 +126,10 @@ void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec)
   }
 }
 
-void read_environment(const Reader& in, const RawApp& app, const LoadContext& context, AppSpec& spec) {
+// PM2's order (Common.mergeEnvironmentVariables): the shell, then deploy.<env>.env, then env,
+// then env_<env>; `declared` gets all but the shell.
+void read_environment(const Reader& in, const RawApp& app, const LoadContext& context, AppSpec& spec,
+                      std::map<std::string, std::string>& declared) {
   EnvFilter filter;
   if (const RawOption* option = in.find("filter_env")) {
     if (option->value.is_boolean()) filter.drop_all = option->value.get<bool>();
@@ -141,9 +144,10 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
     if (key != "env" && key.rfind("env_", 0) != 0) continue;
     if (!option.value.is_object() && !option.value.is_null()) in.fail_expected(option, "an object of variables");
   }
-  if (const RawOption* env = in.find("env")) merge_env(spec.env, env->value);
+  if (app.deploy_env.is_object()) merge_env(declared, app.deploy_env);
+  if (const RawOption* env = in.find("env")) merge_env(declared, env->value);
   if (!context.env_name.empty()) {
-    if (const RawOption* named = in.find("env_" + context.env_name)) merge_env(spec.env, named->value);
+    if (const RawOption* named = in.find("env_" + context.env_name)) merge_env(declared, named->value);
   }
   for (const char* key : {"instance_var", "increment_var"}) {
     auto name = in.text(key);
@@ -153,8 +157,9 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
   }
   if (auto port = in.whole_number("port", 1, 65535)) {
     spec.port = static_cast<int>(*port);
-    spec.env["PORT"] = std::to_string(*port);
+    declared["PORT"] = std::to_string(*port);
   }
+  for (const auto& [key, value] : declared) spec.env[key] = value;
 }
 
 void read_listen(const Reader& in, AppSpec& spec) {
@@ -308,7 +313,8 @@ void warn_inert_network_options(const OptionReader& in, const AppSpec& spec, std
 
 }  // namespace
 
-AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector<Diagnostic>& warnings) {
+AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector<Diagnostic>& warnings,
+                      std::map<std::string, std::string>* declared_env) {
   OptionReader in(app, context.cwd);
   in.set_home(shell_var(context, "HOME"));
   AppSpec spec;
@@ -317,7 +323,9 @@ AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector
   read_cwd_and_script(in, app, context, spec, default_name, warnings);
   read_name(in, context, default_name, spec);
   read_instances(in, context, spec);
-  read_environment(in, app, context, spec);
+  std::map<std::string, std::string> declared;
+  read_environment(in, app, context, spec, declared);
+  if (declared_env) *declared_env = std::move(declared);
   read_listen(in, spec);
   read_logs(in, spec);
   read_lifecycle(in, context, spec);

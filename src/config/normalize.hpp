@@ -15,6 +15,10 @@
 namespace drove::config {
 
 // Throws ConfigError at the offending option's location; harmless oddities go to `warnings`.
-AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector<Diagnostic>& warnings);
+// `declared_env`, when given, receives the variables the app's options declare (deploy env,
+// env, env_<name>, PORT) without the shell's: what a restart with the file lays over the
+// app's environment, as PM2 does.
+AppSpec normalize_app(const RawApp& app, const LoadContext& context, std::vector<Diagnostic>& warnings,
+                      std::map<std::string, std::string>* declared_env = nullptr);
 
 }  // namespace drove::config

@@ -26,6 +26,7 @@ struct RawApp {
   SourceLocation where;                      // the app object itself
   std::string base_dir;                      // where relative paths of the file resolve from
   std::string source_file;                   // absolute path of the ecosystem file, "" for CLI
+  nlohmann::json deploy_env;                 // the file's deploy.<--env>.env (an object), or null
 };
 
 // Reads one app object at `pointer` of `doc`. Unknown and ignored keys become warnings.

@@ -11,6 +11,7 @@
 
 #include "base/safe_file.hpp"
 #include "base/unique_fd.hpp"
+#include "config/pm2_dump.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -30,8 +31,22 @@ std::string unusable_because(const std::string& path, nlohmann::json& out) {
   if (!in) return std::string("cannot open it (") + std::strerror(errno) + ")";
   out = nlohmann::json::parse(in, nullptr, false);
   if (out.is_discarded()) return "it is not valid JSON (truncated or corrupt)";
+  if (config::is_pm2_dump(out)) return {};  // written by PM2: resurrect converts it
   if (!out.is_object() || !out.contains("apps") || !out["apps"].is_array()) return "it has no \"apps\" list";
   return {};
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// A dump that cannot be read is moved out of the way (to <path>.broken, replacing an older
+// one), so that neither the next save turns it into the backup nor a resurrect reads it again.
+std::string set_aside(const std::string& path) {
+  const std::string aside = path + ".broken";
+  if (::rename(path.c_str(), aside.c_str()) != 0) return {};
+  return aside;
 }
 
 }  // namespace
@@ -40,9 +55,15 @@ Status write_dump_file(const std::string& path, const nlohmann::json& dump) {
   const std::string text = dump.dump(2) + "\n";
   // Keep the previous list: link() fails harmlessly when there is none yet (link() does not
   // follow a symlink at `path`, and the backup name is removed first, never written through).
+  // A broken list is never made the backup: it is set aside and the backup kept.
   const std::string backup = path + ".bak";
-  ::unlink(backup.c_str());
-  if (::link(path.c_str(), backup.c_str()) != 0 && errno != ENOENT) return last_error("back up \"" + path + "\"");
+  nlohmann::json current;
+  if (exists(path) && !unusable_because(path, current).empty()) {
+    (void)set_aside(path);
+  } else {
+    ::unlink(backup.c_str());
+    if (::link(path.c_str(), backup.c_str()) != 0 && errno != ENOENT) return last_error("back up \"" + path + "\"");
+  }
   // A unique temporary name (O_EXCL, no symlink followed), fsync'd, renamed, directory fsync'd.
   return write_file_atomically(path, text, 0600, true, false);
 }
@@ -86,11 +107,18 @@ void DumpWriter::start_next() {
   (void)work.release();  // owned by the request until its after-work callback
 }
 
-Result<LoadedDump> read_dump_file(const std::string& path) {
+Result<LoadedDump> read_dump_file(const std::string& path, const std::string& legacy_path) {
   nlohmann::json dump;
-  const std::string why = unusable_because(path, dump);
+  std::string why = unusable_because(path, dump);
   if (why.empty()) return LoadedDump{std::move(dump), path, {}};
+  const bool broken = exists(path);
   const std::string backup = path + ".bak";
+  if (!broken && !exists(backup) && !legacy_path.empty() && unusable_because(legacy_path, dump).empty()) {
+    return LoadedDump{std::move(dump), legacy_path, {}};  // saved by drove 0.1
+  }
+  if (broken) {
+    if (const std::string aside = set_aside(path); !aside.empty()) why += ", set aside as \"" + aside + "\"";
+  }
   if (unusable_because(backup, dump).empty()) return LoadedDump{std::move(dump), backup, "\"" + path + "\": " + why};
   return SysError{ENOENT, "no saved process list in \"" + path + "\" (" + why + "; run `drove save` first)"};
 }

@@ -1,6 +1,7 @@
-// dump.json: the saved process list (`drove save`), written crash-safely: the new content goes
+// dump.pm2: the saved process list (`drove save`), written crash-safely: the new content goes
 // to a temporary file with a unique name (mkstemp, same directory) that is fsync'd, the
-// previous dump is kept as dump.json.bak, a rename makes the switch atomic, and the directory
+// previous dump is kept as dump.pm2.bak (unless it is broken: then it is set aside as
+// dump.pm2.broken and the backup kept), a rename makes the switch atomic, and the directory
 // is fsync'd so the rename itself survives a crash. The write runs on libuv's thread pool,
 // never on the loop. The file is 0600: it holds the apps' environments.
 //
@@ -33,9 +34,11 @@ struct LoadedDump {
   std::string fallback_reason;  // non-empty when the backup was used: why the main file was not
 };
 
-// Reads a dump; falls back to dump.json.bak when dump.json is missing or unreadable, and says
-// so in `fallback_reason`.
-Result<LoadedDump> read_dump_file(const std::string& path);
+// Reads a dump (drove's, or an array of pm2_env objects written by PM2); falls back to
+// dump.pm2.bak when dump.pm2 is missing or unreadable, and says so in `fallback_reason`; a
+// broken dump.pm2 is set aside (dump.pm2.broken). `legacy_path` (drove 0.1's dump.json) is read
+// when there is neither dump.pm2 nor its backup.
+Result<LoadedDump> read_dump_file(const std::string& path, const std::string& legacy_path = "");
 
 class DumpWriter {
  public:

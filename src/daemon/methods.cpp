@@ -43,19 +43,31 @@ bool resolve(MethodContext& ctx, const nlohmann::json& params, const RpcReply& r
   return true;
 }
 
-// --update-env: `env` (the shell's) is laid over every app's environment; `envs` (per app
-// name, from an ecosystem file) replaces that app's environment.
-supervisor::EnvUpdate env_update_of(const nlohmann::json& params) {
+// `env` (--update-env: the caller's shell) and then `declared_envs` (per app name, what an
+// ecosystem file declares) are laid over the apps' environments; each is checked first.
+std::variant<supervisor::EnvUpdate, CommandError> env_update_of(const nlohmann::json& params) {
   supervisor::EnvUpdate update;
   if (auto it = params.find("env"); it != params.end() && it->is_object()) {
-    update.merge = it->get<std::map<std::string, std::string>>();
-    update.active = true;
+    update.shell = it->get<std::map<std::string, std::string>>();
+    if (auto why = supervisor::check_env("--update-env", *update.shell)) return CommandError{"EINVAL", *why};
   }
-  if (auto it = params.find("envs"); it != params.end() && it->is_object()) {
-    for (const auto& [name, env] : it->items()) update.replace[name] = env.get<std::map<std::string, std::string>>();
-    update.active = true;
+  if (auto it = params.find("declared_envs"); it != params.end() && it->is_object()) {
+    for (const auto& [name, env] : it->items()) {
+      auto vars = env.get<std::map<std::string, std::string>>();
+      if (auto why = supervisor::check_env(name, vars)) return CommandError{"EINVAL", *why};
+      update.declared[name] = std::move(vars);
+    }
   }
   return update;
+}
+
+// restart/reload with `specs`: the apps' options are replaced first (PM2's restart with options).
+std::optional<CommandError> replace_specs(MethodContext& ctx, const nlohmann::json& params) {
+  if (!params.contains("specs")) return std::nullopt;
+  for (const auto& s : params.at("specs")) {
+    if (auto error = ctx.supervisor.replace_spec(s.get<AppSpec>())) return error;
+  }
+  return std::nullopt;
 }
 
 // Calls `check` every 10 ms until it returns true (then the poller frees itself).
@@ -170,11 +182,10 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       ctx.supervisor.start_existing(instances);
       reply_when_settled(ctx, reply, ids_of(instances));
     } else if (m == "stop" || m == "restart" || m == "delete") {
-      // restart with `specs`: the apps' options are replaced first (PM2's restart with options).
-      if (m == "restart" && p.contains("specs")) {
-        for (const auto& s : p.at("specs")) {
-          if (auto error = ctx.supervisor.replace_spec(s.get<AppSpec>())) return reply.error(error->code, error->message);
-        }
+      auto update = env_update_of(p);
+      if (auto* error = std::get_if<CommandError>(&update)) return reply.error(error->code, error->message);
+      if (m == "restart") {
+        if (auto error = replace_specs(ctx, p)) return reply.error(error->code, error->message);
       }
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
@@ -189,17 +200,18 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       } else if (m == "delete") {
         ctx.supervisor.remove(instances, done);
       } else {
-        auto update = env_update_of(p);
-        if (auto why = supervisor::check_env("--update-env", update.merge)) return reply.error("EINVAL", *why);
-        for (const auto& [name, env] : update.replace) {
-          if (auto why = supervisor::check_env(name, env)) return reply.error("EINVAL", *why);
-        }
+        ctx.supervisor.update_env(instances, std::get<supervisor::EnvUpdate>(update));
         if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
-        ctx.supervisor.restart(instances, update, done);
+        ctx.supervisor.restart(instances, done);
       }
     } else if (m == "reload") {
+      auto update = env_update_of(p);
+      if (auto* error = std::get_if<CommandError>(&update)) return reply.error(error->code, error->message);
+      if (auto error = replace_specs(ctx, p)) return reply.error(error->code, error->message);
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
+      ctx.supervisor.update_env(instances, std::get<supervisor::EnvUpdate>(update));
+      if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
       auto ids = ids_of(instances);
       auto error = ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1, [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
         nlohmann::json notices = nlohmann::json::array();

@@ -46,7 +46,7 @@ std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& ins
     };
     if (!holds_sockets(*a)) {
       const std::string name = a->spec.name;
-      restart(targets, {}, [finish, name] {
+      restart(targets, [finish, name] {
         finish({true, "'" + name + "' runs in fork mode with no daemon-held socket: restarted instead of reloaded"});
       });
       continue;

@@ -365,19 +365,24 @@ void Supervisor::begin_stops(const std::vector<Instance*>& instances) {
   }
 }
 
-void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdate& env, Done done) {
-  if (env.active) {
-    std::set<App*> apps;
-    for (Instance* instance : instances) apps.insert(instance->app);
-    for (App* app : apps) {
-      if (auto it = env.replace.find(app->spec.name); it != env.replace.end()) app->spec.env = it->second;
-      for (const auto& [key, value] : env.merge) {
+void Supervisor::update_env(const std::vector<Instance*>& instances, const EnvUpdate& update) {
+  std::set<App*> apps;
+  for (Instance* instance : instances) apps.insert(instance->app);
+  for (App* app : apps) {
+    if (update.shell) {
+      for (const auto& [key, value] : *update.shell) {
         // The caller's shell, like at start: only the allow-list reaches an app run as another user.
         if (app->spec.uid && !config::reaches_other_user(key)) continue;
         app->spec.env[key] = value;
       }
     }
+    if (auto it = update.declared.find(app->spec.name); it != update.declared.end()) {
+      for (const auto& [key, value] : it->second) app->spec.env[key] = value;
+    }
   }
+}
+
+void Supervisor::restart(const std::vector<Instance*>& instances, Done done) {
   auto remaining = std::make_shared<size_t>(instances.size());
   auto shared_done = std::make_shared<Done>(std::move(done));
   if (instances.empty()) return (*shared_done)();
@@ -401,7 +406,8 @@ void Supervisor::restart(const std::vector<Instance*>& instances, const EnvUpdat
 
 // PM2's restart with options (`start <script>` of an app that exists, `restart <file>`):
 // the new options replace the app's, except what a restart cannot change: the number of
-// instances and the exec mode (PM2's _handleAttributeUpdate drops exec_mode too).
+// instances and the exec mode (PM2's _handleAttributeUpdate drops exec_mode too), and the
+// environment, which only update_env() changes (PM2 merges into the app's env, never resets it).
 std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
   auto it = apps_.find(spec.name);
   if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + spec.name + "' not found"};
@@ -409,6 +415,7 @@ std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
   spec.instances = static_cast<int>(app.instances.size());
   spec.instances_requested = app.spec.instances_requested;
   spec.exec_mode = app.spec.exec_mode;
+  spec.env = std::move(app.spec.env);
   app.spec = std::move(spec);
   if (!app.primary && holds_sockets(app)) create_primary(app);
   for (Instance* instance : app.instances) assign_log_paths(*instance);

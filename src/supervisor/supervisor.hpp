@@ -41,12 +41,12 @@ struct CommandError {
   std::string message;
 };
 
-// --update-env: variables laid over every targeted app's environment (`merge`, the shell's),
-// and whole environments per app name (`replace`, from an ecosystem file).
+// What `restart` and `reload` lay over the targeted apps' environments, in PM2's order: the
+// caller's shell (--update-env), then the variables an ecosystem file declares for each app
+// (env, env_<name>, deploy.<name>.env). Whatever is not named keeps its value.
 struct EnvUpdate {
-  bool active = false;
-  std::map<std::string, std::string> merge;
-  std::map<std::string, std::map<std::string, std::string>> replace;
+  std::optional<std::map<std::string, std::string>> shell;
+  std::map<std::string, std::map<std::string, std::string>> declared;  // per app name
 };
 
 struct ReloadOutcome {
@@ -76,7 +76,9 @@ class Supervisor {
   void stop(const std::vector<Instance*>& instances, Done done);
   // Hard restart: stop each instance (whole tree) then start it again. With `new_env`, the
   // app's environment is replaced first (--update-env).
-  void restart(const std::vector<Instance*>& instances, const EnvUpdate& env, Done done);
+  void restart(const std::vector<Instance*>& instances, Done done);
+  // Lays `update` over the environments of the apps of `instances` (used before restart/reload).
+  void update_env(const std::vector<Instance*>& instances, const EnvUpdate& update);
   // Sets an app's number of instances: "N", "+N" or "-N". As PM2: scaling down removes the
   // oldest instances; new instances take the lowest free indexes (NODE_APP_INSTANCE).
   std::optional<CommandError> scale(const std::string& name, const std::string& count, Done done);

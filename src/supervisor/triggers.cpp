@@ -58,7 +58,7 @@ void Supervisor::restart_for(App& app, std::vector<Instance*> instances, const s
       if (is_running(*instance)) running.push_back(instance);
     }
     log_warn("app '{}': reload failed ({}), restarting instead", name, why);
-    restart(running, {}, [shared_done] { (*shared_done)(); });
+    restart(running, [shared_done] { (*shared_done)(); });
   };
   auto error = reload(instances, 1, [shared_done, fallback](std::vector<ReloadOutcome> outcomes) {
     for (const auto& outcome : outcomes) {

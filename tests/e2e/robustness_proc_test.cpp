@@ -143,7 +143,7 @@ INSTANTIATE_TEST_SUITE_P(Mechanisms, TreeKill, ::testing::Values("cgroup", "pidf
 
 TEST(Saves, TwoConcurrentSavesAHundredTimesLeaveAValidDumpWithTheNewestState) {
   DroveHome home;
-  const std::string dump_path = home.path() + "/dump.json";
+  const std::string dump_path = home.path() + "/dump.pm2";
   for (int round = 0; round < 100; ++round) {
     const std::string name = "app" + std::to_string(round);
     auto r = home.drove({"start", "/bin/sleep", "--name", name, "--no-autostart", "--", "1000"});
@@ -156,7 +156,7 @@ TEST(Saves, TwoConcurrentSavesAHundredTimesLeaveAValidDumpWithTheNewestState) {
     ASSERT_TRUE(a.contains("result")) << "round " << round << ": " << a.dump();
     ASSERT_TRUE(b.contains("result")) << "round " << round << ": " << b.dump();
     const auto dump = nlohmann::json::parse(read_file(dump_path), nullptr, false);
-    ASSERT_FALSE(dump.is_discarded()) << "round " << round << ": dump.json is not valid JSON";
+    ASSERT_FALSE(dump.is_discarded()) << "round " << round << ": dump.pm2 is not valid JSON";
     ASSERT_EQ(dump["apps"].size(), static_cast<size_t>(round + 1)) << "round " << round;
     bool newest = false;  // the list is ordered by name, not by age
     for (const auto& entry : dump["apps"]) newest = newest || entry["spec"]["name"] == name;
@@ -167,7 +167,7 @@ TEST(Saves, TwoConcurrentSavesAHundredTimesLeaveAValidDumpWithTheNewestState) {
   ASSERT_NE(dir, nullptr);
   while (const dirent* e = ::readdir(dir)) {
     const std::string entry = e->d_name;
-    EXPECT_TRUE(entry.rfind("dump.json.", 0) != 0 || entry == "dump.json.bak") << entry;
+    EXPECT_TRUE(entry.rfind("dump.pm2.", 0) != 0 || entry == "dump.pm2.bak") << entry;
   }
   ::closedir(dir);
 }
@@ -177,19 +177,29 @@ TEST(Saves, CleardumpGoesThroughTheDaemonAndResurrectSaysWhenItUsesTheBackup) {
   ASSERT_EQ(home.drove({"start", "/bin/sleep", "--name", "kept", "--", "1000"}).exit_code, 0);
   home.wait_online("kept", 1);
   ASSERT_EQ(home.drove({"save"}).exit_code, 0);
-  ASSERT_EQ(home.drove({"save"}).exit_code, 0);  // dump.json.bak now holds "kept" too
-  // A torn dump.json (as a crash of another writer could leave): resurrect uses the backup and says why.
-  write_file(home.path() + "/dump.json", "{\"apps\": [");
+  ASSERT_EQ(home.drove({"save"}).exit_code, 0);  // dump.pm2.bak now holds "kept" too
+  // A torn dump.pm2 (as a crash of another writer could leave): resurrect uses the backup, says
+  // why, and sets the torn file aside so that the next save keeps the good backup.
+  write_file(home.path() + "/dump.pm2", "{\"apps\": [");
   ASSERT_EQ(home.drove({"delete", "kept"}).exit_code, 0);
   auto r = home.drove({"resurrect"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("dump.json.bak"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("dump.pm2.bak"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not valid JSON"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("set aside"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(home.path() + "/dump.pm2.broken"), "{\"apps\": [");
   home.wait_online("kept", 1);
+
+  // A save over a broken list (torn again) sets it aside too: the backup stays the good one.
+  write_file(home.path() + "/dump.pm2", "{\"apps\": [");
+  ASSERT_EQ(home.drove({"save"}).exit_code, 0);
+  const auto backup = nlohmann::json::parse(read_file(home.path() + "/dump.pm2.bak"), nullptr, false);
+  ASSERT_FALSE(backup.is_discarded()) << "the torn list became the backup";
+  EXPECT_EQ(backup["apps"].size(), 1u);
 
   r = home.drove({"cleardump"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto dump = nlohmann::json::parse(read_file(home.path() + "/dump.json"), nullptr, false);
+  const auto dump = nlohmann::json::parse(read_file(home.path() + "/dump.pm2"), nullptr, false);
   ASSERT_FALSE(dump.is_discarded());
   EXPECT_TRUE(dump["apps"].empty());
 }

@@ -1,0 +1,32 @@
+// PM2's restart/reload with options (`pm2 restart app --node-args="--inspect"`, API._operate →
+// _handleAttributeUpdate): the options given on the command line replace the app's own, the
+// rest stays as it was started.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/app_spec.hpp"
+#include "config/diagnostic.hpp"
+#include "config/load_context.hpp"
+
+namespace drove::config {
+
+// `cli_options`: the flags given, as option keys (cli::StartOptions::to_json). Options a
+// restart cannot change (name, namespace, instances, exec mode, cwd, script) are a ConfigError
+// naming them; `--node-args=null` (any spelling of interpreter_args) clears the arguments, as
+// under PM2. The result goes through the same normaliser as a start, so it is checked alike.
+struct PatchedSpec {
+  AppSpec spec;
+  std::map<std::string, std::string> declared_env;  // what the options declare (PORT for --port)
+};
+PatchedSpec patch_spec(const AppSpec& current, const nlohmann::json& cli_options, const LoadContext& context,
+                       std::vector<Diagnostic>& warnings);
+
+// Whether `cli_options` holds anything patch_spec() would apply.
+bool has_patch_options(const nlohmann::json& cli_options);
+
+}  // namespace drove::config
