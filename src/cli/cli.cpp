@@ -131,9 +131,19 @@ int run(int argc, char** argv) {
 
   std::string send_target;
   std::vector<std::string> send_words;
-  auto* send = app.add_subcommand("send", "send a message to an app's process.on('message')");
+  auto* send = app.add_subcommand("send", "write a line to the stdin of an app's processes (fork mode), as PM2");
   send->add_option("target", send_target)->required();
-  send->add_option("message", send_words)->required();
+  send->add_option("line", send_words)->required();
+  std::string message_target;
+  std::vector<std::string> message_words;
+  auto* message_cmd = app.add_subcommand("message", "send data to an app's process.on('message') (PM2's sendDataToProcessId)");
+  message_cmd->alias("msg");
+  message_cmd->add_option("target", message_target)->required();
+  message_cmd->add_option("data", message_words, "JSON, or text")->required();
+  std::string attach_id, attach_separator = "\n";
+  auto* attach = app.add_subcommand("attach", "show a process's output and send it the lines typed (its stdin)");
+  attach->add_option("id", attach_id, "process id")->required();
+  attach->add_option("separator", attach_separator, "appended to each line sent (a newline)");
   std::string trigger_target, trigger_action, trigger_param;
   auto* trigger = app.add_subcommand("trigger", "trigger an action of an app (PM2's {msg} shape)");
   trigger->add_option("target", trigger_target)->required();
@@ -234,6 +244,8 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (*send) return cmd_send(home, send_target, send_words);
+    if (*message_cmd) return cmd_message(home, message_target, message_words);
+    if (*attach) return cmd_attach(home, attach_id, attach_separator);
     if (*trigger) return cmd_trigger(home, trigger_target, trigger_action, trigger_param);
     if (*scale) return cmd_scale(home, scale_name, scale_count);
     if (*save) {

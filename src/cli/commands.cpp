@@ -452,9 +452,53 @@ int cmd_resurrect(const HomeLayout& home) {
 }
 
 int cmd_send(const HomeLayout& home, const std::string& target, const std::vector<std::string>& words) {
+  std::string line;
+  for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
+  Client client = Client::connect(home);
+  client.call("send_line", {{"targets", {target}}, {"line", line + "\n"}});
+  std::printf("[drove] line sent to the stdin of %s\n", target.c_str());
+  return 0;
+}
+
+int cmd_attach(const HomeLayout& home, const std::string& id, const std::string& separator) {
+  // PM2 wants a process number here, not a name: one process's stdin.
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
+    throw UserError("'attach' needs a process id (a number, see `drove list`), got '" + id + "'");
+  }
+  Client client = Client::connect(home);
+  client.call("describe", {{"targets", {id}}});  // an unknown id is an error now, not at the first line
+  Client logs = Client::connect(home);
+  logs.call("subscribe", {{"logs", true}, {"filter", {{"ids", {std::stoi(id)}}}}});
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
+  // Its output, as it comes, on a thread of its own; our stdin's lines go to its stdin.
+  std::thread printer([&logs] {
+    while (auto message = logs.next_message()) {
+      if (!message->is_object() || message->value("event", "") != "log") continue;
+      const std::string text = message->value("text", "") + "\n";
+      if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) return;
+    }
+  });
+  std::string line;
+  int c;
+  while ((c = std::getchar()) != EOF) {
+    if (c != '\n') {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    client.call("send_line", {{"targets", {id}}, {"line", line + separator}});
+    line.clear();
+  }
+  if (!line.empty()) client.call("send_line", {{"targets", {id}}, {"line", line + separator}});
+  // Our stdin ended (PM2 exits when its readline closes). The printer is blocked reading the
+  // stream, which the daemon keeps open: end the process here rather than unwind under it.
+  std::fflush(stdout);
+  std::_Exit(0);
+}
+
+int cmd_message(const HomeLayout& home, const std::string& target, const std::vector<std::string>& words) {
   std::string text;
   for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
-  if (text.empty()) throw UserError("'send' needs a message: JSON, or text");
+  if (text.empty()) throw UserError("'message' needs data: JSON, or text");
   auto data = nlohmann::json::parse(text, nullptr, false);
   if (data.is_discarded()) data = text;  // plain text is sent as a string
   Client client = Client::connect(home);

@@ -30,7 +30,12 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
                  const StartOptions& options);
 int cmd_resurrect(const HomeLayout& home);
 int cmd_logs(const HomeLayout& home, const LogsOptions& options);
+// `send`: the words, joined by spaces, as one line on the targets' stdin (PM2's sendLineToStdin).
 int cmd_send(const HomeLayout& home, const std::string& target, const std::vector<std::string>& words);
+// `message`: data (JSON, else text) to process.on('message') in PM2's {type: 'process:msg'} shape.
+int cmd_message(const HomeLayout& home, const std::string& target, const std::vector<std::string>& words);
+// `attach <id>`: the process's output on our stdout, our stdin's lines on its stdin, until EOF.
+int cmd_attach(const HomeLayout& home, const std::string& id, const std::string& separator);
 int cmd_trigger(const HomeLayout& home, const std::string& target, const std::string& action, const std::string& param);
 int cmd_scale(const HomeLayout& home, const std::string& name, const std::string& count);
 int cmd_init(const std::string& path);

@@ -227,6 +227,11 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       if (!resolve(ctx, p, reply, instances)) return;
       if (auto error = ctx.supervisor.send_message(instances, p.at("message"))) return reply.error(error->code, error->message);
       reply.ok({{"ids", ids_of(instances)}});
+    } else if (m == "send_line") {
+      std::vector<Instance*> instances;
+      if (!resolve(ctx, p, reply, instances)) return;
+      if (auto error = ctx.supervisor.send_line(instances, p.at("line").get<std::string>())) return reply.error(error->code, error->message);
+      reply.ok({{"ids", ids_of(instances)}});
     } else if (m == "signal") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;

@@ -31,6 +31,7 @@
 #include "process/exit_status.hpp"
 #include "process/process_tree.hpp"
 #include "supervisor/restart_policy.hpp"
+#include "supervisor/stdin_writer.hpp"
 
 namespace drove::supervisor {
 
@@ -68,6 +69,7 @@ struct Run {
   std::optional<process::ExitStatus> exit;
   std::unique_ptr<ipc::Channel> channel;  // Node's IPC channel (process.send, cluster protocol)
   std::unique_ptr<logs::InstanceOutput> output;  // its stdout/stderr pipes, drained to the logs
+  std::unique_ptr<StdinWriter> stdin_writer;     // its stdin (fork mode; cluster workers: /dev/null)
 
   // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
   // process is reaped and its whole tree is gone.

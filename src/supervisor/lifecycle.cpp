@@ -106,6 +106,15 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message(), errno);
   UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
+  // Fork-mode apps read a pipe the daemon writes (`drove send`, `attach`), as under PM2; cluster
+  // workers get /dev/null, as Node's cluster.fork gives PM2's.
+  UniqueFd in_read, in_write;
+  if (spec.exec_mode == ExecMode::fork) {
+    int in_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message(), errno);
+    in_read.reset(in_pipe[0]);
+    in_write.reset(in_pipe[1]);
+  }
   run->started_mono_ms = monotonic_ms();
   run->started_at_ms = wall_ms();
   process::SpawnOptions options{
@@ -116,6 +125,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
       .fds = {{1, out_write.get()}, {2, err_write.get()}},
       .new_session = true,
   };
+  if (in_read) options.fds.push_back({0, in_read.get()});
 
   options.uid = identity->owner.uid;
   options.gid = identity->owner.gid;
@@ -171,6 +181,12 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   // Only the child may hold the write ends, or the pipes never reach EOF.
   out_write.reset();
   err_write.reset();
+  in_read.reset();
+  if (in_write) {
+    auto writer = StdinWriter::open(loop_, std::move(in_write));
+    if (writer.ok()) run->stdin_writer = std::move(writer.value());
+    else log_warn("{}:{} stdin: {} (`drove send` cannot reach it)", spec.name, instance.id, writer.error().message());
+  }
   run->output = logs_.attach(instance.output_spec, std::move(out_read), std::move(err_read));
   if (const auto& error = run->output->open_error()) {
     instance.last_error = error->message();

@@ -193,4 +193,21 @@ std::optional<CommandError> Supervisor::send_message(const std::vector<Instance*
   return std::nullopt;
 }
 
+std::optional<CommandError> Supervisor::send_line(const std::vector<Instance*>& instances, const std::string& bytes) {
+  for (Instance* instance : instances) {
+    const std::string who = "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ")";
+    if (!instance->run || instance->run->pid == 0) return CommandError{"ESRCH", who + " is not running"};
+    if (!instance->run->stdin_writer) {
+      return CommandError{"ENOSTDIN", who + " has no stdin to write to: cluster workers read /dev/null, as under PM2 "
+                                            "(use `drove message` to reach process.on('message'))"};
+    }
+  }
+  for (Instance* instance : instances) {
+    if (auto s = instance->run->stdin_writer->write(bytes); !s.ok()) {
+      return CommandError{"EIO", "cannot write to the stdin of process " + std::to_string(instance->id) + ": " + s.error().message()};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace drove::supervisor

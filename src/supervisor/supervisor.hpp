@@ -87,6 +87,8 @@ class Supervisor {
                                      std::function<void(std::vector<ReloadOutcome>)> done);
   // Sends a message to instances' process.on('message') (`drove send`, `drove trigger`).
   std::optional<CommandError> send_message(const std::vector<Instance*>& instances, const nlohmann::json& message);
+  // Writes `bytes` to each instance's stdin (fork mode), as PM2's sendLineToStdin.
+  std::optional<CommandError> send_line(const std::vector<Instance*>& instances, const std::string& bytes);
   // Replaces an existing app's options (its name picks it) before a restart; instances and
   // exec mode stay.
   std::optional<CommandError> replace_spec(AppSpec spec);

@@ -172,7 +172,7 @@ TEST(Messages, ProcessSendReachesDaemonAndDroveSendReachesApp) {
     auto m = last_message();
     return m.is_object() && m.value("hello", 0) == 1;
   })) << last_message();
-  auto r = home.drove({"send", "talk", R"({"x":42})"});
+  auto r = home.drove({"message", "talk", R"({"x":42})"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] {
     auto m = last_message();
@@ -184,7 +184,7 @@ TEST(Messages, ProcessSendReachesDaemonAndDroveSendReachesApp) {
   // A non-Node app has no channel: a clear error.
   ASSERT_EQ(home.drove({"start", fixture("apps/worker.py"), "--name", "py"}).exit_code, 0);
   home.wait_online("py", 1);
-  r = home.drove({"send", "py", "hi"});
+  r = home.drove({"message", "py", "hi"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("no IPC channel"), std::string::npos) << r.err;
 }

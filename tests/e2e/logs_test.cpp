@@ -115,7 +115,7 @@ TEST(Logs, LogsCommandShowsLastLinesThenStreams) {
   DroveHome home;
   ASSERT_EQ(home.drove({"start", fixture("apps/messenger.js"), "--name", "talk"}).exit_code, 0);
   home.wait_online("talk", 1);
-  ASSERT_EQ(home.drove({"send", "talk", "first"}).exit_code, 0);
+  ASSERT_EQ(home.drove({"message", "talk", "first"}).exit_code, 0);
   const std::string log = home.processes("talk").at(0)["pm2_env"].value("pm_out_log_path", "");
   ASSERT_TRUE(wait_until([&] { return read_file(log).find("first") != std::string::npos; }));
   auto r = home.drove({"logs", "talk", "--lines", "5", "--nostream"});
@@ -133,7 +133,7 @@ TEST(Logs, LogsCommandShowsLastLinesThenStreams) {
   });
   // Keep sending until a line arrives through the stream (it subscribes asynchronously).
   EXPECT_TRUE(wait_until([&] {
-    home.drove({"send", "talk", "\"live-line\""});
+    home.drove({"msg", "talk", "\"live-line\""});
     return read_file(streamed).find("live-line") != std::string::npos;
   }));
   ASSERT_TRUE(wait_until([&] { return !read_file(pid_file).empty(); }));

@@ -495,6 +495,35 @@ TEST(Pm2ParityFiles, Pm2KeyIsAnAliasOfApps) {
   EXPECT_EQ(home.wait_online("fromkey", 1).size(), 1u);
 }
 
+// PM2's `send <id> <line>` writes the line to the process's stdin (sendLineToStdin), `attach`
+// shows its output and sends it the lines typed; IPC data is `message` (and `trigger`).
+TEST(Pm2ParityVerbs, SendWritesToStdinAndAttachForwardsLines) {
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", fixture("apps/stdin_echo.sh"), "--name", "echo"}).exit_code, 0);
+  home.wait_online("echo", 1);
+  const std::string out = home.processes("echo").at(0)["pm2_env"].value("pm_out_log_path", "");
+  auto r = home.drove({"send", "echo", "hello", "world"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(wait_until([&] { return read_file(out).find("got: hello world\n") != std::string::npos; })) << read_file(out);
+
+  const std::string id = std::to_string(home.processes("echo").at(0)["pm2_env"].value("pm_id", -1));
+  auto attached = run_program({DROVE_BIN, "attach", id}, {{"DROVE_HOME", home.path()}}, "first\nsecond\n");
+  ASSERT_EQ(attached.exit_code, 0) << attached.err;
+  ASSERT_TRUE(wait_until([&] { return read_file(out).find("got: second\n") != std::string::npos; })) << read_file(out);
+  EXPECT_NE(read_file(out).find("got: first\n"), std::string::npos);
+  EXPECT_EQ(read_file(out).find("stdin closed"), std::string::npos) << "the daemon keeps the app's stdin open";
+
+  // A cluster worker reads /dev/null (as Node's cluster.fork under PM2): a clear error.
+  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "--name", "cw", "-i", "1"}).exit_code, 0);
+  home.wait_online("cw", 1);
+  r = home.drove({"send", "cw", "x"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no stdin"), std::string::npos) << r.err;
+  r = home.drove({"attach", "echo"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("process id"), std::string::npos) << r.err;
+}
+
 // PM2's update: the list saved, a new daemon, the apps back under their names.
 TEST(Pm2ParityVerbs, UpdateReplacesTheDaemonAndResurrects) {
   DroveHome home;
