@@ -407,7 +407,9 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
 std::vector<AppSpec> specs_of_pm2_dump(const daemon::LoadedDump& dump) {
   std::printf("[drove] reading PM2's process list \"%s\"\n", dump.path.c_str());
   try {
-    const std::string text = config::pm2_dump_as_ecosystem(dump.dump).dump(2);
+    const nlohmann::json ecosystem = config::pm2_dump_as_ecosystem(dump.dump);
+    if (ecosystem["apps"].empty()) return {};  // PM2 saved no app (or only modules)
+    const std::string text = ecosystem.dump(2);
     const auto context = load_context(StartOptions{});
     auto loaded = config::load_ecosystem_document(config::parse_json_document(text, dump.path, context.cwd),
                                                   nlohmann::json::object(), context);
