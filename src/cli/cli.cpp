@@ -14,6 +14,7 @@
 #include "base/unique_fd.hpp"
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
+#include "cli/inspect.hpp"
 #include "cli/render.hpp"
 #include "cli/secret_mask.hpp"
 #include "daemon/daemon.hpp"
@@ -109,7 +110,7 @@ int run(int argc, char** argv) {
   std::string list_sort;
   list->add_option("--sort", list_sort, "sort by name, id, pid, cpu, memory, restarts or uptime, [:asc|:desc]");
   auto* jlist = app.add_subcommand("jlist", "list apps as JSON (PM2's shape)");
-  auto* prettylist = app.add_subcommand("prettylist", "list apps as indented JSON (PM2's shape)");
+  auto* prettylist = app.add_subcommand("prettylist", "list apps as PM2 prints them (Node's util.inspect of jlist)");
   for (auto* json_list : {jlist, prettylist}) {
     json_list->add_flag("--mask-secrets", mask_secrets, "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
   }
@@ -231,9 +232,14 @@ int run(int argc, char** argv) {
       Client client = Client::connect(home);
       auto reply = client.call("list", {{"full", true}, {"shared", true}});
       if (mask_secrets && reply.contains("apps")) mask_secret_env(reply["apps"], secret_patterns_from_env());
-      const std::string out = *jlist ? pm2_jlist_text(reply) : to_pm2_jlist(reply).dump(2);
+      std::string out = pm2_jlist_text(reply);
+      if (*prettylist) {
+        // PM2 prints util.inspect(list) with no newline after it.
+        out = node_inspect(nlohmann::ordered_json::parse(out));
+      } else {
+        out += '\n';
+      }
       std::fwrite(out.data(), 1, out.size(), stdout);
-      std::fputc('\n', stdout);
       return 0;
     }
     if (*logs) return cmd_logs(home, logs_options);

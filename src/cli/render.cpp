@@ -140,6 +140,24 @@ const nlohmann::json& env_of(const nlohmann::json& spec) {
   return empty_object();
 }
 
+// The app's environment as PM2 shows it: values written as numbers in the ecosystem file
+// (AppSpec::numeric_env) are numbers again, the rest text.
+nlohmann::json typed_env(const nlohmann::json& spec) {
+  nlohmann::json env = env_of(spec);
+  const auto numeric = spec.find("numeric_env");
+  if (numeric == spec.end() || !numeric->is_array()) return env;
+  for (const auto& key : *numeric) {
+    if (!key.is_string()) continue;
+    auto it = env.find(key.get<std::string>());
+    if (it == env.end() || !it->is_string()) continue;
+    const std::string& text = it->get_ref<const std::string&>();
+    if (text.empty() || text.size() > 32 || text.find_first_not_of("0123456789.-+eE") != std::string::npos) continue;
+    nlohmann::json number = nlohmann::json::parse(text, nullptr, false);
+    if (number.is_number()) *it = std::move(number);
+  }
+  return env;
+}
+
 // PM2's pm2_env for one process, without "env" (the caller adds it).
 nlohmann::json pm2_env_of(const nlohmann::json& p, const nlohmann::json& spec) {
   const bool cluster = p.value("exec_mode", "fork") == "cluster";
@@ -217,7 +235,8 @@ std::optional<std::pair<std::string, long long>> incremented_var(const nlohmann:
 nlohmann::json flattened_env(const nlohmann::json& spec, const std::set<std::string>& reserved) {
   const std::string increment = spec.value("increment_var", "");
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, value] : env_of(spec).items()) {
+  const nlohmann::json env = typed_env(spec);
+  for (const auto& [key, value] : env.items()) {
     if (!reserved.count(key) && key != increment) out[key] = value;
   }
   return out;
@@ -246,7 +265,7 @@ nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply) {
   for (const auto& p : *view.processes) {
     const auto& spec = spec_of(p, view.apps);
     nlohmann::json pm2_env = pm2_env_of(p, spec);
-    pm2_env["env"] = env_of(spec);
+    pm2_env["env"] = typed_env(spec);
     const auto reserved = reserved_pm2_env_keys(spec);
     pm2_env.update(flattened_env(spec, reserved));
     if (auto inc = incremented_var(p, spec); inc && !reserved.count(inc->first)) {
@@ -277,7 +296,7 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
     const auto& spec = spec_of(p, view.apps);
     auto [it, added] = app_text.try_emplace(&spec);
     if (added) {
-      it->second.env = env_of(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      it->second.env = typed_env(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       const auto reserved = reserved_pm2_env_keys(spec);
       const nlohmann::json flattened = flattened_env(spec, reserved);
       for (const auto& [key, value] : flattened.items()) {

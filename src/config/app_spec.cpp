@@ -23,7 +23,7 @@ void from_json(const nlohmann::json& j, ListenSpec& s) {
 #define DROVE_APP_SPEC_FIELDS(X)                                                               \
   X(name) X(namespace_name) X(script) X(exec_path) X(args) X(interpreter) X(interpreter_args)  \
   X(cwd) X(uid) X(gid) X(instances) X(instances_requested) X(exec_mode) X(lb) X(listen) X(env) \
-  X(env_name) X(instance_var) X(increment_var) X(port) X(autorestart) X(autostart)             \
+  X(numeric_env) X(env_name) X(instance_var) X(increment_var) X(port) X(autorestart) X(autostart)             \
   X(min_uptime_ms) X(max_restarts) X(restart_delay_ms) X(exp_backoff_restart_delay_ms)         \
   X(stop_exit_codes) X(kill_timeout_ms) X(kill_signal) X(shutdown_with_message) X(treekill)    \
   X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file) X(log_file_default)  \

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,7 @@ struct AppSpec {
   // --- environment
   std::map<std::string, std::string> env;  // the app's environment: captured shell env (after
                                            // filter_env) + `env` + `env_<name>`
+  std::set<std::string> numeric_env;   // env keys written as numbers (PM2's jlist shows numbers)
   std::string env_name;                // the --env <name> in force, "" if none
   std::string instance_var = "NODE_APP_INSTANCE";
   std::string increment_var;           // e.g. "PORT": incremented per instance

@@ -144,10 +144,18 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
     if (key != "env" && key.rfind("env_", 0) != 0) continue;
     if (!option.value.is_object() && !option.value.is_null()) in.fail_expected(option, "an object of variables");
   }
-  if (app.deploy_env.is_object()) merge_env(declared, app.deploy_env);
-  if (const RawOption* env = in.find("env")) merge_env(declared, env->value);
+  // Which values were numbers: PM2 keeps them numbers in jlist (`PORT: 3000`).
+  auto declare = [&declared, &spec](const nlohmann::json& vars) {
+    merge_env(declared, vars);
+    for (const auto& [key, value] : vars.items()) {
+      if (value.is_number()) spec.numeric_env.insert(key);
+      else spec.numeric_env.erase(key);
+    }
+  };
+  if (app.deploy_env.is_object()) declare(app.deploy_env);
+  if (const RawOption* env = in.find("env")) declare(env->value);
   if (!context.env_name.empty()) {
-    if (const RawOption* named = in.find("env_" + context.env_name)) merge_env(declared, named->value);
+    if (const RawOption* named = in.find("env_" + context.env_name)) declare(named->value);
   }
   for (const char* key : {"instance_var", "increment_var"}) {
     auto name = in.text(key);
@@ -158,6 +166,7 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
   if (auto port = in.whole_number("port", 1, 65535)) {
     spec.port = static_cast<int>(*port);
     declared["PORT"] = std::to_string(*port);
+    spec.numeric_env.insert("PORT");
   }
   for (const auto& [key, value] : declared) spec.env[key] = value;
 }

@@ -374,6 +374,7 @@ void Supervisor::update_env(const std::vector<Instance*>& instances, const EnvUp
         // The caller's shell, like at start: only the allow-list reaches an app run as another user.
         if (app->spec.uid && !config::reaches_other_user(key)) continue;
         app->spec.env[key] = value;
+        app->spec.numeric_env.erase(key);  // the shell's values are text
       }
     }
     if (auto it = update.declared.find(app->spec.name); it != update.declared.end()) {
@@ -416,6 +417,7 @@ std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
   spec.instances_requested = app.spec.instances_requested;
   spec.exec_mode = app.spec.exec_mode;
   spec.env = std::move(app.spec.env);
+  spec.numeric_env.insert(app.spec.numeric_env.begin(), app.spec.numeric_env.end());
   app.spec = std::move(spec);
   if (!app.primary && holds_sockets(app)) create_primary(app);
   for (Instance* instance : app.instances) assign_log_paths(*instance);

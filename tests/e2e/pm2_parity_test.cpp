@@ -364,7 +364,7 @@ TEST(Pm2ParityFiles, JlistFlattensTheEnvAndIncrementsPerInstance) {
   DroveHome home;
   const std::string file = home.scratch() + "/eco.json";
   write_file(file, R"({"apps": [{"name": "inc", "script": "/bin/sleep", "args": "1000", "interpreter": "none",
-    "instances": 2, "increment_var": "PORT", "env": {"PORT": 4000, "NODE_ENV": "production", "name": "shadow"}}]})");
+    "instances": 2, "increment_var": "PORT", "env": {"PORT": 4000, "NODE_ENV": "production", "name": "shadow", "WORKERS": 4, "RATIO": 0.5, "CODE": "007"}}]})");
   ASSERT_EQ(home.drove({"start", file}).exit_code, 0);
   home.wait_online("inc", 2);
   std::map<int, nlohmann::json> by_index;
@@ -373,6 +373,11 @@ TEST(Pm2ParityFiles, JlistFlattensTheEnvAndIncrementsPerInstance) {
   EXPECT_EQ(by_index[0]["PORT"], 4000);
   EXPECT_EQ(by_index[1]["PORT"], 4001);
   EXPECT_EQ(by_index[1]["NODE_ENV"], "production");
+  // Numbers stay numbers, as PM2 keeps the file's values (in pm2_env and in pm2_env.env).
+  EXPECT_EQ(by_index[1]["WORKERS"], 4);
+  EXPECT_EQ(by_index[1]["RATIO"], 0.5);
+  EXPECT_EQ(by_index[1]["CODE"], "007");
+  EXPECT_EQ(by_index[1]["env"]["WORKERS"], 4);
   EXPECT_EQ(by_index[1]["name"], "inc");
   EXPECT_EQ(by_index[1]["env"]["name"], "shadow");
   EXPECT_EQ(by_index[0]["axm_options"]["module_name"], "inc");
