@@ -97,6 +97,9 @@ class ClusterPrimary {
   [[nodiscard]] std::size_t worker_count() const { return workers_.size(); }
   [[nodiscard]] nlohmann::json describe() const;
   void close_all();  // closes every listening socket (app deleted)
+  // Closes the listening sockets no worker holds now (an app sharing this primary was deleted:
+  // the ports the other apps' workers hold stay open).
+  void close_unheld();
 
   // Socket activation for non-Node apps (systemd LISTEN_FDS): listening fds for instance
   // `slot`, in `specs` order, owned by the primary (shared, or one per slot for reuseport).

@@ -98,6 +98,17 @@ json ClusterPrimary::describe() const {
           {"sock_diag", census_available_}};
 }
 
+void ClusterPrimary::close_unheld() {
+  for (auto it = servers_.begin(); it != servers_.end();) {
+    if (it->second->workers.empty()) {
+      close_server(*it->second);
+      it = servers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void ClusterPrimary::close_all() {
   for (auto& [key, h] : servers_) close_server(*h);
   servers_.clear();

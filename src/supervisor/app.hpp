@@ -27,7 +27,9 @@ struct App {
   std::vector<Instance*> instances;  // in creation order (scale down removes the first); owned by the Supervisor
   ReloadState reload;
   // Cluster mode: the daemon's primary, owner of the app's listening sockets.
-  std::unique_ptr<cluster::ClusterPrimary> primary;
+  // Node cluster apps of the same user and policy share one (as every app shares PM2's), so
+  // two apps listening on one port share its socket (Supervisor::create_primary).
+  std::shared_ptr<cluster::ClusterPrimary> primary;
 
   // Restart triggers (triggers.cpp): cron_restart's timer, and watch's inotify watcher with
   // its debounce timer. `watch_restarting` absorbs changes while a watch restart runs, as PM2.

@@ -21,7 +21,32 @@ constexpr std::int64_t kIdleSettleMs = 50;
 
 }  // namespace
 
+// PM2 is one Node cluster primary for every app: two cluster apps listening on the same port
+// share its socket, connections spread round-robin over the workers of both. Node cluster apps
+// of the same user (uid/gid, privileged ports) and the same balancing share one primary here
+// too. reuseport keeps one per app (its sockets are per instance slot), and so do apps that get
+// their sockets by activation (fixed per app by their config).
+std::shared_ptr<cluster::ClusterPrimary> Supervisor::shareable_primary(const App& app) const {
+  auto shares = [](const AppSpec& s) {
+    return s.exec_mode == ExecMode::cluster && speaks_node_ipc(s) && s.lb != LoadBalance::reuseport;
+  };
+  if (!shares(app.spec)) return nullptr;
+  for (const auto& [_, other] : apps_) {
+    if (other.get() == &app || !other->primary || !shares(other->spec)) continue;
+    const AppSpec& o = other->spec;
+    if (o.lb == app.spec.lb && o.uid == app.spec.uid && o.gid == app.spec.gid &&
+        o.allow_privileged_ports == app.spec.allow_privileged_ports) {
+      return other->primary;
+    }
+  }
+  return nullptr;
+}
+
 void Supervisor::create_primary(App& app) {
+  if (auto shared = shareable_primary(app)) {
+    app.primary = std::move(shared);
+    return;
+  }
   cluster::ClusterPrimary::Events events;
   events.on_online = [this](int worker_id) {
     if (Run* run = find_worker(worker_id)) {
@@ -52,9 +77,15 @@ void Supervisor::create_primary(App& app) {
   options.app_name = app.spec.name;
   options.max_listeners = static_cast<std::size_t>(std::max(app.spec.max_listeners, 1));
   if (app.spec.uid || app.spec.gid || app.spec.allow_privileged_ports) {
-    options.bind_as = [&app] { return bind_identity(app.spec); };
+    // By value: a shared primary outlives the app that created it.
+    AppSpec who;
+    who.name = app.spec.name;
+    who.uid = app.spec.uid;
+    who.gid = app.spec.gid;
+    who.allow_privileged_ports = app.spec.allow_privileged_ports;
+    options.bind_as = [who = std::move(who)] { return bind_identity(who); };
   }
-  app.primary = std::make_unique<cluster::ClusterPrimary>(loop_, app.spec.lb, std::move(events), std::move(options));
+  app.primary = std::make_shared<cluster::ClusterPrimary>(loop_, app.spec.lb, std::move(events), std::move(options));
 }
 
 Run* Supervisor::find_worker(int worker_id) {

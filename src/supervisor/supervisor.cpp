@@ -449,7 +449,11 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
       release_id(id);
       if (app->instances.empty()) {
         // The port closes now: a deleted app must not keep accepting connections.
-        if (app->primary) app->primary->close_all();
+        if (app->primary) {
+          // A primary shared with other apps keeps the sockets their workers hold.
+          if (app->primary.use_count() > 1) app->primary->close_unheld();
+          else app->primary->close_all();
+        }
         stop_triggers(*app);
         for (auto [entry, end] = apps_.equal_range(app->spec.name); entry != end; ++entry) {
           if (entry->second.get() != app) continue;

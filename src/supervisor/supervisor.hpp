@@ -157,6 +157,7 @@ class Supervisor {
   void on_app_message(Run& run, const nlohmann::json& message);
   void on_dropped_message(Instance& instance, const std::string& reason);
   void create_primary(App& app);
+  std::shared_ptr<cluster::ClusterPrimary> shareable_primary(const App& app) const;
   void probe_event_loop(Run& run);
   [[nodiscard]] std::vector<std::string> peer_listening_keys(const App& app) const;
   Run* find_worker(int worker_id);

@@ -139,6 +139,33 @@ TEST(ClusterMode, DeleteClosesThePort) {
   EXPECT_TRUE(refused);
 }
 
+// As under PM2 (one cluster primary for every app): two cluster apps listening on one port
+// share its socket, connections go round-robin over the workers of both; deleting one app
+// leaves the port to the other; deleting the last closes it.
+TEST(ClusterMode, TwoAppsOnOnePortShareItRoundRobin) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  const std::map<std::string, std::string> env = {{"PORT", std::to_string(port)}};
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "one"}, env).exit_code, 0);
+  auto r = home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "two"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto one = home.wait_online("one", 2);
+  const auto two = home.wait_online("two", 2);
+  for (const auto& p : home.processes("two")) EXPECT_EQ(p["pm2_env"].value("status", ""), "online");
+  const auto counts = spread(port, 400);
+  for (pid_t pid : one) EXPECT_EQ(counts.count("pid " + std::to_string(pid) + "\n") ? counts.at("pid " + std::to_string(pid) + "\n") : 0, 100) << pid;
+  for (pid_t pid : two) EXPECT_EQ(counts.count("pid " + std::to_string(pid) + "\n") ? counts.at("pid " + std::to_string(pid) + "\n") : 0, 100) << pid;
+
+  ASSERT_EQ(home.drove({"delete", "one"}).exit_code, 0);
+  const auto after = spread(port, 20);
+  EXPECT_EQ(after.count("failed"), 0u) << "the port closed with the first app";
+  for (pid_t pid : two) EXPECT_EQ(after.at("pid " + std::to_string(pid) + "\n"), 10) << pid;
+  ASSERT_EQ(home.drove({"delete", "two"}).exit_code, 0);
+  bool refused = false;
+  http_get(port, "/", &refused);
+  EXPECT_TRUE(refused);
+}
+
 // As PM2: scaling down removes the oldest instances (pm2_parity_test.cpp covers the numbers
 // coming back on the next scale up).
 TEST(ClusterMode, ScaleUpAndDownRemovesTheOldestAndServesFromEveryInstance) {
