@@ -317,6 +317,9 @@ void add_patched_specs(Client& client, const std::vector<std::string>& targets, 
                        const std::string& cwd, nlohmann::json& params) {
   std::set<std::string> names;
   for (const auto& p : client.call("describe", {{"targets", targets}, {"cwd", cwd}})) names.insert(p.value("name", ""));
+  if (app_flags.contains("name") && names.size() > 1) {
+    throw UserError("--name renames one app, and these targets name " + std::to_string(names.size()));
+  }
   const auto shared = client.call("list", {{"full", true}, {"shared", true}});
   const auto context = load_context(StartOptions{});
   for (const auto& app : shared.value("apps", nlohmann::json::array())) {
@@ -330,8 +333,10 @@ void add_patched_specs(Client& client, const std::vector<std::string>& targets, 
     } catch (const config::ConfigError& e) {
       throw UserError(e.what());
     }
-    params["specs"].push_back(patched.spec);
-    params["declared_envs"][current.name] = patched.declared_env;
+    // PM2's `restart app --name new` renames it: the daemon renames first, then applies.
+    if (patched.spec.name != current.name) params["renames"][current.name] = patched.spec.name;
+    params["declared_envs"][patched.spec.name] = patched.declared_env;
+    params["specs"].push_back(std::move(patched.spec));
   }
 }
 

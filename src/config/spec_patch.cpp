@@ -18,6 +18,7 @@ using Copy = std::function<void(AppSpec& to, const AppSpec& from)>;
 // What each option sets in an AppSpec (normalize.cpp is the reference).
 const std::map<std::string, Copy>& copies() {
   static const std::map<std::string, Copy> table = {
+      {"name", DROVE_COPY(to.name = from.name)},  // PM2 renames the app (the daemon checks it)
       {"args", DROVE_COPY(to.args = from.args)},
       {"interpreter", DROVE_COPY(to.interpreter = from.interpreter; to.exec_path = from.exec_path)},
       {"interpreter_args", DROVE_COPY(to.interpreter_args = from.interpreter_args)},
@@ -69,7 +70,7 @@ const std::map<std::string, Copy>& copies() {
 const char* unchangeable_hint(const std::string& canonical) {
   if (canonical == "instances") return "use `scale`";
   if (canonical == "exec_mode") return "delete the app and start it in the other mode";
-  if (canonical == "name" || canonical == "namespace" || canonical == "script" || canonical == "cwd") {
+  if (canonical == "namespace" || canonical == "script" || canonical == "cwd") {
     return "delete the app and start it again";
   }
   if (canonical == "filter_env") return "it filters the shell environment given at start; use --update-env";
@@ -114,7 +115,7 @@ PatchedSpec patch_spec(const AppSpec& current, const nlohmann::json& cli_options
   apply_command_line(raw, given, warnings);
   const bool absolute = !current.exec_path.empty() && current.exec_path.front() == '/';
   raw.options["script"] = RawOption{absolute ? current.exec_path : current.script, where, "script", false};
-  raw.options["name"] = RawOption{current.name, where, "name", true};
+  if (!given.contains("name")) raw.options["name"] = RawOption{current.name, where, "name", true};
   raw.options["cwd"] = RawOption{current.cwd, where, "cwd", true};
   if (!given.contains("interpreter") && !current.interpreter.empty()) {
     raw.options["interpreter"] = RawOption{current.interpreter, where, "interpreter", true};

@@ -15,8 +15,9 @@
 
 namespace drove::config {
 
-// `cli_options`: the flags given, as option keys (cli::StartOptions::to_json). Options a
-// restart cannot change (name, namespace, instances, exec mode, cwd, script) are a ConfigError
+// `cli_options`: the flags given, as option keys (cli::StartOptions::to_json); `name` renames
+// the app, as under PM2. Options a restart cannot change (namespace, instances, exec mode, cwd,
+// script, filter_env) are a ConfigError
 // naming them; `--node-args=null` (any spelling of interpreter_args) clears the arguments, as
 // under PM2. The result goes through the same normaliser as a start, so it is checked alike.
 struct PatchedSpec {

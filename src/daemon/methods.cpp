@@ -61,6 +61,20 @@ std::variant<supervisor::EnvUpdate, CommandError> env_update_of(const nlohmann::
   return update;
 }
 
+// restart/reload with `renames` ({old: new}, PM2's `restart app --name new`): the apps are
+// renamed, and the targets naming an old name name the new one.
+std::optional<CommandError> apply_renames(MethodContext& ctx, nlohmann::json& params) {
+  for (const auto& [from, to] : params.at("renames").items()) {
+    if (auto error = ctx.supervisor.rename_app(from, to.get<std::string>())) return error;
+    if (auto targets = params.find("targets"); targets != params.end() && targets->is_array()) {
+      for (auto& target : *targets) {
+        if (target == from) target = to;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // restart/reload with `specs`: the apps' options are replaced first (PM2's restart with options).
 std::optional<CommandError> replace_specs(MethodContext& ctx, const nlohmann::json& params) {
   if (!params.contains("specs")) return std::nullopt;
@@ -129,7 +143,18 @@ void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::jso
 }  // namespace
 
 void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) {
-  const auto& p = req.params;
+  // restart/reload may rewrite their targets (renames): they get a copy to work on.
+  nlohmann::json params_copy;
+  const bool rewrites = (req.method == "restart" || req.method == "reload") && req.params.contains("renames");
+  if (rewrites) params_copy = req.params;
+  const nlohmann::json& p = rewrites ? params_copy : req.params;
+  if (rewrites) {
+    try {
+      if (auto error = apply_renames(ctx, params_copy)) return reply.error(error->code, error->message);
+    } catch (const nlohmann::json::exception& e) {
+      return reply.error("EINVAL", std::string("bad parameters for '") + req.method + "': " + e.what());
+    }
+  }
   const std::string& m = req.method;
   try {
     if (m == "ping") {

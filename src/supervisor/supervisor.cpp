@@ -416,11 +416,42 @@ std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
   spec.instances = static_cast<int>(app.instances.size());
   spec.instances_requested = app.spec.instances_requested;
   spec.exec_mode = app.spec.exec_mode;
-  spec.env = std::move(app.spec.env);
+  spec.env = app.spec.env;
   spec.numeric_env.insert(app.spec.numeric_env.begin(), app.spec.numeric_env.end());
+  // Checked as a start's spec is: whoever sent it, the daemon runs only what it can.
+  if (auto why = validate_spec(spec)) return CommandError{"EINVAL", *why};
+  // Timers and watches follow the new options (cron_restart, watch, ignore_watch, watch_delay).
+  stop_triggers(app);
   app.spec = std::move(spec);
   if (!app.primary && holds_sockets(app)) create_primary(app);
   for (Instance* instance : app.instances) assign_log_paths(*instance);
+  start_triggers(app);
+  return std::nullopt;
+}
+
+// PM2's `restart <app> --name <new>`: the app goes on under the new name (its log and pid
+// files follow it), checked as a new app's name is.
+std::optional<CommandError> Supervisor::rename_app(const std::string& from, const std::string& to) {
+  if (from == to) return std::nullopt;
+  auto it = apps_.find(from);
+  if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + from + "' not found"};
+  if (apps_.count(from) > 1) return CommandError{"EINVAL", "several apps are named '" + from + "' (start -f): delete the extra ones first"};
+  if (apps_.count(to)) return CommandError{"EEXIST", "an app named '" + to + "' already exists"};
+  AppSpec renamed = it->second->spec;
+  renamed.name = to;
+  if (auto why = validate_spec(renamed)) return CommandError{"EINVAL", *why};
+  std::map<std::string, std::string> on_disk;
+  for (const auto& [name, _] : apps_) {
+    if (name != from) on_disk.emplace(file_safe_name(name), name);
+  }
+  if (auto why = check_disk_name(to, on_disk)) return CommandError{"EEXIST", *why};
+  auto node = apps_.extract(it);
+  node.key() = to;
+  App& app = *node.mapped();
+  app.spec.name = to;
+  apps_.insert(std::move(node));
+  for (Instance* instance : app.instances) assign_log_paths(*instance);
+  log_info("app '{}' renamed '{}'", from, to);
   return std::nullopt;
 }
 

@@ -92,6 +92,7 @@ class Supervisor {
   // Replaces an existing app's options (its name picks it) before a restart; instances and
   // exec mode stay.
   std::optional<CommandError> replace_spec(AppSpec spec);
+  std::optional<CommandError> rename_app(const std::string& from, const std::string& to);
   // `drove sendSignal`: the signal to each instance's main process (as PM2, not its tree).
   std::optional<CommandError> send_signal(const std::vector<Instance*>& instances, int signal);
   // Starts instances that are stopped or errored (`drove start <name>`).

@@ -417,6 +417,17 @@ TEST(Pm2ParityStart, RestartAndReloadApplyTheOptionsGiven) {
   EXPECT_NE(r.err.find("scale"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(home.processes("nw").size(), 1u);
+
+  // --name renames it (as PM2 does), its logs follow; --cron-restart takes effect at once.
+  r = home.drove({"restart", "nw", "--name", "renamed", "--cron-restart", "*/1 * * * * *"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(home.processes("nw").empty());
+  home.wait_online("renamed", 1);
+  EXPECT_NE(home.processes("renamed").at(0)["pm2_env"].value("pm_out_log_path", "").find("renamed-out.log"), std::string::npos);
+  const int restarts = home.processes("renamed").at(0)["pm2_env"].value("restart_time", 0);
+  EXPECT_TRUE(wait_until([&] { return home.processes("renamed").at(0)["pm2_env"].value("restart_time", 0) > restarts; },
+                         std::chrono::seconds(30)))
+      << "the cron given on restart never fired";
 }
 
 // PM2's restart/reload of an ecosystem file (API._startJson): the file is read again, the apps

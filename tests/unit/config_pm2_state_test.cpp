@@ -80,6 +80,13 @@ TEST(SpecPatch, TheOptionsGivenReplaceTheAppsTheRestStays) {
   EXPECT_EQ(patched.spec.name, "web");
 }
 
+TEST(SpecPatch, NameRenamesTheApp) {
+  std::vector<Diagnostic> warnings;
+  const auto patched = patch_spec(running_app(), {{"name", "web2"}}, shell_in(corpus_dir()), warnings);
+  EXPECT_EQ(patched.spec.name, "web2");
+  EXPECT_EQ(patched.spec.kill_timeout_ms, 5000);
+}
+
 TEST(SpecPatch, NodeArgsNullClearsThem) {
   std::vector<Diagnostic> warnings;
   const auto patched = patch_spec(running_app(), {{"node_args", "null"}}, shell_in(corpus_dir()), warnings);
@@ -87,7 +94,7 @@ TEST(SpecPatch, NodeArgsNullClearsThem) {
 }
 
 TEST(SpecPatch, WhatARestartCannotChangeIsRefusedInOneLine) {
-  for (const char* key : {"instances", "exec_mode", "name", "namespace", "cwd", "filter_env"}) {
+  for (const char* key : {"instances", "exec_mode", "namespace", "cwd", "filter_env"}) {
     std::vector<Diagnostic> warnings;
     const std::string error = error_of([&] { patch_spec(running_app(), {{key, "2"}}, shell_in(corpus_dir()), warnings); });
     EXPECT_NE(error.find("cannot change"), std::string::npos) << key << ": " << error;
