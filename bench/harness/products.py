@@ -208,6 +208,26 @@ class Drove(Product):
         return named or list(self.LB_POLICIES)
 
 
+    def longest_loop_turn(self, since, until):
+        """The daemon's longest loop turn (ms, wall time) between two time.time() values, from the
+        per-second history `ping` keeps (LoopMeter): how long anything on the loop could wait for
+        it. 1.0 when no turn of the window was over 1 ms (the history keeps only those)."""
+        import socket
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(os.path.join(self.home, "drove.sock"))
+            s.sendall(b'{"id":1,"method":"ping","params":{"loop_history":true}}\n')
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        seconds = json.loads(buf)["result"]["loop"].get("seconds", [])
+        inside = [row[1] for row in seconds if int(since) <= row[0] <= int(until)]
+        return max(inside, default=1.0)
+
+
 class PM2(Product):
     key, label, home_var, pid_file = "pm2", "PM2", "PM2_HOME", "pm2.pid"
 

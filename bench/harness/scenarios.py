@@ -639,12 +639,19 @@ def stall(ctx):
           "stall-big/drove", "stall-big/pm2")
     R.row(S, f"… while `scale sleeper +{n}` runs (until all online)", "ms", "lower", "stall-scale/drove", "stall-scale/pm2")
     R.row(S, f"jlist with {n + 1} instances", "ms", "lower", f"jlist{n + 1}/drove", f"jlist{n + 1}/pm2")
+    R.row(S, "daemon's longest loop turn: idle (drove only)", "ms", "lower", "loop-idle/drove", None)
+    R.row(S, "… while it takes the 15 MiB start", "ms", "lower", "loop-big/drove", None)
+    R.row(S, f"… while `scale sleeper +{n}` runs", "ms", "lower", "loop-scale/drove", None)
+    R.row(S, f"… while it answers jlist with {n + 1} instances", "ms", "lower", f"loop-jlist{n + 1}/drove", None)
     R.note(S, "hello.js -i 2 (round-robin: the daemon accepts); a probe thread opens a new connection per "
               "request, one at a time, and the worst connect-to-response time of each window is kept. The big "
               "request is `start` of a 15 MiB ecosystem JSON (drove reads ecosystem files up to 16 MiB) whose app "
               "has 150 variables of 100 KiB (the app itself "
               "cannot exec with such an environment, in either product: what is measured is the daemon taking "
-              "the request). `sleeper` is /bin/sleep in fork mode.")
+              "the request). `sleeper` is /bin/sleep in fork mode. The daemon's longest loop turn is read from "
+              "its own meter (`ping`: wall time between two waits for I/O, less the time blocked in epoll), "
+              "the longest wait the daemon imposed on every accept, log line and request in that window; "
+              "PM2 has no such meter.")
     app = os.path.join(ctx.apps, "hello.js")
     big = os.path.join(ctx.tmp, "eco-15mib.json")
     if not os.path.exists(big):
@@ -659,31 +666,45 @@ def stall(ctx):
         port = free_port()
         p.start(app, name="web", instances=2, env={"PORT": port})
         wait_cluster_ready(ctx, p, "web", 2, port)
+        def loop_turn(series, since):
+            if k == "drove":
+                R.add(f"loop-{series}/drove", p.longest_loop_turn(since, time.time()), round=rnd)
+
+        since = time.time()
         with LatencyProbe(port) as probe:
             time.sleep(3)
         R.add(f"stall-idle/{k}", probe.worst(), requests=len(probe.samples), failures=probe.failures, round=rnd)
+        loop_turn("idle", since)
 
+        since = time.time()
         with LatencyProbe(port) as probe:
             time.sleep(0.5)
             p.cli("start", big, timeout=120, check=False)
             time.sleep(0.5)
         R.add(f"stall-big/{k}", probe.worst(), requests=len(probe.samples), failures=probe.failures, round=rnd)
+        loop_turn("big", since)
         p.cli("delete", "big", timeout=60, check=False)
 
         p.start("/bin/sleep", name="sleeper", extra=["--interpreter", "none", "--", "100000"])
         wait_online(p, 1, 30, name="sleeper")
+        since = time.time()
         with LatencyProbe(port) as probe:
             time.sleep(0.5)
             p.cli("scale", "sleeper", f"+{n}", timeout=max(120, n))
             wait_online(p, n + 1, max(120, n), name="sleeper", interval=0.5)
         R.add(f"stall-scale/{k}", probe.worst(), requests=len(probe.samples), failures=probe.failures, round=rnd)
+        loop_turn("scale", since)
+        time.sleep(1.1)  # the history is per second: the jlist window starts in a second of its own
+        since = time.time()
         for ms in time_command(p.argv("jlist"), p.env(), ctx.cfg["list_runs"], ctx.cfg["list_warmup"], ctx.tmp):
             R.add(f"jlist{n + 1}/{k}", ms, round=rnd)
+        loop_turn(f"jlist{n + 1}", since)
         leftovers = p.kill()
         if leftovers:
             raise CmdError(f"'kill' left {len(leftovers)} process(es) running")
 
-    for_rounds(ctx, "stall", body, lambda k: [f"stall-idle/{k}", f"stall-big/{k}", f"stall-scale/{k}", f"jlist{n + 1}/{k}"])
+    for_rounds(ctx, "stall", body, lambda k: [f"stall-idle/{k}", f"stall-big/{k}", f"stall-scale/{k}", f"jlist{n + 1}/{k}"]
+               + ([f"loop-idle/{k}", f"loop-big/{k}", f"loop-scale/{k}", f"loop-jlist{n + 1}/{k}"] if k == "drove" else []))
 
 
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the

@@ -60,6 +60,8 @@ const std::map<std::string, Copy>& copies() {
       {"ipc", DROVE_COPY(to.ipc = from.ipc)},
       {"allow_privileged_ports", DROVE_COPY(to.allow_privileged_ports = from.allow_privileged_ports)},
       {"max_listeners", DROVE_COPY(to.max_listeners = from.max_listeners)},
+      {"instance_var", DROVE_COPY(to.instance_var = from.instance_var)},
+      {"increment_var", DROVE_COPY(to.increment_var = from.increment_var)},
   };
   return table;
 }
@@ -74,6 +76,9 @@ const char* unchangeable_hint(const std::string& canonical) {
     return "delete the app and start it again";
   }
   if (canonical == "filter_env") return "it filters the shell environment given at start; use --update-env";
+  if (canonical == "env") return "restart the ecosystem file with --env, or use --update-env";
+  if (canonical == "listen") return "the app's sockets are open; delete the app and start it again";
+  if (canonical == "append_env_to_name" || canonical == "name_prefix") return "use --name";
   return nullptr;
 }
 
@@ -83,6 +88,13 @@ std::string canonical_of(const std::string& key) {
 }
 
 }  // namespace
+
+PatchCoverage patch_coverage(const std::string& canonical) {
+  if (canonical == "force") return PatchCoverage::not_an_app_option;  // -f: for start only
+  if (copies().contains(canonical)) return PatchCoverage::applied;
+  if (unchangeable_hint(canonical) != nullptr) return PatchCoverage::refused_with_hint;
+  return PatchCoverage::refused;
+}
 
 bool has_patch_options(const nlohmann::json& cli_options) {
   if (!cli_options.is_object()) return false;
@@ -128,8 +140,13 @@ PatchedSpec patch_spec(const AppSpec& current, const nlohmann::json& cli_options
   for (const auto& [key, value] : given.items()) {
     const std::string canonical = canonical_of(key);
     auto copy = copies().find(canonical);
-    if (copy == copies().end()) continue;  // a key the loader warned about (PM2-only, unknown)
-    copy->second(patched, fresh);
+    if (copy != copies().end()) {
+      copy->second(patched, fresh);
+    } else if (lookup_option_key(key).kind == KeyKind::option) {
+      // An option with no row here would be parsed and then dropped: refused instead.
+      throw ConfigError(where, "a restart or reload cannot change '" + canonical + "' of '" + current.name +
+                                   "' (delete the app and start it again)");
+    }  // else a key the loader warned about (PM2-only, unknown)
   }
   if (clear_interpreter_args) patched.interpreter_args.clear();
   return out;

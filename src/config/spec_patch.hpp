@@ -27,6 +27,11 @@ struct PatchedSpec {
 PatchedSpec patch_spec(const AppSpec& current, const nlohmann::json& cli_options, const LoadContext& context,
                        std::vector<Diagnostic>& warnings);
 
+// What a restart does with an option (canonical name) given on its command line: applies it,
+// refuses it saying what to do instead, or refuses it plainly. Never drops it silently.
+enum class PatchCoverage { applied, refused_with_hint, refused, not_an_app_option };
+PatchCoverage patch_coverage(const std::string& canonical);
+
 // Whether `cli_options` holds anything patch_spec() would apply.
 bool has_patch_options(const nlohmann::json& cli_options);
 

@@ -14,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
+#include "base/loop_meter.hpp"
 #include "base/unix_socket.hpp"
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
@@ -59,13 +60,14 @@ class Daemon {
  public:
   explicit Daemon(const DaemonOptions& options)
       : options_(options),
+        meter_(uv_default_loop()),
         reaper_(uv_default_loop()),
         supervisor_(uv_default_loop(), reaper_,
                     {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
-        server_(uv_default_loop(), [this](const RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
+        server_(uv_default_loop(), [this](RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
         dumps_(uv_default_loop(), options.home.dump()),
         context_{uv_default_loop(), supervisor_, server_, options.home.dump(), dumps_, [this] { shutdown_now(); },
-                 [this] { ensure_log_stream(); }} {
+                 [this] { ensure_log_stream(); }, &meter_} {
     supervisor_.set_event_sink([this](const nlohmann::json& event) { server_.broadcast("events", event); });
   }
 
@@ -140,6 +142,7 @@ class Daemon {
   }
 
   DaemonOptions options_;
+  LoopMeter meter_;  // first: idle-time accounting is configured before anything runs
   process::Reaper reaper_;
   supervisor::Supervisor supervisor_;
   RpcServer server_;

@@ -111,13 +111,28 @@ nlohmann::json ids_of(const std::vector<Instance*>& instances) {
 }
 
 // The instances' descriptions after a command completed (ids re-resolved: some may be gone).
+// Decodes an AppSpec, moving the big strings of its environment out of the request instead of
+// copying them: a start with a 15 MB environment copied it on the loop, page by page.
+AppSpec take_spec(nlohmann::json& j) {
+  constexpr std::size_t kMoveAbove = 4096;
+  std::vector<std::pair<std::string, std::string>> moved;
+  if (auto env = j.find("env"); env != j.end() && env->is_object()) {
+    for (auto& [key, value] : env->items()) {
+      if (!value.is_string() || value.get_ref<const std::string&>().size() <= kMoveAbove) continue;
+      moved.emplace_back(key, std::move(value.get_ref<std::string&>()));
+      value = std::string();
+    }
+  }
+  AppSpec spec = j.get<AppSpec>();
+  for (auto& [key, value] : moved) spec.env[key] = std::move(value);
+  return spec;
+}
+
+// The instances' rows (Supervisor::summary), by pm_id; ids deleted since are left out.
 nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& id : ids) {
-    auto r = ctx.supervisor.resolve({std::to_string(id.get<int>())});
-    if (auto* list = std::get_if<std::vector<Instance*>>(&r)) {
-      for (Instance* i : *list) out.push_back(ctx.supervisor.describe(*i, false));
-    }
+    if (const Instance* i = ctx.supervisor.find_instance(id.get<int>())) out.push_back(ctx.supervisor.summary(*i));
   }
   return out;
 }
@@ -131,10 +146,9 @@ void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::jso
     // Checked every 10 ms: by state, not by describing every instance (at 1,000 instances
     // describing them each time took half the loop's time while they were starting).
     if (ctx.supervisor.any_launching(id_list)) return false;
-    auto processes = describe_ids(ctx, ids);
-    nlohmann::json result = {{"ids", ids}, {"processes", processes}};
+    nlohmann::json result = {{"ids", ids}, {"processes", describe_ids(ctx, ids)}};
     result.update(extra);
-    reply.ok(result);
+    reply.ok(std::move(result));
     return true;
   };
   if (!settled()) poll_until(ctx.loop, settled);
@@ -142,7 +156,7 @@ void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::jso
 
 }  // namespace
 
-void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) {
+void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
   // restart/reload may rewrite their targets (renames): they get a copy to work on.
   nlohmann::json params_copy;
   const bool rewrites = (req.method == "restart" || req.method == "reload") && req.params.contains("renames");
@@ -159,15 +173,17 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
   try {
     if (m == "ping") {
       reply.ok({{"pong", true}, {"pid", ::getpid()}, {"version", DROVE_VERSION},
-                {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)}});
+                {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)},
+                {"loop", ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)}});
     } else if (m == "list") {
-      if (p.value("shared", false)) reply.ok(ctx.supervisor.list_shared());
-      else reply.ok(ctx.supervisor.list(p.value("full", false)));
+      // Built here; serialised on a pool thread (1,000 instances: hundreds of kilobytes).
+      if (p.value("shared", false)) reply.ok_off_loop(ctx.supervisor.list_shared());
+      else reply.ok_off_loop(ctx.supervisor.list(p.value("full", false)));
     } else if (m == "start") {
       std::vector<AppSpec> specs;
       bool waits_for_ready = false;
-      for (const auto& s : p.at("apps")) {
-        specs.push_back(s.get<AppSpec>());
+      for (auto& s : req.params.at("apps")) {
+        specs.push_back(take_spec(s));
         // Cluster instances too: their first table should say online only once they serve.
         waits_for_ready = waits_for_ready || specs.back().wait_ready || specs.back().exec_mode == ExecMode::cluster;
       }
@@ -198,7 +214,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
             return true;
           }
         }
-        reply.ok({{"ids", ids}, {"processes", processes}});
+        reply.ok({{"ids", ids}, {"processes", std::move(processes)}});
         return true;
       });
     } else if (m == "start_existing") {
@@ -307,7 +323,7 @@ void dispatch(MethodContext& ctx, const RpcRequest& req, const RpcReply& reply) 
       nlohmann::json out = nlohmann::json::array();
       const auto log_files = ctx.supervisor.log_file_stats();
       for (Instance* i : instances) out.push_back(ctx.supervisor.describe(*i, true, log_files));
-      reply.ok(out);
+      reply.ok_off_loop(std::move(out));
     } else if (m == "subscribe") {
       auto connection = reply.connection();
       if (!connection) return;

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "base/loop_meter.hpp"
 #include "daemon/dump.hpp"
 #include "daemon/rpc_server.hpp"
 #include "supervisor/supervisor.hpp"
@@ -18,8 +19,11 @@ struct MethodContext {
   DumpWriter& dumps;  // the one writer of dump_path: saves are serialised
   std::function<void()> request_shutdown;
   std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
+  const LoopMeter* loop_meter = nullptr;     // how long the loop's turns are (ping)
 };
 
-void dispatch(MethodContext& context, const RpcRequest& request, const RpcReply& reply);
+// `request` is the handler's to consume: a method may move what it keeps out of the params
+// (a start's 15 MB environment is moved into the AppSpec, not copied).
+void dispatch(MethodContext& context, RpcRequest& request, const RpcReply& reply);
 
 }  // namespace drove::daemon

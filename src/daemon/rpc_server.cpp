@@ -11,6 +11,7 @@
 #include "base/json_limits.hpp"
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
+#include "base/off_loop.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -21,14 +22,6 @@ constexpr size_t kTrimAfterRequestBytes = 64 * 1024;
 // A line this long is parsed off the loop: a 15 MiB `start` took the loop ~0.5 s, most of it
 // parsing, while round-robin apps' connections waited for their accept.
 constexpr size_t kParseOffLoopBytes = 1024 * 1024;
-
-struct ParseWork {
-  uv_work_t req;
-  std::shared_ptr<RpcConnection> connection;
-  std::string line;
-  std::optional<nlohmann::json> message;
-  std::string why;
-};
 
 struct ShutdownRequest {
   uv_shutdown_t req;
@@ -45,6 +38,12 @@ struct WriteRequest {
 void RpcReply::ok(nlohmann::json result) const {
   if (auto c = connection_.lock()) {
     c->send_line({{"id", id_}, {"result", std::move(result)}, {"version", DROVE_VERSION}});
+  }
+}
+
+void RpcReply::ok_off_loop(nlohmann::json result) const {
+  if (auto c = connection_.lock()) {
+    c->send_line_off_loop({{"id", id_}, {"result", std::move(result)}, {"version", DROVE_VERSION}});
   }
 }
 
@@ -150,7 +149,26 @@ void RpcConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     close();
     return;
   }
-  buffer_.append(buf->base, static_cast<size_t>(nread));
+  const std::string_view chunk(buf->base, static_cast<size_t>(nread));
+  if (!big_line_.empty()) {
+    // The rest of a long line: kept as it came, searched for its end in the new bytes only.
+    const size_t nl = chunk.find('\n');
+    big_line_bytes_ += nl == std::string_view::npos ? chunk.size() : nl;
+    if (big_line_bytes_ > kMaxRequestBytes) return refuse_oversized_line();
+    if (nl == std::string_view::npos) {
+      big_line_.emplace_back(chunk);
+      return;
+    }
+    big_line_.emplace_back(chunk.substr(0, nl));
+    buffer_.assign(chunk.substr(nl + 1));  // the lines after it wait until it is handled
+    scanned_ = 0;
+    std::vector<std::string> chunks;
+    chunks.swap(big_line_);
+    big_line_bytes_ = 0;
+    parse_off_loop(std::move(chunks));
+    return;
+  }
+  buffer_.append(chunk);
   drain_buffer();
 }
 
@@ -163,10 +181,17 @@ void RpcConnection::drain_buffer() {
     std::string_view line(buffer_.data() + start, nl - start);
     if (line.empty()) continue;
     if (line.size() > kParseOffLoopBytes) {
-      std::string owned(line);
-      buffer_.erase(0, nl + 1);
+      std::vector<std::string> chunks(1);
+      if (start == 0 && nl + 1 == buffer_.size()) {
+        chunks[0] = std::move(buffer_);  // the line is all there is: take it, no copy
+        chunks[0].pop_back();
+        buffer_.clear();
+      } else {
+        chunks[0].assign(line);
+        buffer_.erase(0, nl + 1);
+      }
       scanned_ = 0;
-      parse_off_loop(std::move(owned));
+      parse_off_loop(std::move(chunks));
       return;
     }
     large_request = large_request || line.size() > kTrimAfterRequestBytes;
@@ -175,15 +200,15 @@ void RpcConnection::drain_buffer() {
   if (closed_) return;
   buffer_.erase(0, start);
   scanned_ = buffer_.size();
-  if (buffer_.size() > kMaxRequestBytes) {
-    // The line cannot be parsed, and what follows it cannot be framed: say so, then hang up.
-    log_warn("control client sent a line longer than {} bytes; disconnecting it", kMaxRequestBytes);
-    std::string().swap(buffer_);
-    send_line({{"id", nullptr},
-               {"error", {{"code", "E2BIG"}, {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
-               {"version", DROVE_VERSION}});
-    close_after_flush();
-    ::malloc_trim(0);
+  if (buffer_.size() > kMaxRequestBytes) return refuse_oversized_line();
+  if (buffer_.size() > kParseOffLoopBytes) {
+    // A long line has begun: its bytes are kept in the chunks they come in, not in one string
+    // that grows by doubling (each doubling copied all of it, and faulted in twice its size, in
+    // one loop turn: ~50 ms at 8 MiB). The pool thread joins them.
+    big_line_bytes_ = buffer_.size();
+    big_line_.push_back(std::move(buffer_));
+    buffer_.clear();
+    scanned_ = 0;
     return;
   }
   // A large request (a start of hundreds of apps) parsed into a large JSON tree, now freed:
@@ -194,35 +219,53 @@ void RpcConnection::drain_buffer() {
   }
 }
 
-void RpcConnection::parse_off_loop(std::string line) {
+// The line cannot be parsed, and what follows it cannot be framed: say so, then hang up.
+void RpcConnection::refuse_oversized_line() {
+  log_warn("control client sent a line longer than {} bytes; disconnecting it", kMaxRequestBytes);
+  std::string().swap(buffer_);
+  std::vector<std::string>().swap(big_line_);
+  big_line_bytes_ = 0;
+  send_line({{"id", nullptr},
+             {"error", {{"code", "E2BIG"}, {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
+             {"version", DROVE_VERSION}});
+  close_after_flush();
+  ::malloc_trim(0);
+}
+
+void RpcConnection::parse_off_loop(std::vector<std::string> chunks) {
   parsing_ = true;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_.get()));
-  auto* work = new ParseWork{};
-  work->connection = shared_from_this();
-  work->line = std::move(line);
-  work->req.data = work;
-  const int rc = uv_queue_work(
-      server_.loop_, &work->req,
-      [](uv_work_t* req) {  // on a pool thread: only the parse, nothing shared
-        auto* w = static_cast<ParseWork*>(req->data);
-        try {
-          w->message = parse_json_bounded(w->line, w->why);
-        } catch (const std::exception& e) {  // bad_alloc: this request fails, not the daemon
-          w->message.reset();
-          w->why = e.what();
-        }
-        std::string().swap(w->line);
-      },
-      [](uv_work_t* req, int) {
-        std::unique_ptr<ParseWork> w(static_cast<ParseWork*>(req->data));
-        loop_barrier("control request parsed off the loop", [&w] { w->connection->finish_parsed(std::move(w->message), w->why); });
-      });
-  if (rc != 0) {
-    // No pool: parse here, as before.
-    std::unique_ptr<ParseWork> w(work);
+  struct Parsed {
+    std::optional<nlohmann::json> message;
     std::string why;
-    auto message = parse_json_bounded(w->line, why);
-    finish_parsed(std::move(message), why);
+  };
+  // On a pool thread: the chunks joined into the line, and the parse; nothing shared.
+  auto parse = [chunks = std::move(chunks)]() mutable {
+    Parsed out;
+    try {
+      std::string line;
+      if (chunks.size() == 1) {
+        line = std::move(chunks.front());
+      } else {
+        std::size_t total = 0;
+        for (const auto& c : chunks) total += c.size();
+        line.reserve(total);
+        for (auto& c : chunks) {
+          line.append(c);
+          std::string().swap(c);
+        }
+      }
+      out.message = parse_json_bounded(line, out.why);
+    } catch (const std::exception& e) {  // bad_alloc: this request fails, not the daemon
+      out.message.reset();
+      out.why = e.what();
+    }
+    return out;
+  };
+  auto done = [self = shared_from_this()](Parsed parsed) { self->finish_parsed(std::move(parsed.message), parsed.why); };
+  if (!run_off_loop(server_.loop_, "control request parsed off the loop", std::move(parse), std::move(done))) {
+    log_warn("control request dropped: the thread pool refused to parse it");
+    close();
   }
 }
 
@@ -277,6 +320,44 @@ void RpcConnection::handle_message(std::optional<nlohmann::json> message, const 
 
 void RpcConnection::send_line(const nlohmann::json& message) {
   if (closed_) return;
+  std::string line = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line.push_back('\n');
+  if (outgoing_.empty()) return write(std::move(line));
+  outgoing_.push_back(std::make_shared<Outgoing>(Outgoing{std::move(line), true}));
+}
+
+void RpcConnection::send_line_off_loop(nlohmann::json message) {
+  if (closed_) return;
+  auto slot = std::make_shared<Outgoing>();
+  outgoing_.push_back(slot);
+  auto serialise = [message = std::move(message)]() mutable {
+    const nlohmann::json owned = std::move(message);  // freed here too, not on the loop
+    std::string line = owned.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line.push_back('\n');
+    return line;
+  };
+  auto done = [self = shared_from_this(), slot](std::string line) {
+    slot->data = std::move(line);
+    slot->ready = true;
+    self->write_ready();
+  };
+  if (!run_off_loop(server_.loop_, "control reply serialised off the loop", std::move(serialise), std::move(done))) {
+    outgoing_.pop_back();
+    log_warn("control reply dropped: the thread pool refused its serialisation");
+    close();
+  }
+}
+
+void RpcConnection::write_ready() {
+  while (!outgoing_.empty() && outgoing_.front()->ready) {
+    std::string data = std::move(outgoing_.front()->data);
+    outgoing_.pop_front();
+    write(std::move(data));
+  }
+}
+
+void RpcConnection::write(std::string data) {
+  if (closed_) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(pipe_.get());
   if (uv_stream_get_write_queue_size(stream) > kMaxPendingWriteBytes) {
     log_warn("control client is not reading; disconnecting it");
@@ -284,8 +365,7 @@ void RpcConnection::send_line(const nlohmann::json& message) {
     return;
   }
   auto* w = new WriteRequest{};
-  w->data = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  w->data.push_back('\n');
+  w->data = std::move(data);
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   const int rc = uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) { delete reinterpret_cast<WriteRequest*>(req); });
   if (rc != 0) {
@@ -322,9 +402,10 @@ void RpcConnection::close() {
   if (closed_) return;
   closed_ = true;
   pipe_.close();
-  if (buffer_.capacity() > kTrimAfterRequestBytes) {
+  if (buffer_.capacity() > kTrimAfterRequestBytes || !big_line_.empty()) {
     // A client that left mid-way through a big line: return that memory too.
     std::string().swap(buffer_);
+    std::vector<std::string>().swap(big_line_);
     ::malloc_trim(0);
   }
   if (on_close) {

@@ -98,4 +98,18 @@ const ProcEntry* ProcTable::find(pid_t pid) const {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+TurnProcTable::TurnProcTable(uv_loop_t* loop) : prepare_(UvHandle<uv_prepare_t>::make()) {
+  uv_prepare_init(loop, prepare_.get());
+  prepare_->data = this;
+  uv_prepare_start(prepare_.get(), [](uv_prepare_t* h) {
+    if (auto* self = static_cast<TurnProcTable*>(h->data)) self->table_.reset();
+  });
+  uv_unref(prepare_.handle());
+}
+
+const ProcTable& TurnProcTable::get() {
+  if (!table_) table_.emplace(ProcTable::snapshot());
+  return *table_;
+}
+
 }  // namespace drove::process

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 
 #include "process/proc_table.hpp"
@@ -80,7 +81,9 @@ bool TreeSnapshot::holds(pid_t pid, std::uint64_t start_ticks) const {
 }
 
 void TreeSnapshot::refresh(bool leader_unreaped) {
-  const ProcTable table = ProcTable::snapshot();
+  std::optional<ProcTable> fresh;
+  if (!identity_.table) fresh.emplace(ProcTable::snapshot());
+  const ProcTable& table = fresh ? *fresh : identity_.table();
   const pid_t self = ::getpid();
   const pid_t root = identity_.root;
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "process/proc_table.hpp"
 
 namespace drove::process {
 
@@ -34,6 +35,9 @@ class TreeSnapshot {
     pid_t root = 0;
     std::string marker;
     std::function<bool(pid_t)> is_other_run;
+    // Where scans read /proc (the daemon shares one snapshot per loop turn: TurnProcTable);
+    // empty: a fresh snapshot per scan.
+    std::function<const ProcTable&()> table;
   };
 
   // Records the tree now. `leader_unreaped`: the root has not been reaped yet, so its pid (and

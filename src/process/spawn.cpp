@@ -177,17 +177,23 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   for (const auto& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
 
-  std::vector<std::string> env_storage = options.env;
+  // envp points into options.env (execve reads it, never writes): an environment of 15 MB was
+  // copied here once more per spawn. Only LISTEN_PID, which the child fills in, has storage of
+  // its own.
+  std::string listen_pid_entry;
   char* listen_pid_slot = nullptr;
-  if (options.set_listen_pid) {
-    std::erase_if(env_storage, [](const std::string& e) { return e.rfind("LISTEN_PID=", 0) == 0; });
-    env_storage.push_back(std::string("LISTEN_PID=") + std::string(12, '\0'));
-  }
   std::vector<char*> envp;
-  envp.reserve(env_storage.size() + 1);
-  for (auto& entry : env_storage) envp.push_back(entry.data());
+  envp.reserve(options.env.size() + 2);
+  for (const auto& entry : options.env) {
+    if (options.set_listen_pid && entry.rfind("LISTEN_PID=", 0) == 0) continue;
+    envp.push_back(const_cast<char*>(entry.c_str()));
+  }
+  if (options.set_listen_pid) {
+    listen_pid_entry = std::string("LISTEN_PID=") + std::string(12, '\0');
+    envp.push_back(listen_pid_entry.data());
+    listen_pid_slot = listen_pid_entry.data() + std::strlen("LISTEN_PID=");
+  }
   envp.push_back(nullptr);
-  if (options.set_listen_pid) listen_pid_slot = env_storage.back().data() + std::strlen("LISTEN_PID=");
 
   // The fd plan: first every source is duplicated above the highest target (so no dup2 can
   // clobber a source that is still needed), then each copy is dup2'd onto its target.

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "supervisor/app.hpp"
 
@@ -46,48 +47,77 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
 std::vector<std::string> instance_env(const Instance& instance, const Run& run, const std::string& notify_socket,
                                       const AppIdentity& identity) {
   const AppSpec& spec = instance.app->spec;
-  std::map<std::string, std::string> env = spec.env;
+  // What drove sets or removes over the app's own env; the app's env itself is copied once,
+  // straight into the "KEY=value" strings execve takes (an env of 15 MB was copied twice).
+  std::map<std::string, std::optional<std::string>> over;
+  const auto own = [&spec](const std::string& key) -> const std::string* {
+    auto it = spec.env.find(key);
+    return it == spec.env.end() ? nullptr : &it->second;
+  };
   if (!identity.user_name.empty()) {
     // The config's own values win (systemd: Environment= over User=); the caller's were dropped.
-    env.try_emplace("HOME", identity.home);
-    env.try_emplace("USER", identity.user_name);
-    env.try_emplace("LOGNAME", identity.user_name);
-    env.try_emplace("SHELL", identity.shell);
+    if (!own("HOME")) over["HOME"] = identity.home;
+    if (!own("USER")) over["USER"] = identity.user_name;
+    if (!own("LOGNAME")) over["LOGNAME"] = identity.user_name;
+    if (!own("SHELL")) over["SHELL"] = identity.shell;
   }
   for (const char* key : {"NODE_CHANNEL_FD", "NODE_UNIQUE_ID", "NODE_CHANNEL_SERIALIZATION_MODE", "LISTEN_FDS",
                           "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"}) {
-    env.erase(key);
+    over[key] = std::nullopt;
   }
   const std::string instance_var = spec.instance_var.empty() ? "NODE_APP_INSTANCE" : spec.instance_var;
-  env[instance_var] = std::to_string(instance.index);
-  env["pm_id"] = std::to_string(instance.id);
-  env["name"] = spec.name;
-  env["namespace"] = spec.namespace_name;
-  env["exec_mode"] = spec.exec_mode == ExecMode::cluster ? "cluster_mode" : "fork_mode";
-  env["exec_interpreter"] = spec.interpreter.empty() ? "none" : spec.interpreter;
-  env["pm_exec_path"] = spec.exec_path;
-  env["pm_cwd"] = spec.cwd;
-  env["pm_out_log_path"] = instance.output_spec.out_path;
-  env["pm_err_log_path"] = instance.output_spec.err_path;
-  env["pm_pid_path"] = instance.pid_file_path;
-  env["restart_time"] = std::to_string(instance.restart_time);
-  env["unstable_restarts"] = std::to_string(instance.history.unstable_restarts);
-  env["created_at"] = std::to_string(instance.created_at_ms);
-  env["pm_uptime"] = std::to_string(run.started_at_ms);
-  env["instances"] = std::to_string(spec.instances);
-  env["unique_id"] = spec.name + "-" + std::to_string(instance.id);
-  if (spec.wait_ready && !speaks_node_ipc(spec) && !notify_socket.empty()) env["NOTIFY_SOCKET"] = notify_socket;
-  if (spec.port) env["PORT"] = std::to_string(*spec.port);
+  over[instance_var] = std::to_string(instance.index);
+  over["pm_id"] = std::to_string(instance.id);
+  over["name"] = spec.name;
+  over["namespace"] = spec.namespace_name;
+  over["exec_mode"] = spec.exec_mode == ExecMode::cluster ? "cluster_mode" : "fork_mode";
+  over["exec_interpreter"] = spec.interpreter.empty() ? "none" : spec.interpreter;
+  over["pm_exec_path"] = spec.exec_path;
+  over["pm_cwd"] = spec.cwd;
+  over["pm_out_log_path"] = instance.output_spec.out_path;
+  over["pm_err_log_path"] = instance.output_spec.err_path;
+  over["pm_pid_path"] = instance.pid_file_path;
+  over["restart_time"] = std::to_string(instance.restart_time);
+  over["unstable_restarts"] = std::to_string(instance.history.unstable_restarts);
+  over["created_at"] = std::to_string(instance.created_at_ms);
+  over["pm_uptime"] = std::to_string(run.started_at_ms);
+  over["instances"] = std::to_string(spec.instances);
+  over["unique_id"] = spec.name + "-" + std::to_string(instance.id);
+  if (spec.wait_ready && !speaks_node_ipc(spec) && !notify_socket.empty()) over["NOTIFY_SOCKET"] = notify_socket;
+  if (spec.port) over["PORT"] = std::to_string(*spec.port);
   if (!spec.increment_var.empty()) {
     // PM2: the variable's base value (from env, or 0) plus the instance index.
     long base = 0;
-    if (auto it = env.find(spec.increment_var); it != env.end()) base = std::strtol(it->second.c_str(), nullptr, 10);
+    auto set = over.find(spec.increment_var);
+    if (set != over.end() && set->second) base = std::strtol(set->second->c_str(), nullptr, 10);
+    else if (const std::string* value = own(spec.increment_var); value && set == over.end()) base = std::strtol(value->c_str(), nullptr, 10);
     else if (spec.increment_var == "PORT" && spec.port) base = *spec.port;
-    env[spec.increment_var] = std::to_string(base + instance.index);
+    over[spec.increment_var] = std::to_string(base + instance.index);
   }
   std::vector<std::string> out;
-  out.reserve(env.size());
-  for (const auto& [key, value] : env) out.push_back(key + "=" + value);
+  out.reserve(spec.env.size() + over.size());
+  const auto add = [&out](const std::string& key, const std::string& value) {
+    std::string entry;
+    entry.reserve(key.size() + 1 + value.size());
+    entry.append(key).append(1, '=').append(value);
+    out.push_back(std::move(entry));
+  };
+  // In key order, as before: the app's variables, with drove's laid over them.
+  auto o = over.begin();
+  for (const auto& [key, value] : spec.env) {
+    for (; o != over.end() && o->first < key; ++o) {
+      if (o->second) add(o->first, *o->second);
+    }
+    if (o != over.end() && o->first == key) {
+      if (o->second) add(o->first, *o->second);
+      ++o;
+      continue;
+    }
+    add(key, value);
+  }
+  for (; o != over.end(); ++o) {
+    if (o->second) add(o->first, *o->second);
+  }
   return out;
 }
 

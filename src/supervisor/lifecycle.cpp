@@ -25,7 +25,6 @@ namespace {
 constexpr std::int64_t kTreePollMs = 5;
 constexpr std::int64_t kGiveUpAfterKillMs = 5000;
 constexpr std::int64_t kActivationGraceMs = 1000;
-constexpr std::int64_t kStartBatchBudgetMs = 2;
 constexpr std::int64_t kTransientRetryFirstMs = 100;
 constexpr std::int64_t kTransientRetryMaxMs = 5000;
 
@@ -278,52 +277,31 @@ void Supervisor::queue_start(Instance& instance) {
   set_state(instance, InstanceState::launching);
   if (instance.start_queued) return;
   instance.start_queued = true;
-  start_queue_.push_back(instance.id);
-  if (start_queue_.size() == 1) {
-    uv_idle_start(starter_.get(), [](uv_idle_t* handle) {
-      if (auto* self = owner_of<Supervisor>(handle)) self->start_queued_batch();
-    });
-  }
+  starts_.push(instance.id);
 }
 
-void Supervisor::start_queued_batch() {
-  const std::int64_t began = monotonic_ms();
-  while (!start_queue_.empty() && monotonic_ms() - began < kStartBatchBudgetMs) {
-    const int id = start_queue_.front();
-    start_queue_.pop_front();
-    auto it = instances_.find(id);
-    if (it == instances_.end() || !it->second->start_queued) continue;  // deleted, stopped or started since
-    start_instance(*it->second);
-  }
-  if (start_queue_.empty()) uv_idle_stop(starter_.get());
+// TurnQueue item of starts_: the instance may have been deleted, stopped or started since.
+void Supervisor::start_queued(int id) {
+  auto it = instances_.find(id);
+  if (it == instances_.end() || !it->second->start_queued) return;
+  start_instance(*it->second);
 }
 
 // Stopping costs a few system calls per instance (cgroup.kill or a /proc scan, pidfds, the
 // stop signal): `stop` of 1,000 instances in one callback held the loop ~0.8 s. Supervisor::stop
-// begins the first stops at once while they fit in the turn's budget; the rest wait here and
-// run a batch per loop turn.
+// begins the first stops at once while they fit in the turn's budget; the rest wait in stops_
+// and run a batch per loop turn.
 void Supervisor::queue_stop(Instance& instance) {
   if (instance.stop_queued) return;
   instance.stop_queued = true;
-  stop_queue_.push_back(instance.id);
-  if (stop_queue_.size() == 1) {
-    uv_idle_start(stopper_.get(), [](uv_idle_t* handle) {
-      if (auto* self = owner_of<Supervisor>(handle)) self->stop_queued_batch();
-    });
-  }
+  stops_.push(instance.id);
 }
 
-void Supervisor::stop_queued_batch() {
-  const std::int64_t began = monotonic_ms();
-  while (!stop_queue_.empty() && monotonic_ms() - began < kStartBatchBudgetMs) {
-    const int id = stop_queue_.front();
-    stop_queue_.pop_front();
-    auto it = instances_.find(id);
-    if (it == instances_.end() || !it->second->stop_queued) continue;
-    it->second->stop_queued = false;
-    begin_stop(*it->second);
-  }
-  if (stop_queue_.empty()) uv_idle_stop(stopper_.get());
+void Supervisor::stop_queued(int id) {
+  auto it = instances_.find(id);
+  if (it == instances_.end() || !it->second->stop_queued) return;
+  it->second->stop_queued = false;
+  begin_stop(*it->second);
 }
 
 void Supervisor::start_instance(Instance& instance) {
@@ -486,7 +464,8 @@ void Supervisor::signal_run(Run& run) {
 process::TreeSnapshot::Identity Supervisor::tree_identity(const Run& run) const {
   return {.root = run.group,
           .marker = run_marker(run),
-          .is_other_run = [this, self = run.pid](pid_t pid) { return pid != self && reaper_.watching(pid); }};
+          .is_other_run = [this, self = run.pid](pid_t pid) { return pid != self && reaper_.watching(pid); },
+          .table = [this]() -> const process::ProcTable& { return proc_table_.get(); }};
 }
 
 // Whether anything of the run's tree is left. Without a cgroup, `rescan` looks in /proc for

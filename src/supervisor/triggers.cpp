@@ -6,6 +6,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/off_loop.hpp"
 #include "process/proc_table.hpp"
 #include "supervisor/cron_schedule.hpp"
 #include "supervisor/supervisor.hpp"
@@ -184,22 +185,45 @@ void Supervisor::toggle_watching(const std::vector<Instance*>& instances) {
 // --- max_memory_restart
 
 void Supervisor::check_memory() {
-  std::vector<Instance*> limited;
-  for (auto& [_, instance] : instances_) {
+  if (memory_checking_) return;
+  std::vector<std::pair<int, pid_t>> limited;
+  for (auto& [id, instance] : instances_) {
     const auto& limit = instance->app->spec.max_memory_restart;
     // Not during a reload: the instance is about to be replaced anyway.
     if (limit && *limit > 0 && instance->state == InstanceState::online && instance->run && instance->run->pid != 0 &&
         !instance->run->terminating && !instance->app->reload.active) {
-      limited.push_back(instance.get());
+      limited.emplace_back(id, instance->run->pid);
     }
   }
   if (limited.empty()) return;
-  const process::ProcTable table = process::ProcTable::snapshot();
-  for (Instance* instance : limited) {
+  // /proc is read on a pool thread, as the sampler's (Supervisor::sample).
+  memory_checking_ = true;
+  auto done = [this, alive = std::weak_ptr<int>(alive_), limited](const process::ProcTable& table) {
+    if (alive.expired()) return;
+    memory_checking_ = false;
+    apply_memory_check(table, limited);
+  };
+  if (!run_off_loop(loop_, "max_memory_restart check", [] { return process::ProcTable::snapshot(); }, done)) {
+    done(process::ProcTable::snapshot());
+  }
+}
+
+// Only instances still online with the process that was measured: one restarted or stopped
+// meanwhile is measured again next time.
+void Supervisor::apply_memory_check(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& limited) {
+  for (const auto& [id, pid] : limited) {
+    auto found = instances_.find(id);
+    if (found == instances_.end()) continue;
+    Instance* instance = found->second.get();
+    const auto& limit_option = instance->app->spec.max_memory_restart;
+    if (!limit_option || *limit_option <= 0 || instance->state != InstanceState::online || !instance->run ||
+        instance->run->pid != pid || instance->run->terminating || instance->app->reload.active) {
+      continue;
+    }
     std::uint64_t rss = 0;
-    for (const auto& entry : table.tree(instance->run->pid)) rss += entry.rss_bytes;
+    for (const auto& entry : table.tree(pid)) rss += entry.rss_bytes;
     instance->memory_bytes = rss;
-    const auto limit = static_cast<std::uint64_t>(*instance->app->spec.max_memory_restart);
+    const auto limit = static_cast<std::uint64_t>(*limit_option);
     if (rss <= limit) continue;
     restart_for(*instance->app, {instance},
                 "max_memory_restart: memory " + megabytes(rss) + " above the limit of " + megabytes(limit), [] {});

@@ -61,6 +61,12 @@ inline bool drain(int fd, std::string& sink) {
 // send carries `fd_to_pass` (if >= 0) as SCM_RIGHTS.
 inline void send_in_chunks(uv_loop_t* loop, int fd, std::string_view bytes, std::size_t chunk,
                            std::string& sink, int fd_to_pass = -1) {
+  // Each send costs a loop turn (an epoll_wait and a read or two): a 4 KiB input sent a byte at a
+  // time made a few hundred executions a second. What the reader must survive is a message split
+  // at any point and many messages per read, not thousands of reads per input: at most
+  // kMaxSends sends, each at least `chunk` bytes, still split messages anywhere.
+  constexpr std::size_t kMaxSends = 64;
+  chunk = std::max({chunk, std::size_t{1}, (bytes.size() + kMaxSends - 1) / kMaxSends});
   std::size_t sent = 0;
   bool first = true;
   int stalls = 0;

@@ -90,5 +90,17 @@ TEST(ConfigOptionNames, SuggestsTheClosestSpellingOnlyWhenClose) {
   EXPECT_EQ(edit_distance("scirpt", "script"), 1u);
 }
 
+// Found by the ecosystem_yaml fuzz target (its slowest path): every unknown key was compared
+// with every option by a full edit distance, O(key length x option length x options). A key of
+// a megabyte would keep the CLI busy for minutes (and this test past ctest's timeout); keys
+// whose length alone rules out a typo are not compared.
+TEST(ConfigOptionNames, AHugeUnknownKeyIsNotComparedCharacterByCharacter) {
+  const std::string huge(8u << 20, 'i');
+  EXPECT_EQ(suggest_option_key(huge), std::nullopt);
+  EXPECT_EQ(suggest_option_key("instancesss"), "instances");  // 2 past: still a typo
+  EXPECT_EQ(suggest_option_key("instancessss"), "instances");  // 3 for a long key
+  EXPECT_EQ(suggest_option_key("instancesssss"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace drove::config

@@ -1,0 +1,230 @@
+// How the daemon keeps its loop turns short: work queued a batch per turn (TurnQueue), work done
+// on the thread pool (run_off_loop, replies serialised off the loop), and the meter that shows
+// how long turns are (LoopMeter, `drove ping`). Real libuv loops, real sockets.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/loop_meter.hpp"
+#include "base/off_loop.hpp"
+#include "base/turn_queue.hpp"
+#include "base/unique_fd.hpp"
+#include "daemon/rpc_server.hpp"
+
+namespace drove {
+namespace {
+
+struct Loop {
+  uv_loop_t loop{};
+  Loop() { uv_loop_init(&loop); }
+  ~Loop() {
+    uv_run(&loop, UV_RUN_DEFAULT);  // lets closing handles finish
+    uv_loop_close(&loop);
+  }
+};
+
+// Counts loop turns: a prepare handle runs once per turn.
+struct TurnCounter {
+  UvHandle<uv_prepare_t> prepare = UvHandle<uv_prepare_t>::make();
+  int turns = 0;
+  explicit TurnCounter(uv_loop_t* loop) {
+    uv_prepare_init(loop, prepare.get());
+    prepare->data = this;
+    uv_prepare_start(prepare.get(), [](uv_prepare_t* h) { ++static_cast<TurnCounter*>(h->data)->turns; });
+    uv_unref(prepare.handle());
+  }
+};
+
+void busy_for(std::chrono::microseconds span) {
+  const auto until = std::chrono::steady_clock::now() + span;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+TEST(TurnQueue, RunsAtOnceWhileNothingWaitsThenQueuesInOrder) {
+  Loop l;
+  std::vector<int> ran;
+  TurnQueue queue(&l.loop, "test", [&ran](int id) { ran.push_back(id); });
+  const std::int64_t began = monotonic_ms();
+  EXPECT_TRUE(queue.push_or_run(1, began));
+  EXPECT_EQ(ran, std::vector<int>{1});
+  queue.push(2);
+  // Once one waits, the next waits behind it even with budget left: order is kept.
+  EXPECT_FALSE(queue.push_or_run(3, monotonic_ms()));
+  EXPECT_EQ(ran, std::vector<int>{1});
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
+  EXPECT_TRUE(queue.empty());
+}
+
+TEST(TurnQueue, SpreadsSlowItemsOverTurns) {
+  Loop l;
+  TurnCounter counter(&l.loop);
+  int ran = 0;
+  // Each item takes 1 ms: 40 of them must not all run in the turn that queued them.
+  TurnQueue queue(&l.loop, "test", [&ran](int) {
+    busy_for(std::chrono::milliseconds(1));
+    ++ran;
+  });
+  for (int i = 0; i < 40; ++i) queue.push(i);
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(ran, 40);
+  // A budget of 2 ms lets at most 3 such items into a turn (the budget is checked before each).
+  EXPECT_GE(counter.turns, 40 / 3);
+}
+
+TEST(RunOffLoop, RunsOnAnotherThreadAndReturnsOnTheLoop) {
+  Loop l;
+  const auto loop_thread = std::this_thread::get_id();
+  std::thread::id worked_on;
+  std::thread::id done_on;
+  int result = 0;
+  ASSERT_TRUE(run_off_loop(
+      &l.loop, "test",
+      [&worked_on] {
+        worked_on = std::this_thread::get_id();
+        return 42;
+      },
+      [&](int r) {
+        done_on = std::this_thread::get_id();
+        result = r;
+      }));
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(result, 42);
+  EXPECT_NE(worked_on, loop_thread);
+  EXPECT_EQ(done_on, loop_thread);
+}
+
+TEST(RunOffLoop, AnExceptionOnThePoolIsContainedOnTheLoop) {
+  Loop l;
+  const auto before = contained_exceptions().load();
+  bool done_ran = false;
+  ASSERT_TRUE(run_off_loop(
+      &l.loop, "test", []() -> int { throw std::runtime_error("boom"); }, [&done_ran](int) { done_ran = true; }));
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  EXPECT_FALSE(done_ran);
+  EXPECT_EQ(contained_exceptions().load(), before + 1);
+}
+
+TEST(LoopMeter, KeepsTheLongestTurnAndAPrometheusHistogram) {
+  Loop l;
+  LoopMeter meter(&l.loop);
+  meter.record(500'000, 400'000, 1'000);       // 0.5 ms
+  meter.record(30'000'000, 2'000'000, 2'000);  // 30 ms, 2 ms of it on a CPU
+  meter.record(3'000'000, 3'000'000, 3'000);   // 3 ms
+  const auto j = meter.to_json();
+  EXPECT_EQ(j["turns"], 3);
+  EXPECT_DOUBLE_EQ(j["longest_turn_ms"].get<double>(), 30.0);
+  EXPECT_EQ(j["longest_turn_at"], 2'000);
+  EXPECT_DOUBLE_EQ(j["longest_turn_cpu_ms"].get<double>(), 3.0);
+  // Cumulative counts: le 1 ms: 1; le 5 ms: 2; le 50 ms and beyond: 3.
+  std::map<std::string, std::uint64_t> count;
+  for (const auto& b : j["buckets"]) count[b["le_ms"].dump()] = b["count"].get<std::uint64_t>();
+  EXPECT_EQ(count["1.0"], 1u);
+  EXPECT_EQ(count["2.0"], 1u);
+  EXPECT_EQ(count["5.0"], 2u);
+  EXPECT_EQ(count["20.0"], 2u);
+  EXPECT_EQ(count["50.0"], 3u);
+  EXPECT_EQ(count["\"+Inf\""], 3u);
+}
+
+TEST(LoopMeter, KeepsTheLongestTurnOfEachRecentSecond) {
+  Loop l;
+  LoopMeter meter(&l.loop);
+  const std::int64_t now = wall_ms();
+  const std::int64_t second = now / 1000;
+  meter.record(4'000'000, 1'000'000, second * 1000);      // 4 ms
+  meter.record(9'000'000, 8'000'000, second * 1000 + 1);  // 9 ms, same second
+  meter.record(500'000, 500'000, (second - 1) * 1000);     // 0.5 ms: not a slow turn, not kept
+  meter.record(2'000'000, 2'000'000, (second - 2) * 1000);
+  meter.record(50'000'000, 1'000'000, (second - 700) * 1000);  // older than the history
+  const auto seconds = meter.to_json(true)["seconds"];
+  ASSERT_EQ(seconds.size(), 2u);
+  EXPECT_EQ(seconds[0], nlohmann::json({second - 2, 2.0, 2.0}));
+  EXPECT_EQ(seconds[1], nlohmann::json({second, 9.0, 8.0}));
+  EXPECT_FALSE(meter.to_json().contains("seconds"));
+}
+
+TEST(LoopMeter, MeasuresARealBusyTurnAndNotTheTimeSpentWaiting) {
+  Loop l;
+  LoopMeter meter(&l.loop);
+  // One timer that waits 30 ms (idle: not a busy turn), then keeps the loop busy 20 ms.
+  auto timer = UvHandle<uv_timer_t>::make();
+  uv_timer_init(&l.loop, timer.get());
+  uv_timer_start(timer.get(), [](uv_timer_t*) { busy_for(std::chrono::milliseconds(20)); }, 30, 0);
+  auto again = UvHandle<uv_timer_t>::make();  // one more turn after it, so that it is recorded
+  uv_timer_init(&l.loop, again.get());
+  uv_timer_start(again.get(), [](uv_timer_t*) {}, 60, 0);
+  const std::uint64_t began = uv_hrtime();
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  const std::uint64_t elapsed = uv_hrtime() - began;
+  const std::uint64_t idle = uv_metrics_idle_time(&l.loop);
+  const auto j = meter.to_json();
+  EXPECT_GE(j["longest_turn_ms"].get<double>(), 20.0);
+  // The loop waited for the first timer: that wait is idle time, and no turn counts it.
+  EXPECT_GT(idle, 0u);
+  const auto busy = static_cast<std::uint64_t>(j["busy_seconds"].get<double>() * 1e9);
+  EXPECT_LE(busy, elapsed - idle);
+}
+
+// A reply serialised off the loop and one sent directly after it reach the client in order.
+TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
+  Loop l;
+  using daemon::RpcConnection;
+  using daemon::RpcReply;
+  using daemon::RpcRequest;
+  using daemon::RpcServer;
+  RpcServer server(&l.loop, [](const RpcRequest& request, const RpcReply& reply) {
+    if (request.method == "big") {
+      nlohmann::json rows = nlohmann::json::array();
+      for (int i = 0; i < 20000; ++i) rows.push_back({{"id", i}, {"name", "app"}});
+      reply.ok_off_loop(std::move(rows));
+    } else {
+      reply.ok(request.method);
+    }
+  });
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]);
+  UniqueFd client(pair[1]);
+  auto pipe = UvHandle<uv_pipe_t>::make();
+  uv_pipe_init(&l.loop, pipe.get(), 0);
+  ASSERT_EQ(uv_pipe_open(pipe.get(), ours.release()), 0);
+  auto connection = std::make_shared<RpcConnection>(server, std::move(pipe));
+  bool closed = false;
+  connection->on_close = [&closed] { closed = true; };
+  connection->start();
+
+  const std::string requests = R"({"id":1,"method":"big"})" "\n" R"({"id":2,"method":"small"})" "\n"
+                               R"({"id":3,"method":"big"})" "\n" R"({"id":4,"method":"last"})" "\n";
+  ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
+  std::string replies;
+  std::vector<int> order;
+  while (order.size() < 4) {
+    uv_run(&l.loop, UV_RUN_NOWAIT);
+    char buffer[65536];
+    const ssize_t n = ::recv(client.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) replies.append(buffer, static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = replies.find('\n')) != std::string::npos; replies.erase(0, nl + 1)) {
+      order.push_back(nlohmann::json::parse(replies.substr(0, nl))["id"].get<int>());
+    }
+  }
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
+  client.reset();
+  while (!closed) uv_run(&l.loop, UV_RUN_ONCE);
+  connection.reset();
+  server.close();
+}
+
+}  // namespace
+}  // namespace drove
