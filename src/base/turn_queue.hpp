@@ -28,9 +28,16 @@ class TurnQueue {
   // millisecond each at most), so a turn stays within a few milliseconds.
   static constexpr std::int64_t kDefaultBudgetMs = 2;
 
+  // `before_batch`, if given, runs at the start of each batch, outside its budget: work the
+  // batch's items share (the /proc snapshot stops without cgroups read), so that the first item
+  // does not spend the whole turn's budget on it and leave one item per turn.
   TurnQueue(uv_loop_t* loop, const char* what, std::function<void(int)> run,
-            std::int64_t budget_ms = kDefaultBudgetMs)
-      : idle_(UvHandle<uv_idle_t>::make()), what_(what), run_(std::move(run)), budget_ms_(budget_ms) {
+            std::int64_t budget_ms = kDefaultBudgetMs, std::function<void()> before_batch = {})
+      : idle_(UvHandle<uv_idle_t>::make()),
+        what_(what),
+        run_(std::move(run)),
+        before_batch_(std::move(before_batch)),
+        budget_ms_(budget_ms) {
     uv_idle_init(loop, idle_.get());
     idle_->data = this;
   }
@@ -63,6 +70,7 @@ class TurnQueue {
 
  private:
   void run_batch() {
+    if (before_batch_ && !queue_.empty()) before_batch_();
     const std::int64_t began = monotonic_ms();
     while (!queue_.empty() && monotonic_ms() - began < budget_ms_) {
       const int id = queue_.front();
@@ -75,6 +83,7 @@ class TurnQueue {
   UvHandle<uv_idle_t> idle_;
   const char* what_;
   std::function<void(int)> run_;
+  std::function<void()> before_batch_;
   std::int64_t budget_ms_;
   std::deque<int> queue_;
 };

@@ -54,7 +54,10 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       logs_(loop),
       collector_(UvHandle<uv_check_t>::make()),
       starts_(loop, "queued starts", [this](int id) { start_queued(id); }),
-      stops_(loop, "queued stops", [this](int id) { stop_queued(id); }),
+      stops_(loop, "queued stops", [this](int id) { stop_queued(id); }, TurnQueue::kDefaultBudgetMs,
+             [this] {
+               if (!cgroups_) (void)proc_table_.get();  // the snapshot the batch's stops share
+             }),
       sampler_(UvHandle<uv_timer_t>::make()),
       memory_guard_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
