@@ -292,6 +292,7 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
   std::unordered_map<const nlohmann::json*, AppText> app_text;  // per spec, built once
   std::string out = "[";
   bool first = true;
+  bool reserved_for_all = false;
   for (const auto& p : *view.processes) {
     const auto& spec = spec_of(p, view.apps);
     auto [it, added] = app_text.try_emplace(&spec);
@@ -329,6 +330,12 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
     if (pm2_env.size() > 2) out += ',';
     out.append(pm2_env, 1, std::string::npos);  // the rest of the object, after its '{'
     out += ",\"pm_id\":" + std::to_string(p.value("id", 0)) + "}";
+    if (!reserved_for_all) {
+      // Entries of one app are about the same size: grow once, not by doubling (a 4.4 MB
+      // jlist of 1,000 instances was copied over and over while it grew).
+      reserved_for_all = true;
+      out.reserve(out.size() * view.processes->size() * 11 / 10 + 4096);
+    }
   }
   out += "]";
   return out;

@@ -18,6 +18,7 @@ namespace {
 
 using supervisor::CommandError;
 using supervisor::Instance;
+using supervisor::InstanceState;
 
 std::vector<std::string> targets_of(const nlohmann::json& params) {
   std::vector<std::string> out;
@@ -202,19 +203,21 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
         return;
       }
       // --wait-ready: answer once every new instance is ready, or when one gave up waiting.
-      poll_until(ctx.loop, [&ctx, reply, ids] {
-        auto processes = describe_ids(ctx, ids);
-        for (const auto& proc : processes) {
-          const std::string status = proc.value("status", "");
-          if (status == "launching" || status == "waiting restart") return false;
-          const std::string error = proc.value("last_error", "");
-          if (error.find("listen_timeout") != std::string::npos) {
-            reply.error("ETIMEDOUT", "'" + proc.value("name", "") + "' (id " + std::to_string(proc.value("id", 0)) + ") " + error +
-                                         "; it keeps running and counts as online");
-            return true;
-          }
+      // Checked every 10 ms by state; the rows are built once, for the reply.
+      poll_until(ctx.loop, [&ctx, reply, ids, id_list] {
+        for (const int id : id_list) {
+          const Instance* i = ctx.supervisor.find_instance(id);
+          if (!i) continue;
+          if (i->state == InstanceState::launching || i->state == InstanceState::waiting_restart) return false;
         }
-        reply.ok({{"ids", ids}, {"processes", std::move(processes)}});
+        for (const int id : id_list) {
+          const Instance* i = ctx.supervisor.find_instance(id);
+          if (!i || !i->ready_timed_out) continue;
+          reply.error("ETIMEDOUT", "'" + i->app->spec.name + "' (id " + std::to_string(id) + ") " + i->last_error +
+                                       "; it keeps running and counts as online");
+          return true;
+        }
+        reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
         return true;
       });
     } else if (m == "start_existing") {

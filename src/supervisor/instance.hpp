@@ -100,6 +100,7 @@ struct Instance {
   RestartHistory history;                       // unstable restarts, back-off
   std::optional<process::ExitStatus> last_exit;
   std::string last_error;                       // why it is errored / why a start failed
+  bool ready_timed_out = false;                 // its run was not ready within listen_timeout
   bool start_queued = false;                    // launching, waiting for its turn (queue_start)
   bool stop_queued = false;                     // to be stopped, waiting for its turn (queue_stop)
   int transient_start_failures = 0;             // EMFILE/EAGAIN... in a row: the retry back-off

@@ -263,6 +263,7 @@ void Supervisor::arm_readiness(Run& run) {
     } else {
       log_warn("{}:{} not ready within listen_timeout ({}): considered online", app_spec.name, owner.id, waited);
       owner.last_error = "not ready within listen_timeout (" + waited + ")";
+      owner.ready_timed_out = true;
       mark_ready(*raw);
     }
   });
@@ -274,6 +275,7 @@ void Supervisor::arm_readiness(Run& run) {
 void Supervisor::queue_start(Instance& instance) {
   instance.restart_timer.cancel();
   instance.last_error.clear();
+  instance.ready_timed_out = false;
   set_state(instance, InstanceState::launching);
   if (instance.start_queued) return;
   instance.start_queued = true;
@@ -309,6 +311,7 @@ void Supervisor::start_instance(Instance& instance) {
   instance.restart_timer.cancel();
   instance.stop_requested = false;
   instance.last_error.clear();
+  instance.ready_timed_out = false;
   instance.cpu_percent = 0;
   instance.memory_bytes = 0;
   instance.last_cpu_ticks = 0;

@@ -65,7 +65,7 @@ inline void send_in_chunks(uv_loop_t* loop, int fd, std::string_view bytes, std:
   // time made a few hundred executions a second. What the reader must survive is a message split
   // at any point and many messages per read, not thousands of reads per input: at most
   // kMaxSends sends, each at least `chunk` bytes, still split messages anywhere.
-  constexpr std::size_t kMaxSends = 64;
+  constexpr std::size_t kMaxSends = 16;
   chunk = std::max({chunk, std::size_t{1}, (bytes.size() + kMaxSends - 1) / kMaxSends});
   std::size_t sent = 0;
   bool first = true;
