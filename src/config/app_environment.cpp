@@ -1,6 +1,8 @@
 #include "config/app_environment.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <iterator>
 
 namespace drove::config {
@@ -37,10 +39,16 @@ std::string env_value_text(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_null()) return "";
   if (value.is_number_float()) {
-    // JavaScript prints whole doubles without a fraction: 2.0 → "2".
+    // JavaScript prints whole doubles below 1e21 without a fraction or exponent: 2.0 → "2",
+    // 1e16 → "10000000000000000"; from 1e21 on with one ("1e+21", as nlohmann does). The range is
+    // checked before any conversion: casting 1e31 to an integer was undefined behaviour (found by
+    // the ecosystem_json fuzz target).
     const double d = value.get<double>();
-    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e15 && d < 9e15) {
-      return std::to_string(static_cast<long long>(d));
+    if (d == 0) return "0";  // -0 too, as String(-0)
+    if (std::isfinite(d) && std::fabs(d) < 1e21 && std::trunc(d) == d) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.0f", d);
+      return text;
     }
   }
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "config/app_environment.hpp"
 #include "config/cron_syntax.hpp"
 #include "config/option_names.hpp"
 #include "config/units.hpp"
@@ -88,6 +89,18 @@ TEST(ConfigOptionNames, SuggestsTheClosestSpellingOnlyWhenClose) {
   EXPECT_EQ(suggest_option_key("max_memory"), std::nullopt);
   EXPECT_EQ(suggest_option_key("frobnicate"), std::nullopt);
   EXPECT_EQ(edit_distance("scirpt", "script"), 1u);
+}
+
+// Found by the ecosystem_json fuzz target (UBSan): a whole number in an env, `"PORT": 1e31`, was
+// cast to long long before its range was checked. Env numbers read as JavaScript prints them.
+TEST(ConfigEnvValues, NumbersReadAsJavaScriptPrintsThemWithoutAnOutOfRangeCast) {
+  EXPECT_EQ(env_value_text(nlohmann::json(2.0)), "2");
+  EXPECT_EQ(env_value_text(nlohmann::json(-0.0)), "0");
+  EXPECT_EQ(env_value_text(nlohmann::json(1e16)), "10000000000000000");
+  EXPECT_EQ(env_value_text(nlohmann::json(1e31)), "1e+31");
+  EXPECT_EQ(env_value_text(nlohmann::json(-1e31)), "-1e+31");
+  EXPECT_EQ(env_value_text(nlohmann::json(1.5)), "1.5");
+  EXPECT_EQ(env_value_text(nlohmann::json(8080)), "8080");
 }
 
 // Found by the ecosystem_yaml fuzz target (its slowest path): every unknown key was compared
