@@ -542,15 +542,20 @@ void Supervisor::sample() {
     if (instance->pid() != 0) sampled.emplace_back(id, instance->pid());
   }
   if (sampled.empty()) return;
-  sampling_ = true;
-  auto done = [this, alive = std::weak_ptr<int>(alive_), sampled](const process::ProcTable& table) {
+  read_proc_off_loop("resource sample", sampling_,
+                     [this, sampled](const process::ProcTable& table) { apply_sample(table, sampled); });
+}
+
+// Reads /proc on a pool thread; `apply` gets the snapshot on the loop (at once, if the pool
+// refuses). `busy` is set meanwhile, so that a slow read is not queued twice.
+void Supervisor::read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply) {
+  busy = true;
+  auto done = [alive = std::weak_ptr<int>(alive_), &busy, apply = std::move(apply)](const process::ProcTable& table) {
     if (alive.expired()) return;
-    sampling_ = false;
-    apply_sample(table, sampled);
+    busy = false;
+    apply(table);
   };
-  if (!run_off_loop(loop_, "resource sample", [] { return process::ProcTable::snapshot(); }, done)) {
-    done(process::ProcTable::snapshot());
-  }
+  if (!run_off_loop(loop_, what, [] { return process::ProcTable::snapshot(); }, done)) done(process::ProcTable::snapshot());
 }
 
 void Supervisor::apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled) {
@@ -599,22 +604,11 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
                                     const std::map<std::string, nlohmann::json>& log_files,
                                     bool with_app) const {
   const AppSpec& spec = instance.app->spec;
-  nlohmann::json j = {
-      {"id", instance.id},
-      {"name", spec.name},
-      {"namespace", spec.namespace_name},
-      {"index", instance.index},
-      {"pid", instance.pid()},
-      {"status", to_string(instance.state)},
-      {"exec_mode", to_string(spec.exec_mode)},
+  nlohmann::json j = summary(instance);  // the table's row, and the rest of the description
+  j.update(nlohmann::json{
       {"instances", spec.instances},
-      {"restart_time", instance.restart_time},
       {"unstable_restarts", instance.history.unstable_restarts},
       {"created_at", instance.created_at_ms},
-      {"started_at", instance.run ? instance.run->started_at_ms : 0},
-      {"cpu", instance.cpu_percent},
-      {"memory", instance.memory_bytes},
-      {"user", spec.uid.value_or("")},
       {"out_log_path", instance.output_spec.out_path},
       {"err_log_path", instance.output_spec.err_path},
       {"log_path", instance.output_spec.combined_path},
@@ -622,10 +616,9 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
       {"exec_path", spec.exec_path},
       {"interpreter", spec.interpreter},
       {"cwd", spec.cwd},
-      {"last_error", instance.last_error},
       {"last_restart_reason", instance.last_restart_reason},
       {"watching", instance.app->watcher != nullptr},
-  };
+  });
   if (instance.dropped_messages != 0) {
     j["dropped_messages"] = {{"count", instance.dropped_messages}, {"last_reason", instance.last_dropped_reason}};
   }

@@ -189,6 +189,7 @@ class Supervisor {
   void set_state(Instance& instance, InstanceState state);
   void emit(const std::string& type, const Instance& instance, nlohmann::json extra = {});
   void sample();
+  void read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply);
   void apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled);
   void apply_memory_check(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& limited);
   // The lowest free pm_id (PM2 reuses ids), in O(log n): scaling to thousands of instances

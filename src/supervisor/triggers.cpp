@@ -6,7 +6,6 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
-#include "base/off_loop.hpp"
 #include "process/proc_table.hpp"
 #include "supervisor/cron_schedule.hpp"
 #include "supervisor/supervisor.hpp"
@@ -197,15 +196,8 @@ void Supervisor::check_memory() {
   }
   if (limited.empty()) return;
   // /proc is read on a pool thread, as the sampler's (Supervisor::sample).
-  memory_checking_ = true;
-  auto done = [this, alive = std::weak_ptr<int>(alive_), limited](const process::ProcTable& table) {
-    if (alive.expired()) return;
-    memory_checking_ = false;
-    apply_memory_check(table, limited);
-  };
-  if (!run_off_loop(loop_, "max_memory_restart check", [] { return process::ProcTable::snapshot(); }, done)) {
-    done(process::ProcTable::snapshot());
-  }
+  read_proc_off_loop("max_memory_restart check", memory_checking_,
+                     [this, limited](const process::ProcTable& table) { apply_memory_check(table, limited); });
 }
 
 // Only instances still online with the process that was measured: one restarted or stopped
