@@ -17,7 +17,6 @@
 #include "cli/inspect.hpp"
 #include "cli/render.hpp"
 #include "cli/secret_mask.hpp"
-#include "daemon/daemon.hpp"
 
 namespace drove::cli {
 namespace {
@@ -51,7 +50,7 @@ void wait_for_daemon_exit(const HomeLayout& home) {
 
 }  // namespace
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const DaemonEntry& daemon) {
   // A daemon that hangs up must be reported in words ("lost the connection..."), not end the
   // CLI with a silent exit 141. Spawned processes get default dispositions back (spawn.cpp).
   ::signal(SIGPIPE, SIG_IGN);
@@ -313,7 +312,7 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "[drove] the event stream ended: the daemon closed the connection\n");
       return 1;
     }
-    if (*daemon_cmd) return daemon::run_daemon({home, background});
+    if (*daemon_cmd) return daemon.run(home, background);
   } catch (const UserError& e) {
     std::fprintf(stderr, "[drove] %s\n", e.what());
     return e.code;

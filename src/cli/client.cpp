@@ -15,7 +15,7 @@
 
 #include "base/clock.hpp"
 #include "base/unix_socket.hpp"
-#include "daemon/home.hpp"
+#include "state/home.hpp"
 #include "process/spawn.hpp"
 
 extern char** environ;
@@ -86,7 +86,7 @@ std::optional<Client> Client::connect_if_running(const HomeLayout& home) {
 Client Client::connect(const HomeLayout& home, bool start) {
   if (UniqueFd fd = try_connect(home.socket())) return Client(std::move(fd));
   if (!start) throw UserError("no drove daemon is running");
-  if (auto s = daemon::prepare_home(home); !s.ok()) throw UserError("cannot use DROVE_HOME: " + s.error().message());
+  if (auto s = state::prepare_home(home); !s.ok()) throw UserError("cannot use DROVE_HOME: " + s.error().message());
   UniqueFd lock(::open(home.spawn_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock) throw UserError("cannot open " + home.spawn_lock() + ": " + std::strerror(errno));
   while (::flock(lock.get(), LOCK_EX) != 0 && errno == EINTR) {

@@ -16,7 +16,7 @@
 #include "config/pm2_dump.hpp"
 #include "config/spec_patch.hpp"
 #include "config/sample_ecosystem.hpp"
-#include "daemon/dump.hpp"
+#include "state/dump.hpp"
 
 extern char** environ;
 
@@ -409,7 +409,7 @@ int cmd_start_or(const HomeLayout& home, const std::string& verb, const std::vec
 }
 
 // The specs of a dump PM2 wrote (an array of pm2_env objects), through the ecosystem loader.
-std::vector<AppSpec> specs_of_pm2_dump(const daemon::LoadedDump& dump) {
+std::vector<AppSpec> specs_of_pm2_dump(const state::LoadedDump& dump) {
   std::printf("[drove] reading PM2's process list \"%s\"\n", dump.path.c_str());
   try {
     const nlohmann::json ecosystem = config::pm2_dump_as_ecosystem(dump.dump);
@@ -426,7 +426,7 @@ std::vector<AppSpec> specs_of_pm2_dump(const daemon::LoadedDump& dump) {
 }
 
 int cmd_resurrect(const HomeLayout& home) {
-  auto dump = daemon::read_dump_file(home.dump(), home.legacy_dump());
+  auto dump = state::read_dump_file(home.dump(), home.legacy_dump());
   if (!dump.ok()) throw UserError(dump.error().message());
   if (!dump->fallback_reason.empty()) {
     std::fprintf(stderr, "[drove] using the backup \"%s\": %s\n", dump->path.c_str(), dump->fallback_reason.c_str());

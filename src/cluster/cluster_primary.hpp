@@ -34,7 +34,7 @@
 #include "base/uv_handle.hpp"
 #include "cluster/listener.hpp"
 #include "cluster/open_connections.hpp"
-#include "config/app_spec.hpp"
+#include "cluster/load_balance.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/cluster_messages.hpp"
 

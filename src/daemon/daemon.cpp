@@ -18,7 +18,7 @@
 #include "base/unix_socket.hpp"
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
-#include "daemon/home.hpp"
+#include "state/home.hpp"
 #include "daemon/methods.hpp"
 #include "daemon/rpc_server.hpp"
 #include "process/reaper.hpp"
@@ -146,7 +146,7 @@ class Daemon {
   process::Reaper reaper_;
   supervisor::Supervisor supervisor_;
   RpcServer server_;
-  DumpWriter dumps_;
+  state::DumpWriter dumps_;
   MethodContext context_;
   std::vector<UvHandle<uv_signal_t>> signals_;
   bool stopping_ = false;
@@ -156,7 +156,7 @@ class Daemon {
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
-  if (auto s = prepare_home(options.home); !s.ok()) {
+  if (auto s = state::prepare_home(options.home); !s.ok()) {
     log_error("{}", s.error().message());
     return 1;
   }

@@ -9,7 +9,7 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
-#include "daemon/dump.hpp"
+#include "state/dump.hpp"
 #include "supervisor/spec_validator.hpp"
 #include "process/exit_status.hpp"
 

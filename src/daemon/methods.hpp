@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "base/loop_meter.hpp"
-#include "daemon/dump.hpp"
+#include "state/dump.hpp"
 #include "daemon/rpc_server.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -16,7 +16,7 @@ struct MethodContext {
   supervisor::Supervisor& supervisor;
   RpcServer& server;
   std::string dump_path;
-  DumpWriter& dumps;  // the one writer of dump_path: saves are serialised
+  state::DumpWriter& dumps;  // the one writer of dump_path: saves are serialised
   std::function<void()> request_shutdown;
   std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
   const LoopMeter* loop_meter = nullptr;     // how long the loop's turns are (ping)

@@ -19,7 +19,7 @@
 #include "base/loop_barrier.hpp"
 #include "config/app_environment.hpp"
 #include "process/proc_table.hpp"
-#include "logs/output_spec_for_app.hpp"
+#include "supervisor/output_spec_for_app.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
 #include "supervisor/spec_validator.hpp"
@@ -343,7 +343,7 @@ std::optional<CommandError> Supervisor::send_signal(const std::vector<Instance*>
 
 void Supervisor::assign_log_paths(Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
-  instance.output_spec = logs::output_spec_for(spec, instance.id, paths_.logs_dir);
+  instance.output_spec = output_spec_for(spec, instance.id, paths_.logs_dir);
   instance.pid_file_path = spec.pid_file.empty()
                                ? paths_.pids_dir + "/" + file_safe_name(spec.name) + "-" + std::to_string(instance.id) + ".pid"
                                : spec.pid_file;

@@ -54,9 +54,9 @@ TEST(LogsRotation, NextMidnightIsWithinADay) {
 }  // namespace
 }  // namespace drove::logs
 
-#include "logs/output_spec_for_app.hpp"
+#include "supervisor/output_spec_for_app.hpp"
 
-namespace drove::logs {
+namespace drove::supervisor {
 namespace {
 
 TEST(LogsOutputSpecForApp, DefaultsPerInstanceUnlessMerged) {
@@ -80,4 +80,4 @@ TEST(LogsOutputSpecForApp, DefaultsPerInstanceUnlessMerged) {
 }
 
 }  // namespace
-}  // namespace drove::logs
+}  // namespace drove::supervisor

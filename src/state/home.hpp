@@ -5,8 +5,8 @@
 #include "base/home_paths.hpp"
 #include "base/result.hpp"
 
-namespace drove::daemon {
+namespace drove::state {
 
 Status prepare_home(const HomeLayout& home);
 
-}  // namespace drove::daemon
+}  // namespace drove::state

@@ -23,7 +23,7 @@
 
 #include "base/result.hpp"
 
-namespace drove::daemon {
+namespace drove::state {
 
 // Writes synchronously (used by DumpWriter's worker and by tests).
 Status write_dump_file(const std::string& path, const nlohmann::json& dump);
@@ -65,4 +65,4 @@ class DumpWriter {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
-}  // namespace drove::daemon
+}  // namespace drove::state

@@ -1,11 +1,11 @@
 // AppSpec log options to an OutputSpec; see output_spec_for_app.hpp.
-#include "logs/output_spec_for_app.hpp"
+#include "supervisor/output_spec_for_app.hpp"
 
 #include <cctype>
 
 #include "base/safe_file.hpp"
 
-namespace drove::logs {
+namespace drove::supervisor {
 namespace {
 
 std::string file_safe(const std::string& name) {
@@ -28,13 +28,13 @@ std::string with_instance_suffix(const std::string& path, int instance_id) {
   return has_ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
 }
 
-OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std::string& logs_dir) {
+logs::OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std::string& logs_dir) {
   const std::string base = logs_dir + "/" + file_safe(app.name);
   auto resolve = [&](const std::string& configured, const char* default_suffix) {
     const std::string path = configured.empty() ? base + default_suffix : configured;
     return app.merge_logs ? path : with_instance_suffix(path, instance_id);
   };
-  OutputSpec spec;
+  logs::OutputSpec spec;
   spec.app_name = app.name;
   spec.instance_id = instance_id;
   spec.out_path = resolve(app.out_file, "-out.log");
@@ -44,11 +44,11 @@ OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std::strin
   spec.time = app.time;
   spec.date_format = app.log_date_format;
   spec.json = app.log_type == LogType::json;
-  spec.rotation = RotationPolicy{.max_size_bytes = static_cast<std::uint64_t>(app.log_max_size > 0 ? app.log_max_size : 0),
+  spec.rotation = logs::RotationPolicy{.max_size_bytes = static_cast<std::uint64_t>(app.log_max_size > 0 ? app.log_max_size : 0),
                                  .daily = app.log_rotate_daily,
                                  .retain = app.log_retain,
                                  .compress = app.log_compress};
   return spec;
 }
 
-}  // namespace drove::logs
+}  // namespace drove::supervisor

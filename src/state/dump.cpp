@@ -1,4 +1,4 @@
-#include "daemon/dump.hpp"
+#include "state/dump.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 #include "base/unique_fd.hpp"
 #include "config/pm2_dump.hpp"
 
-namespace drove::daemon {
+namespace drove::state {
 namespace {
 
 struct DumpWork {
@@ -123,4 +123,4 @@ Result<LoadedDump> read_dump_file(const std::string& path, const std::string& le
   return SysError{ENOENT, "no saved process list in \"" + path + "\" (" + why + "; run `drove save` first)"};
 }
 
-}  // namespace drove::daemon
+}  // namespace drove::state

@@ -1,11 +1,11 @@
-#include "daemon/home.hpp"
+#include "state/home.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
-namespace drove::daemon {
+namespace drove::state {
 namespace {
 
 Status make_dir(const std::string& path, mode_t mode) {
@@ -32,4 +32,4 @@ Status prepare_home(const HomeLayout& home) {
   return Ok{};
 }
 
-}  // namespace drove::daemon
+}  // namespace drove::state

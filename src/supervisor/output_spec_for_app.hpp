@@ -6,14 +6,14 @@
 #include "config/app_spec.hpp"
 #include "logs/output_spec.hpp"
 
-namespace drove::logs {
+namespace drove::supervisor {
 
 // Defaults `<logs_dir>/<name>-out.log` and `<name>-error.log` (name with characters outside
 // [A-Za-z0-9._-] replaced by '_'); without merge_logs every file gets `-<instance_id>` before its
 // extension (`api-out-2.log`). "/dev/null" and "" are kept as they are (discard).
-OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std::string& logs_dir);
+logs::OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std::string& logs_dir);
 
 // "/l/api-out.log", 2 -> "/l/api-out-2.log"; "/l/api" -> "/l/api-2".
 std::string with_instance_suffix(const std::string& path, int instance_id);
 
-}  // namespace drove::logs
+}  // namespace drove::supervisor
