@@ -143,7 +143,9 @@ Status listen(EventLoop& loop, std::optional<std::string> address, int port, Con
 Status send(EventLoop& loop, const nlohmann::json& message);
 void on_message(EventLoop& loop, std::function<void(nlohmann::json message, UniqueFd fd)> fn);
 // The primary asked this worker to stop (Worker::disconnect) or went away: servers are closed
-// already; finish in-flight work. The channel closes after the callbacks.
+// already. When the primary asked, finish in-flight work: the channel closes after the
+// callbacks. When it went away (its channel closed: it exited, crashed or was killed), the
+// worker exits with code 0 right after the callbacks (std::exit), as a Node worker does.
 void on_disconnect(EventLoop& loop, std::function<void()> fn);
 
 }  // namespace drove::cluster

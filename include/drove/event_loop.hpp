@@ -1,10 +1,13 @@
 // drove::EventLoop — the event loop every asynchronous part of the public API runs on: a libuv
-// loop plus the one child reaper of the process (SIGCHLD → waitpid → the Child's on_exit).
+// loop plus the reaper of the children it started (a pidfd per child → waitpid(pid) → the
+// Child's on_exit).
 //
 // Model: single-threaded. Callbacks run inside run(), one at a time. run() returns when nothing
 // is left to wait for (no live child, no open channel, no listening server, no timer) or after
-// stop(). Create ONE EventLoop per process that spawns children: the reaper waits for any child
-// (waitpid(-1)), so a second reaper would steal exits.
+// stop(). The loop waits only for its own children, by pid: a program that embeds drove keeps
+// its own children (fork/waitpid, uv_spawn, other EventLoops) and its own signal handlers
+// (on Linux >= 5.3; older kernels have no pidfd and the loop then listens to SIGCHLD, still
+// waiting per pid).
 //
 // Everything created on a loop (Child, Channel, cluster::Primary, servers, timers) should be
 // destroyed before it; whatever is still open when the loop is destroyed is closed then.

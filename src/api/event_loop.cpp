@@ -54,7 +54,7 @@ EventLoop::EventLoop() : core_(std::make_unique<detail::LoopCore>()) {
     std::fputs("drove: uv_loop_init failed\n", stderr);
     std::abort();
   }
-  core_->reaper = std::make_unique<process::Reaper>(&core_->loop);
+  core_->reaper = std::make_unique<process::Reaper>(&core_->loop, process::Reaper::Scope::watched_only);
   core_->keep_alive = UvHandle<uv_async_t>::make();
   uv_async_init(&core_->loop, core_->keep_alive.get(), nullptr);
   uv_unref(core_->keep_alive.handle());

@@ -53,7 +53,14 @@ ParentLink* ParentLink::get(EventLoop& loop) {
   Channel::Impl* impl = self->channel_.impl();
   impl->intercept = [self](const nlohmann::json& m, UniqueFd& fd) { return self->intercept(m, fd); };
   self->channel_.on_message([self](nlohmann::json m, UniqueFd fd) { self->deliver(std::move(m), std::move(fd)); });
-  self->channel_.on_disconnect([self] { self->disconnected(); });
+  self->channel_.on_disconnect([self] {
+    // As Node's cluster worker does: a channel that closes without the primary having asked
+    // (the primary died, was killed, or closed it) ends the worker once the disconnect callbacks
+    // have run, with code 0. Otherwise workers would outlive their primary, reparented to init.
+    const bool primary_gone = self->worker_ != nullptr && !self->disconnected_;
+    self->disconnected();
+    if (primary_gone) std::exit(0);
+  });
   if (unique_id != 0) {
     self->worker_ = std::make_unique<cluster::ClusterWorker>(
         impl->channel.get(),

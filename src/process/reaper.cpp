@@ -2,16 +2,49 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "base/loop_barrier.hpp"
 
 namespace drove::process {
+namespace {
 
-Reaper::Reaper(uv_loop_t* loop) : sigchld_(UvHandle<uv_signal_t>::make()) {
-  uv_signal_init(loop, sigchld_.get());
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+bool pidfds_supported() {
+  const int fd = open_pidfd(::getpid());
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+}  // namespace
+
+Reaper::Reaper(uv_loop_t* loop, Scope scope) : loop_(loop), scope_(scope) {
+  if (scope_ == Scope::watched_only) pidfds_ = pidfds_supported();
+  if (!pidfds_) start_sigchld();
+}
+
+Reaper::~Reaper() {
+  while (!watched_.empty()) unwatch(watched_.begin()->first);
+}
+
+void Reaper::start_sigchld() {
+  sigchld_ = UvHandle<uv_signal_t>::make();
+  uv_signal_init(loop_, sigchld_.get());
   sigchld_->data = this;
   uv_signal_start(
       sigchld_.get(),
@@ -25,11 +58,68 @@ Reaper::Reaper(uv_loop_t* loop) : sigchld_(UvHandle<uv_signal_t>::make()) {
   uv_unref(sigchld_.handle());
 }
 
-void Reaper::watch(pid_t pid, ExitCallback on_exit) { watched_[pid] = std::move(on_exit); }
+void Reaper::watch(pid_t pid, ExitCallback on_exit) {
+  Watch& w = watched_[pid];
+  w.on_exit = std::move(on_exit);
+  w.pidfd.close();
+  if (!pidfds_) return;
+  const int fd = open_pidfd(pid);
+  if (fd < 0) {
+    // The pid is our unreaped child, so this only fails for want of fds: fall back to SIGCHLD.
+    if (!sigchld_) start_sigchld();
+    return;
+  }
+  w.pidfd = UvHandle<uv_poll_t>::make();
+  uv_poll_init(loop_, w.pidfd.get(), fd);
+  // unordered_map nodes do not move: the watch itself is the handle's owner until unwatch()
+  // closes the handle (which clears `data`).
+  w.owner = this;
+  w.pid = pid;
+  w.pidfd->data = &w;
+  uv_poll_start(w.pidfd.get(), UV_READABLE, [](uv_poll_t* handle, int, int) {
+    auto* watch = owner_of<Watch>(handle);
+    if (!watch) return;
+    loop_barrier("pidfd reaper", [self = watch->owner, pid = watch->pid] { self->reap_one(pid); });
+  });
+  uv_unref(w.pidfd.handle());
+}
 
-void Reaper::unwatch(pid_t pid) { watched_.erase(pid); }
+void Reaper::unwatch(pid_t pid) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end()) return;
+  if (it->second.pidfd) {
+    int fd = -1;
+    uv_fileno(it->second.pidfd.handle(), &fd);
+    it->second.pidfd.close();
+    if (fd >= 0) ::close(fd);  // uv_poll does not own its fd
+  }
+  watched_.erase(it);
+}
+
+bool Reaper::reap_one(pid_t pid) {
+  int status = 0;
+  pid_t got;
+  do {
+    got = ::waitpid(pid, &status, WNOHANG);
+  } while (got < 0 && errno == EINTR);
+  if (got != pid) return false;
+  auto it = watched_.find(pid);
+  if (it == watched_.end()) return true;
+  ExitCallback callback = std::move(it->second.on_exit);
+  unwatch(pid);
+  callback(ExitStatus::from_wait_status(status));
+  return true;
+}
 
 void Reaper::reap_now() {
+  if (scope_ == Scope::watched_only) {
+    // Copy: callbacks may watch or unwatch.
+    std::vector<pid_t> pids;
+    pids.reserve(watched_.size());
+    for (const auto& [pid, watch] : watched_) pids.push_back(pid);
+    for (pid_t pid : pids) reap_one(pid);
+    return;
+  }
   for (;;) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
@@ -40,7 +130,7 @@ void Reaper::reap_now() {
     }
     auto it = watched_.find(pid);
     if (it == watched_.end()) continue;
-    ExitCallback callback = std::move(it->second);
+    ExitCallback callback = std::move(it->second.on_exit);
     watched_.erase(it);
     callback(ExitStatus::from_wait_status(status));
   }

@@ -1,12 +1,20 @@
 // Reaper: the one place that waits for children, on the event loop.
 //
-// SIGCHLD (delivered through libuv's signal pipe) triggers waitpid(-1, WNOHANG) until no child
-// is left to reap, and each exit goes to the callback registered for that pid. Because drove
-// only signals a child it has not reaped yet, and an unreaped child's pid cannot be recycled,
-// signalling by pid is safe for direct children (the "pidfd or equivalent" guarantee). Exits of
-// pids nobody watches (orphaned grandchildren, when the daemon is a subreaper) are just reaped.
+// Two scopes:
+// - Scope::all_children, the daemon's: SIGCHLD (delivered through libuv's signal pipe) triggers
+//   waitpid(-1, WNOHANG) until no child is left to reap, and each exit goes to the callback
+//   registered for that pid. Exits of pids nobody watches (orphaned grandchildren, when the
+//   daemon is a subreaper) are just reaped.
+// - Scope::watched_only, the library's (drove::EventLoop): a program that embeds drove keeps
+//   its own children. Each watched child gets a pidfd polled on the loop, and only that pid is
+//   waited for (waitpid(pid)); no signal handler is installed. Where pidfd_open is missing
+//   (Linux < 5.3), SIGCHLD triggers waitpid(pid, WNOHANG) for each watched pid instead.
+// Because drove only signals a child it has not reaped yet, and an unreaped child's pid cannot
+// be recycled, signalling by pid is safe for direct children (the "pidfd or equivalent"
+// guarantee).
 //
-// Never mix with uv_spawn in the same process: libuv's own child handling would race ours.
+// Scope::all_children must not share a process with uv_spawn: libuv's own child handling would
+// race it. Scope::watched_only can (libuv also waits per pid).
 #pragma once
 
 #include <sys/types.h>
@@ -23,10 +31,12 @@ namespace drove::process {
 class Reaper {
  public:
   using ExitCallback = std::function<void(ExitStatus)>;
+  enum class Scope { all_children, watched_only };
 
-  explicit Reaper(uv_loop_t* loop);
+  explicit Reaper(uv_loop_t* loop, Scope scope = Scope::all_children);
   Reaper(const Reaper&) = delete;
   Reaper& operator=(const Reaper&) = delete;
+  ~Reaper();
 
   // Calls `on_exit` once when `pid` (a child of this process) exits.
   void watch(pid_t pid, ExitCallback on_exit);
@@ -41,8 +51,21 @@ class Reaper {
   static void become_subreaper();
 
  private:
+  struct Watch {
+    ExitCallback on_exit;
+    UvHandle<uv_poll_t> pidfd;  // watched_only with pidfd: readable once the child has exited
+    Reaper* owner = nullptr;
+    pid_t pid = 0;
+  };
+  void start_sigchld();
+  // waitpid(pid, WNOHANG); on an exit, removes the watch and runs its callback. True if reaped.
+  bool reap_one(pid_t pid);
+
+  uv_loop_t* loop_;
+  Scope scope_;
+  bool pidfds_ = false;  // watched_only: pidfd_open works here
   UvHandle<uv_signal_t> sigchld_;
-  std::unordered_map<pid_t, ExitCallback> watched_;
+  std::unordered_map<pid_t, Watch> watched_;
 };
 
 }  // namespace drove::process

@@ -2,9 +2,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "sdk_support.hpp"
 
@@ -122,6 +127,48 @@ TEST(SdkExamples, DroveHttpAppRunsStandaloneAndStopsOnSigint) {
   EXPECT_EQ(app.exit->code, 0);
   EXPECT_NE(app.out.find("stopping"), std::string::npos);
 }
+
+// /proc/<pid>/stat's state letter; '?' once the pid is gone.
+char state_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+}
+
+// A C++ primary that dies (SIGTERM with no handler, or SIGKILL) leaves no worker behind: each
+// worker sees its channel close and exits, as a Node worker does, even with work of its own
+// (a timer) that would keep its loop running.
+class PrimaryDeath : public ::testing::TestWithParam<int> {};
+
+TEST_P(PrimaryDeath, LeavesNoWorkerRunning) {
+  RunningExample primary(DROVE_TEST_LIB_CLUSTER_APP, {"3"});
+  ASSERT_TRUE(primary.wait_output("ready\n", 3)) << primary.out;
+  const auto workers = pids_in(primary.out, "worker ");
+  ASSERT_EQ(workers.size(), 3u) << primary.out;
+  ASSERT_TRUE(primary.child.kill(GetParam()).ok());
+  ASSERT_TRUE(primary.wait_exit());
+  EXPECT_EQ(primary.exit->signal, GetParam());
+  // The workers were re-parented (to init, or to a subreaper above us): they are gone or, if
+  // the subreaper is this test, zombies that it reaps here.
+  for (const auto& text : workers) {
+    const int pid = std::stoi(text);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    char state = state_of(pid);
+    while (state != '?' && state != 'Z' && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      state = state_of(pid);
+    }
+    if (state != '?' && state != 'Z') {
+      ::kill(pid, SIGKILL);  // never leave it running; ours by construction (we read its pid from our child)
+      ADD_FAILURE() << "worker " << pid << " outlived its primary (state " << state << ")";
+    }
+    if (state == 'Z') (void)::waitpid(pid, nullptr, WNOHANG);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, PrimaryDeath, ::testing::Values(SIGTERM, SIGKILL),
+                         [](const ::testing::TestParamInfo<int>& p) { return p.param == SIGTERM ? "SIGTERM" : "SIGKILL"; });
 
 }  // namespace
 }  // namespace drove::e2e

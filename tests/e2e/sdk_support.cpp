@@ -23,7 +23,7 @@ std::string tcp_read_all(int port) {
 }
 
 RunningExample::RunningExample(const std::string& name, const std::vector<std::string>& args) {
-  auto started = spawn(loop, example(name), args, {.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()}});
+  auto started = spawn(loop, name.starts_with('/') ? name : example(name), args, {.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()}});
   if (!started.ok()) {
     ADD_FAILURE() << "cannot start " << name << ": " << started.error().message();
     return;

@@ -36,6 +36,7 @@ struct RunningExample {
   std::string out;
   std::optional<ExitInfo> exit;
 
+  // `name`: an example of build/examples/, or an absolute path.
   RunningExample(const std::string& name, const std::vector<std::string>& args);
   ~RunningExample();  // SIGKILLs it (by pid) if still running
   // Runs the loop until `out` holds `needle` `count` times.

@@ -1,6 +1,12 @@
 // drove/process.hpp: spawn, exec, exec_file, the sync forms, stdio, timeouts, max_buffer, kill.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
 
 #include <drove/process.hpp>
 
@@ -106,6 +112,65 @@ TEST(LibProcess, EnvAndCwdReachTheChild) {
                   .ok());
   loop.run();
   EXPECT_EQ(result->out, "bonjour\n/tmp\n");
+}
+
+// The state letter of /proc/<pid>/stat ('Z' for a zombie), '?' once the pid is gone.
+char proc_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+}
+
+// Polls until `pid` is a zombie (it has exited and nobody has waited for it yet).
+bool wait_zombie(pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (proc_state(pid) != 'Z') {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// A program that embeds the library keeps its own children: the loop waits only for the pids
+// it started (no waitpid(-1)), so the host's waitpid still finds its child and its status.
+TEST(LibProcess, TheLoopNeverReapsTheHostProgramsOwnChildren) {
+  const pid_t own = ::fork();
+  ASSERT_GE(own, 0);
+  if (own == 0) ::_exit(7);
+  ASSERT_TRUE(wait_zombie(own));  // its SIGCHLD is pending or delivered before the loop runs
+
+  EventLoop loop;
+  std::optional<ExitInfo> done;
+  for (int i = 0; i < 3; ++i) {  // several SIGCHLDs and exits while the host child is a zombie
+    auto child = spawn(loop, "true");
+    ASSERT_TRUE(child.ok()) << child.error().message();
+    child->on_close([&](ExitInfo e) { done = e; });
+    loop.run();
+    ASSERT_TRUE(done && done->success());
+    done.reset();
+  }
+  EXPECT_EQ(proc_state(own), 'Z');
+  int status = 0;
+  ASSERT_EQ(::waitpid(own, &status, 0), own);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+}
+
+// Two loops in one process each see their own children's exits, whatever the order.
+TEST(LibProcess, TwoLoopsEachReapTheirOwnChildren) {
+  EventLoop first, second;
+  auto a = spawn(first, "sh", {"-c", "exit 3"});
+  auto b = spawn(second, "sh", {"-c", "exit 4"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(wait_zombie(a->pid()));
+  second.run();  // b's exit; a is not touched
+  ASSERT_TRUE(b->exit_info());
+  EXPECT_EQ(b->exit_info()->code, 4);
+  EXPECT_EQ(proc_state(a->pid()), 'Z');
+  first.run();
+  ASSERT_TRUE(a->exit_info());
+  EXPECT_EQ(a->exit_info()->code, 3);
 }
 
 }  // namespace
