@@ -38,10 +38,6 @@ Reaper::Reaper(uv_loop_t* loop, Scope scope) : loop_(loop), scope_(scope) {
   if (!pidfds_) start_sigchld();
 }
 
-Reaper::~Reaper() {
-  while (!watched_.empty()) unwatch(watched_.begin()->first);
-}
-
 void Reaper::start_sigchld() {
   sigchld_ = UvHandle<uv_signal_t>::make();
   uv_signal_init(loop_, sigchld_.get());
@@ -59,42 +55,32 @@ void Reaper::start_sigchld() {
 }
 
 void Reaper::watch(pid_t pid, ExitCallback on_exit) {
+  watched_.erase(pid);
   Watch& w = watched_[pid];
   w.on_exit = std::move(on_exit);
-  w.pidfd.close();
   if (!pidfds_) return;
-  const int fd = open_pidfd(pid);
-  if (fd < 0) {
+  w.pidfd = UniqueFd(open_pidfd(pid));
+  if (!w.pidfd) {
     // The pid is our unreaped child, so this only fails for want of fds: fall back to SIGCHLD.
     if (!sigchld_) start_sigchld();
     return;
   }
-  w.pidfd = UvHandle<uv_poll_t>::make();
-  uv_poll_init(loop_, w.pidfd.get(), fd);
-  // unordered_map nodes do not move: the watch itself is the handle's owner until unwatch()
-  // closes the handle (which clears `data`).
+  w.poll = UvHandle<uv_poll_t>::make();
+  uv_poll_init(loop_, w.poll.get(), w.pidfd.get());
+  // unordered_map nodes do not move: the watch itself is the handle's owner until it is erased
+  // (closing the handle clears `data`).
   w.owner = this;
   w.pid = pid;
-  w.pidfd->data = &w;
-  uv_poll_start(w.pidfd.get(), UV_READABLE, [](uv_poll_t* handle, int, int) {
+  w.poll->data = &w;
+  uv_poll_start(w.poll.get(), UV_READABLE, [](uv_poll_t* handle, int, int) {
     auto* watch = owner_of<Watch>(handle);
     if (!watch) return;
     loop_barrier("pidfd reaper", [self = watch->owner, pid = watch->pid] { self->reap_one(pid); });
   });
-  uv_unref(w.pidfd.handle());
+  uv_unref(w.poll.handle());
 }
 
-void Reaper::unwatch(pid_t pid) {
-  auto it = watched_.find(pid);
-  if (it == watched_.end()) return;
-  if (it->second.pidfd) {
-    int fd = -1;
-    uv_fileno(it->second.pidfd.handle(), &fd);
-    it->second.pidfd.close();
-    if (fd >= 0) ::close(fd);  // uv_poll does not own its fd
-  }
-  watched_.erase(it);
-}
+void Reaper::unwatch(pid_t pid) { watched_.erase(pid); }
 
 bool Reaper::reap_one(pid_t pid) {
   int status = 0;

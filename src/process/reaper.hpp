@@ -23,6 +23,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
 #include "process/exit_status.hpp"
 
@@ -36,7 +37,6 @@ class Reaper {
   explicit Reaper(uv_loop_t* loop, Scope scope = Scope::all_children);
   Reaper(const Reaper&) = delete;
   Reaper& operator=(const Reaper&) = delete;
-  ~Reaper();
 
   // Calls `on_exit` once when `pid` (a child of this process) exits.
   void watch(pid_t pid, ExitCallback on_exit);
@@ -53,7 +53,10 @@ class Reaper {
  private:
   struct Watch {
     ExitCallback on_exit;
-    UvHandle<uv_poll_t> pidfd;  // watched_only with pidfd: readable once the child has exited
+    // watched_only with pidfds: the pidfd, readable once the child has exited, and its poll
+    // handle (declared after, so closed before the fd it polls).
+    UniqueFd pidfd;
+    UvHandle<uv_poll_t> poll;
     Reaper* owner = nullptr;
     pid_t pid = 0;
   };

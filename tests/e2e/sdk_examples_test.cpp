@@ -6,10 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <regex>
 #include <set>
-#include <thread>
 
 #include "sdk_support.hpp"
 
@@ -128,14 +126,6 @@ TEST(SdkExamples, DroveHttpAppRunsStandaloneAndStopsOnSigint) {
   EXPECT_NE(app.out.find("stopping"), std::string::npos);
 }
 
-// /proc/<pid>/stat's state letter; '?' once the pid is gone.
-char state_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
-}
-
 // A C++ primary that dies (SIGTERM with no handler, or SIGKILL) leaves no worker behind: each
 // worker sees its channel close and exits, as a Node worker does, even with work of its own
 // (a timer) that would keep its loop running.
@@ -149,21 +139,15 @@ TEST_P(PrimaryDeath, LeavesNoWorkerRunning) {
   ASSERT_TRUE(primary.child.kill(GetParam()).ok());
   ASSERT_TRUE(primary.wait_exit());
   EXPECT_EQ(primary.exit->signal, GetParam());
-  // The workers were re-parented (to init, or to a subreaper above us): they are gone or, if
-  // the subreaper is this test, zombies that it reaps here.
+  // The workers were re-parented (to init, or to a subreaper above us): each must be gone or
+  // a zombie (pid_alive is false for both); a zombie of ours is reaped here.
   for (const auto& text : workers) {
-    const int pid = std::stoi(text);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    char state = state_of(pid);
-    while (state != '?' && state != 'Z' && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      state = state_of(pid);
+    const pid_t pid = std::stoi(text);
+    if (!wait_until([pid] { return !pid_alive(pid); }, std::chrono::seconds(15))) {
+      ::kill(pid, SIGKILL);  // never leave it running; ours by construction (our child's worker)
+      ADD_FAILURE() << "worker " << pid << " outlived its primary";
     }
-    if (state != '?' && state != 'Z') {
-      ::kill(pid, SIGKILL);  // never leave it running; ours by construction (we read its pid from our child)
-      ADD_FAILURE() << "worker " << pid << " outlived its primary (state " << state << ")";
-    }
-    if (state == 'Z') (void)::waitpid(pid, nullptr, WNOHANG);
+    (void)::waitpid(pid, nullptr, WNOHANG);
   }
 }
 
