@@ -35,6 +35,26 @@ struct WriteRequest {
 
 }  // namespace
 
+struct RpcReply::Unanswered {
+  std::weak_ptr<RpcConnection> connection;
+  Unanswered(const Unanswered&) = delete;
+  Unanswered& operator=(const Unanswered&) = delete;
+  explicit Unanswered(std::weak_ptr<RpcConnection> c) : connection(std::move(c)) {}
+  ~Unanswered() {
+    try {
+      if (auto c = connection.lock()) c->request_settled();
+    } catch (const std::exception& e) {
+      log_error("control connection: {}", e.what());
+    }
+  }
+};
+
+RpcReply::RpcReply(const std::shared_ptr<RpcConnection>& connection, nlohmann::json id)
+    : connection_(connection), id_(std::move(id)) {
+  ++connection->unanswered_;
+  unanswered_ = std::make_shared<const Unanswered>(connection);
+}
+
 void RpcReply::ok(nlohmann::json result) const {
   if (auto c = connection_.lock()) {
     c->send_line({{"id", id_}, {"result", std::move(result)}, {"version", DROVE_VERSION}});
@@ -145,6 +165,18 @@ void RpcConnection::resume_reading() {
 }
 
 void RpcConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread == UV_EOF) {
+    // The client is done sending (it may still read): what it sent whole is answered, a line it
+    // left unfinished is not a request.
+    eof_ = true;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_.get()));
+    std::string().swap(buffer_);
+    std::vector<std::string>().swap(big_line_);
+    big_line_bytes_ = 0;
+    scanned_ = 0;
+    close_when_answered();
+    return;
+  }
   if (nread < 0) {
     close();
     return;
@@ -276,7 +308,7 @@ void RpcConnection::finish_parsed(std::optional<nlohmann::json> message, const s
   ::malloc_trim(0);  // the big tree is gone: give its heap back
   if (closed_) return;
   drain_buffer();  // the lines that came after it
-  if (!closed_ && !parsing_) resume_reading();
+  if (!closed_ && !parsing_ && !eof_) resume_reading();
 }
 
 void RpcConnection::handle_line(std::string_view line) {
@@ -307,19 +339,19 @@ void RpcConnection::handle_message(std::optional<nlohmann::json> message, const 
   if (auto version = message->find("version"); version != message->end() && version->is_string()) {
     request.client_version = version->get<std::string>();
   }
-  const RpcReply reply(weak_from_this(), request.id);
+  const RpcReply reply(shared_from_this(), request.id);
   try {
     server_.handler_(request, reply);
   } catch (const std::exception& error) {
     // A bug in a method must cost this request, not the daemon.
     contained_exceptions().fetch_add(1, std::memory_order_relaxed);
     log_error("internal error contained in RPC method '{}': {}", request.method, error.what());
-    reply.error("EINTERNAL", std::string("internal error: ") + error.what());
+    reply.error(ErrorCode::internal, std::string("internal error: ") + error.what());
   }
 }
 
 void RpcConnection::send_line(const nlohmann::json& message) {
-  if (closed_) return;
+  if (closed_ || shutting_down_) return;
   std::string line = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line.push_back('\n');
   if (outgoing_.empty()) return write(std::move(line));
@@ -327,7 +359,7 @@ void RpcConnection::send_line(const nlohmann::json& message) {
 }
 
 void RpcConnection::send_line_off_loop(nlohmann::json message) {
-  if (closed_) return;
+  if (closed_ || shutting_down_) return;
   auto slot = std::make_shared<Outgoing>();
   outgoing_.push_back(slot);
   auto serialise = [message = std::move(message)]() mutable {
@@ -354,10 +386,11 @@ void RpcConnection::write_ready() {
     outgoing_.pop_front();
     write(std::move(data));
   }
+  close_when_answered();
 }
 
 void RpcConnection::write(std::string data) {
-  if (closed_) return;
+  if (closed_ || shutting_down_) return;
   auto* stream = reinterpret_cast<uv_stream_t*>(pipe_.get());
   if (uv_stream_get_write_queue_size(stream) > kMaxPendingWriteBytes) {
     log_warn("control client is not reading; disconnecting it");
@@ -374,8 +407,18 @@ void RpcConnection::write(std::string data) {
   }
 }
 
+void RpcConnection::request_settled() {
+  --unanswered_;
+  close_when_answered();
+}
+
+void RpcConnection::close_when_answered() {
+  if (eof_ && !closed_ && !shutting_down_ && !parsing_ && unanswered_ == 0 && outgoing_.empty()) close_after_flush();
+}
+
 void RpcConnection::close_after_flush() {
-  if (closed_) return;
+  if (closed_ || shutting_down_) return;
+  shutting_down_ = true;
   auto* stream = reinterpret_cast<uv_stream_t*>(pipe_.get());
   uv_read_stop(stream);
   auto* request = new ShutdownRequest{};

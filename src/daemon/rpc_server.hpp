@@ -41,9 +41,11 @@ struct RpcRequest {
 };
 
 // Sends the one reply to a request; callable once, possibly later (after a stop completes).
+// While any copy of it lives, the request counts as unanswered: a client that half-closes its
+// end after sending is answered every request before the daemon hangs up.
 class RpcReply {
  public:
-  RpcReply(std::weak_ptr<RpcConnection> connection, nlohmann::json id) : connection_(std::move(connection)), id_(std::move(id)) {}
+  RpcReply(const std::shared_ptr<RpcConnection>& connection, nlohmann::json id);
   void ok(nlohmann::json result) const;
   // As ok(), the reply serialised on a pool thread: for replies of hundreds of kilobytes (a
   // jlist of 1,000 instances), whose serialisation alone held the loop ~20 ms.
@@ -52,8 +54,10 @@ class RpcReply {
   [[nodiscard]] std::shared_ptr<RpcConnection> connection() const { return connection_.lock(); }
 
  private:
+  struct Unanswered;  // its destructor tells the connection this request is settled
   std::weak_ptr<RpcConnection> connection_;
   nlohmann::json id_;
+  std::shared_ptr<const Unanswered> unanswered_;
 };
 
 class RpcServer {
@@ -95,6 +99,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   std::function<void()> on_close;
 
  private:
+  friend class RpcReply;
   void resume_reading();
   void on_read(ssize_t nread, const uv_buf_t* buf);
   // Frames and handles the complete lines in buffer_. A line over kParseOffLoopBytes is parsed on
@@ -106,8 +111,12 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   void finish_parsed(std::optional<nlohmann::json> message, const std::string& why);
   void handle_line(std::string_view line);
   void handle_message(std::optional<nlohmann::json> message, const std::string& why);
-  // Framing is lost (a line beyond the limit): send what is queued, then close.
+  // Framing is lost (a line beyond the limit), or the client said it is done: send what is
+  // queued, then close.
   void close_after_flush();
+  // After the client's EOF: once every request read is answered and written, hang up.
+  void close_when_answered();
+  void request_settled();
   // A line to write; `ready` once serialised. Used while a line is serialised off the loop.
   struct Outgoing {
     std::string data;
@@ -126,6 +135,9 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   nlohmann::json subscriptions_ = nlohmann::json::object();
   bool closed_ = false;
   bool parsing_ = false;  // a line is being parsed on the thread pool
+  bool eof_ = false;  // the client shut down its sending side; no more requests come
+  bool shutting_down_ = false;  // close_after_flush began: nothing more is written
+  size_t unanswered_ = 0;  // RpcReply objects alive for this connection's requests
   std::deque<std::shared_ptr<Outgoing>> outgoing_;  // non-empty while one is serialised off the loop
 };
 

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -222,6 +225,86 @@ TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
   client.reset();
   while (!closed) uv_run(&l.loop, UV_RUN_ONCE);
+  connection.reset();
+  server.close();
+}
+
+// A client may send its requests, shut down its sending side and then read: `printf ... | socat`,
+// or any script. Every request it sent whole is answered (even a reply that comes later, or one
+// serialised off the loop) before the daemon hangs up. Before, the EOF closed the connection at
+// once and dropped every reply the socket buffer could not take (the fuzzer found it: 278 of 288).
+TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
+  Loop l;
+  using daemon::RpcConnection;
+  using daemon::RpcReply;
+  using daemon::RpcRequest;
+  using daemon::RpcServer;
+  std::vector<RpcReply> held;
+  RpcServer server(&l.loop, [&held](const RpcRequest& request, const RpcReply& reply) {
+    if (request.method == "later") {
+      held.push_back(reply);  // answered on a later loop turn, as a stop that waits is
+    } else if (request.method == "big") {
+      nlohmann::json rows = nlohmann::json::array();
+      for (int i = 0; i < 5000; ++i) rows.push_back({{"id", i}});
+      reply.ok_off_loop(std::move(rows));
+    } else {
+      reply.ok(request.method);
+    }
+  });
+  auto timer = UvHandle<uv_timer_t>::make();
+  uv_timer_init(&l.loop, timer.get());
+  timer->data = &held;
+  uv_timer_start(timer.get(), [](uv_timer_t* t) {
+    auto& replies = *static_cast<std::vector<RpcReply>*>(t->data);
+    for (const auto& r : replies) r.ok("later");
+    replies.clear();
+  }, 1, 1);
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair), 0);
+  UniqueFd ours(pair[0]);
+  UniqueFd client(pair[1]);
+  auto pipe = UvHandle<uv_pipe_t>::make();
+  uv_pipe_init(&l.loop, pipe.get(), 0);
+  ASSERT_EQ(uv_pipe_open(pipe.get(), ours.release()), 0);
+  auto connection = std::make_shared<RpcConnection>(server, std::move(pipe));
+  bool closed = false;
+  connection->on_close = [&closed] { closed = true; };
+  connection->start();
+
+  // Far more replies than the socket buffer holds, none read until the client has sent them all.
+  constexpr int kRequests = 3000;
+  std::string requests;
+  for (int id = 1; id <= kRequests; ++id) {
+    const char* method = id == 1500 ? "later" : id == 2000 ? "big" : "small";
+    requests += nlohmann::json{{"id", id}, {"method", method}}.dump() + "\n";
+  }
+  requests += R"({"id":0,"method":"unfinished")";  // no newline: not a request
+  for (std::size_t sent = 0; sent < requests.size();) {
+    const ssize_t n = ::send(client.get(), requests.data() + sent, requests.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) sent += static_cast<std::size_t>(n);
+    uv_run(&l.loop, UV_RUN_NOWAIT);
+  }
+  ASSERT_EQ(::shutdown(client.get(), SHUT_WR), 0);
+
+  std::string replies;
+  bool eof = false;
+  while (!eof) {
+    uv_run(&l.loop, UV_RUN_NOWAIT);
+    char buffer[65536];
+    const ssize_t n = ::recv(client.get(), buffer, sizeof buffer, 0);
+    if (n > 0) replies.append(buffer, static_cast<std::size_t>(n));
+    eof = n == 0;
+    ASSERT_TRUE(n >= 0 || errno == EAGAIN) << std::strerror(errno);
+  }
+  std::vector<int> ids;
+  for (std::size_t start = 0, nl; (nl = replies.find('\n', start)) != std::string::npos; start = nl + 1) {
+    ids.push_back(nlohmann::json::parse(replies.substr(start, nl - start))["id"].get<int>());
+  }
+  ASSERT_EQ(ids.size(), std::size_t{kRequests});
+  std::sort(ids.begin(), ids.end());  // "later" comes when it is ready, after those behind it
+  for (int i = 0; i < kRequests; ++i) ASSERT_EQ(ids[static_cast<std::size_t>(i)], i + 1);
+  while (!closed) uv_run(&l.loop, UV_RUN_ONCE);
+  timer.close();
   connection.reset();
   server.close();
 }
