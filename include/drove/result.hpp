@@ -24,11 +24,14 @@ struct SysError {
 // Captures errno right after a failed call.
 inline SysError last_error(std::string context) { return SysError{errno, std::move(context)}; }
 
-template <class T>
+// A value, or an error of type E: SysError for system calls (the public API's only kind), the
+// engine's typed errors elsewhere (e.g. a control command's CommandError). One model: what can
+// fail returns a Result, and the caller tests ok() before taking value() or error().
+template <class T, class E = SysError>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  Result(SysError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -37,10 +40,10 @@ class [[nodiscard]] Result {
   const T& value() const& { return std::get<0>(v_); }
   T* operator->() { return &std::get<0>(v_); }
   T& operator*() & { return std::get<0>(v_); }
-  [[nodiscard]] const SysError& error() const { return std::get<1>(v_); }
+  [[nodiscard]] const E& error() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, SysError> v_;
+  std::variant<T, E> v_;
 };
 
 // Result of an operation with no value.

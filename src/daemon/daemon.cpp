@@ -19,6 +19,7 @@
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
 #include "state/home.hpp"
+#include "daemon/event_json.hpp"
 #include "daemon/methods.hpp"
 #include "daemon/rpc_server.hpp"
 #include "process/reaper.hpp"
@@ -68,7 +69,9 @@ class Daemon {
         dumps_(uv_default_loop(), options.home.dump()),
         context_{uv_default_loop(), supervisor_, server_, options.home.dump(), dumps_, [this] { shutdown_now(); },
                  [this] { ensure_log_stream(); }, &meter_} {
-    supervisor_.set_event_sink([this](const nlohmann::json& event) { server_.broadcast("events", event); });
+    supervisor_.set_event_sink([this](const supervisor::Event& event) {
+      if (server_.has_subscribers("events")) server_.broadcast("events", event_json(event));
+    });
   }
 
   int run() {

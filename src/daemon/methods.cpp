@@ -16,7 +16,6 @@
 namespace drove::daemon {
 namespace {
 
-using supervisor::CommandError;
 using supervisor::Instance;
 using supervisor::InstanceState;
 
@@ -32,30 +31,30 @@ std::vector<std::string> targets_of(const nlohmann::json& params) {
 bool resolve(MethodContext& ctx, const nlohmann::json& params, const RpcReply& reply, std::vector<Instance*>& out) {
   auto targets = targets_of(params);
   if (targets.empty()) {
-    reply.error("EINVAL", "no target given (an id, a name, a namespace or 'all')");
+    reply.error(ErrorCode::invalid, "no target given (an id, a name, a namespace or 'all')");
     return false;
   }
   auto resolved = ctx.supervisor.resolve(targets, params.value("cwd", ""));
-  if (auto* error = std::get_if<CommandError>(&resolved)) {
-    reply.error(error->code, error->message);
+  if (!resolved) {
+    reply.error(resolved.error());
     return false;
   }
-  out = std::get<std::vector<Instance*>>(resolved);
+  out = std::move(resolved).value();
   return true;
 }
 
 // `env` (--update-env: the caller's shell) and then `declared_envs` (per app name, what an
 // ecosystem file declares) are laid over the apps' environments; each is checked first.
-std::variant<supervisor::EnvUpdate, CommandError> env_update_of(const nlohmann::json& params) {
+CommandResult<supervisor::EnvUpdate> env_update_of(const nlohmann::json& params) {
   supervisor::EnvUpdate update;
   if (auto it = params.find("env"); it != params.end() && it->is_object()) {
     update.shell = it->get<std::map<std::string, std::string>>();
-    if (auto why = supervisor::check_env("--update-env", *update.shell)) return CommandError{"EINVAL", *why};
+    if (auto why = supervisor::check_env("--update-env", *update.shell)) return CommandError{ErrorCode::invalid, *why};
   }
   if (auto it = params.find("declared_envs"); it != params.end() && it->is_object()) {
     for (const auto& [name, env] : it->items()) {
       auto vars = env.get<std::map<std::string, std::string>>();
-      if (auto why = supervisor::check_env(name, vars)) return CommandError{"EINVAL", *why};
+      if (auto why = supervisor::check_env(name, vars)) return CommandError{ErrorCode::invalid, *why};
       update.declared[name] = std::move(vars);
     }
   }
@@ -64,25 +63,25 @@ std::variant<supervisor::EnvUpdate, CommandError> env_update_of(const nlohmann::
 
 // restart/reload with `renames` ({old: new}, PM2's `restart app --name new`): the apps are
 // renamed, and the targets naming an old name name the new one.
-std::optional<CommandError> apply_renames(MethodContext& ctx, nlohmann::json& params) {
+CommandStatus apply_renames(MethodContext& ctx, nlohmann::json& params) {
   for (const auto& [from, to] : params.at("renames").items()) {
-    if (auto error = ctx.supervisor.rename_app(from, to.get<std::string>())) return error;
+    if (auto renamed = ctx.supervisor.rename_app(from, to.get<std::string>()); !renamed) return renamed;
     if (auto targets = params.find("targets"); targets != params.end() && targets->is_array()) {
       for (auto& target : *targets) {
         if (target == from) target = to;
       }
     }
   }
-  return std::nullopt;
+  return Ok{};
 }
 
 // restart/reload with `specs`: the apps' options are replaced first (PM2's restart with options).
-std::optional<CommandError> replace_specs(MethodContext& ctx, const nlohmann::json& params) {
-  if (!params.contains("specs")) return std::nullopt;
+CommandStatus replace_specs(MethodContext& ctx, const nlohmann::json& params) {
+  if (!params.contains("specs")) return Ok{};
   for (const auto& s : params.at("specs")) {
-    if (auto error = ctx.supervisor.replace_spec(s.get<AppSpec>())) return error;
+    if (auto replaced = ctx.supervisor.replace_spec(s.get<AppSpec>()); !replaced) return replaced;
   }
-  return std::nullopt;
+  return Ok{};
 }
 
 // Calls `check` every 10 ms until it returns true (then the poller frees itself).
@@ -165,9 +164,9 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
   const nlohmann::json& p = rewrites ? params_copy : req.params;
   if (rewrites) {
     try {
-      if (auto error = apply_renames(ctx, params_copy)) return reply.error(error->code, error->message);
+      if (auto renamed = apply_renames(ctx, params_copy); !renamed) return reply.error(renamed.error());
     } catch (const nlohmann::json::exception& e) {
-      return reply.error("EINVAL", std::string("bad parameters for '") + req.method + "': " + e.what());
+      return reply.error(ErrorCode::invalid, std::string("bad parameters for '") + req.method + "': " + e.what());
     }
   }
   const std::string& m = req.method;
@@ -189,8 +188,8 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
         waits_for_ready = waits_for_ready || specs.back().wait_ready || specs.back().exec_mode == ExecMode::cluster;
       }
       auto added = ctx.supervisor.add(std::move(specs), p.value("force", false));
-      if (auto* error = std::get_if<CommandError>(&added)) return reply.error(error->code, error->message);
-      const auto id_list = std::get<std::vector<int>>(added);
+      if (!added) return reply.error(added.error());
+      const std::vector<int> id_list = std::move(added).value();
       nlohmann::json ids = id_list;
       if (!p.value("wait_ready", false) || !waits_for_ready) {
         // Answered once every instance has been launched (all but the first are queued).
@@ -213,7 +212,7 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
         for (const int id : id_list) {
           const Instance* i = ctx.supervisor.find_instance(id);
           if (!i || !i->ready_timed_out) continue;
-          reply.error("ETIMEDOUT", "'" + i->app->spec.name + "' (id " + std::to_string(id) + ") " + i->last_error +
+          reply.error(ErrorCode::timed_out, "'" + i->app->spec.name + "' (id " + std::to_string(id) + ") " + i->last_error +
                                        "; it keeps running and counts as online");
           return true;
         }
@@ -227,9 +226,9 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       reply_when_settled(ctx, reply, ids_of(instances));
     } else if (m == "stop" || m == "restart" || m == "delete") {
       auto update = env_update_of(p);
-      if (auto* error = std::get_if<CommandError>(&update)) return reply.error(error->code, error->message);
+      if (!update) return reply.error(update.error());
       if (m == "restart") {
-        if (auto error = replace_specs(ctx, p)) return reply.error(error->code, error->message);
+        if (auto replaced = replace_specs(ctx, p); !replaced) return reply.error(replaced.error());
       }
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
@@ -244,54 +243,53 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       } else if (m == "delete") {
         ctx.supervisor.remove(instances, done);
       } else {
-        ctx.supervisor.update_env(instances, std::get<supervisor::EnvUpdate>(update));
+        ctx.supervisor.update_env(instances, update.value());
         if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
         ctx.supervisor.restart(instances, done);
       }
     } else if (m == "reload") {
       auto update = env_update_of(p);
-      if (auto* error = std::get_if<CommandError>(&update)) return reply.error(error->code, error->message);
-      if (auto error = replace_specs(ctx, p)) return reply.error(error->code, error->message);
+      if (!update) return reply.error(update.error());
+      if (auto replaced = replace_specs(ctx, p); !replaced) return reply.error(replaced.error());
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
-      ctx.supervisor.update_env(instances, std::get<supervisor::EnvUpdate>(update));
+      ctx.supervisor.update_env(instances, update.value());
       if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
       auto ids = ids_of(instances);
-      auto error = ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1, [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
+      auto reloading = ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1, [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
         nlohmann::json notices = nlohmann::json::array();
         for (const auto& o : outcomes) {
-          if (!o.ok) return reply.error("ERELOAD", o.message);
+          if (!o.ok) return reply.error(ErrorCode::reload_aborted, o.message);
           notices.push_back(o.message);
         }
         reply.ok({{"ids", ids}, {"notices", notices}, {"processes", describe_ids(ctx, ids)}});
       });
-      if (error) reply.error(error->code, error->message);
+      if (!reloading) reply.error(reloading.error());
     } else if (m == "send") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
-      if (auto error = ctx.supervisor.send_message(instances, p.at("message"))) return reply.error(error->code, error->message);
+      if (auto sent = ctx.supervisor.send_message(instances, p.at("message")); !sent) return reply.error(sent.error());
       reply.ok({{"ids", ids_of(instances)}});
     } else if (m == "send_line") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
-      if (auto error = ctx.supervisor.send_line(instances, p.at("line").get<std::string>())) return reply.error(error->code, error->message);
+      if (auto sent = ctx.supervisor.send_line(instances, p.at("line").get<std::string>()); !sent) return reply.error(sent.error());
       reply.ok({{"ids", ids_of(instances)}});
     } else if (m == "signal") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       const std::string name = p.at("signal").get<std::string>();
       const int signal = process::signal_from_name(name);
-      if (signal == 0) return reply.error("EINVAL", "unknown signal '" + name + "' (e.g. SIGUSR2, USR2 or 12)");
-      if (auto error = ctx.supervisor.send_signal(instances, signal)) return reply.error(error->code, error->message);
+      if (signal == 0) return reply.error(ErrorCode::invalid, "unknown signal '" + name + "' (e.g. SIGUSR2, USR2 or 12)");
+      if (auto sent = ctx.supervisor.send_signal(instances, signal); !sent) return reply.error(sent.error());
       reply.ok({{"ids", ids_of(instances)}, {"signal", process::signal_name(signal)}});
     } else if (m == "scale") {
       const std::string name = p.at("name").get<std::string>();
-      auto error = ctx.supervisor.scale(name, p.at("count").get<std::string>(), [&ctx, reply, name] {
+      auto scaling = ctx.supervisor.scale(name, p.at("count").get<std::string>(), [&ctx, reply, name] {
         auto app = ctx.supervisor.resolve({name});
-        auto* instances = std::get_if<std::vector<Instance*>>(&app);
-        reply_when_settled(ctx, reply, instances ? ids_of(*instances) : nlohmann::json::array(), {{"scaled", true}});
+        reply_when_settled(ctx, reply, app ? ids_of(app.value()) : nlohmann::json::array(), {{"scaled", true}});
       });
-      if (error) reply.error(error->code, error->message);
+      if (!scaling) reply.error(scaling.error());
     } else if (m == "flush") {
       // `drove flush` with no app has nothing to empty: not an error.
       if (targets_of(p) == std::vector<std::string>{"all"} && ctx.supervisor.list(false).empty()) {
@@ -310,10 +308,10 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
           paths.push_back(*path);
         }
       }
-      if (!flushed.ok()) return reply.error("EIO", flushed.error().message());
+      if (!flushed.ok()) return reply.error(ErrorCode::io, flushed.error().message());
       reply.ok({{"flushed", paths}});
     } else if (m == "reloadLogs") {
-      if (auto s = ctx.supervisor.logs().reopen_all(); !s.ok()) return reply.error("EIO", s.error().message());
+      if (auto s = ctx.supervisor.logs().reopen_all(); !s.ok()) return reply.error(ErrorCode::io, s.error().message());
       reply.ok({{"reopened", true}});
     } else if (m == "reset") {
       std::vector<Instance*> instances;
@@ -342,14 +340,14 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       nlohmann::json dump = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", apps}};
       const size_t count = apps.size();
       ctx.dumps.save(std::move(dump), [reply, count, path = ctx.dump_path](Status s) {
-        if (!s.ok()) return reply.error("EIO", s.error().message());
+        if (!s.ok()) return reply.error(ErrorCode::io, s.error().message());
         reply.ok({{"saved", count}, {"path", path}});
       });
     } else if (m == "cleardump") {
       // Through the same writer as `save`, so it is ordered with saves in flight.
       nlohmann::json empty = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", nlohmann::json::array()}};
       ctx.dumps.save(std::move(empty), [reply, path = ctx.dump_path](Status s) {
-        if (!s.ok()) return reply.error("EIO", s.error().message());
+        if (!s.ok()) return reply.error(ErrorCode::io, s.error().message());
         reply.ok({{"cleared", true}, {"path", path}});
       });
     } else if (m == "kill") {
@@ -359,10 +357,10 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
         ctx.request_shutdown();
       });
     } else {
-      reply.error("ENOSYS", "unknown method '" + m + "'");
+      reply.error(ErrorCode::no_method, "unknown method '" + m + "'");
     }
   } catch (const nlohmann::json::exception& e) {
-    reply.error("EINVAL", std::string("bad parameters for '") + m + "': " + e.what());
+    reply.error(ErrorCode::invalid, std::string("bad parameters for '") + m + "': " + e.what());
   }
 }
 

@@ -67,9 +67,9 @@ void RpcReply::ok_off_loop(nlohmann::json result) const {
   }
 }
 
-void RpcReply::error(const std::string& code, const std::string& message) const {
+void RpcReply::error(ErrorCode code, const std::string& message) const {
   if (auto c = connection_.lock()) {
-    c->send_line({{"id", id_}, {"error", {{"code", code}, {"message", message}}}, {"version", DROVE_VERSION}});
+    c->send_line({{"id", id_}, {"error", {{"code", wire_name(code)}, {"message", message}}}, {"version", DROVE_VERSION}});
   }
 }
 
@@ -258,7 +258,7 @@ void RpcConnection::refuse_oversized_line() {
   std::vector<std::string>().swap(big_line_);
   big_line_bytes_ = 0;
   send_line({{"id", nullptr},
-             {"error", {{"code", "E2BIG"}, {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
+             {"error", {{"code", wire_name(ErrorCode::too_big)}, {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
              {"version", DROVE_VERSION}});
   close_after_flush();
   ::malloc_trim(0);
@@ -320,12 +320,12 @@ void RpcConnection::handle_line(std::string_view line) {
 void RpcConnection::handle_message(std::optional<nlohmann::json> message, const std::string& why) {
   if (!message || !message->is_object()) {
     const std::string reason = message ? "request is not a JSON object" : "malformed request: " + why;
-    send_line({{"id", nullptr}, {"error", {{"code", "EPROTO"}, {"message", reason}}}, {"version", DROVE_VERSION}});
+    send_line({{"id", nullptr}, {"error", {{"code", wire_name(ErrorCode::protocol)}, {"message", reason}}}, {"version", DROVE_VERSION}});
     return;
   }
   auto method = message->find("method");
   if (method == message->end() || !method->is_string()) {
-    send_line({{"id", nullptr}, {"error", {{"code", "EPROTO"}, {"message", "malformed request: \"method\" must be a string"}}}, {"version", DROVE_VERSION}});
+    send_line({{"id", nullptr}, {"error", {{"code", wire_name(ErrorCode::protocol)}, {"message", "malformed request: \"method\" must be a string"}}}, {"version", DROVE_VERSION}});
     return;
   }
   RpcRequest request;

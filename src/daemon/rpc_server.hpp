@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.hpp"
+#include "base/command_error.hpp"
 #include "base/uv_handle.hpp"
 
 namespace drove::daemon {
@@ -50,7 +51,8 @@ class RpcReply {
   // As ok(), the reply serialised on a pool thread: for replies of hundreds of kilobytes (a
   // jlist of 1,000 instances), whose serialisation alone held the loop ~20 ms.
   void ok_off_loop(nlohmann::json result) const;
-  void error(const std::string& code, const std::string& message) const;
+  void error(ErrorCode code, const std::string& message) const;
+  void error(const CommandError& error) const { this->error(error.code, error.message); }
   [[nodiscard]] std::shared_ptr<RpcConnection> connection() const { return connection_.lock(); }
 
  private:

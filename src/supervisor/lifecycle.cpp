@@ -85,7 +85,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     launch_error_code_ = code;
     instance.last_error = why;
     log_error("{}:{} failed to start: {}", spec.name, instance.id, why);
-    emit("start_failed", instance, {{"error", why}});
+    emit(instance, events::StartFailed{why});
     return nullptr;
   };
 
@@ -225,7 +225,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     instance.run = std::move(run);
     write_pid_file(instance.pid_file_path, raw->pid, instance.pid_file_owner);
   }
-  emit("spawn", instance, {{"pid", raw->pid}, {"incoming", incoming}});
+  emit(instance, events::Spawn{raw->pid, incoming});
   arm_readiness(*raw);
   return raw;
 }
@@ -358,8 +358,7 @@ void Supervisor::on_run_exit(Run& run, process::ExitStatus status) {
   run.exit = status;
   // Connections in flight to it go to the others now, not when its channel drains.
   if (app.primary) app.primary->remove_worker(run.worker_id);
-  emit("exit", instance, {{"pid", old_pid}, {"code", status.code},
-                          {"signal", status.signal ? process::signal_name(status.signal) : ""}, {"uptime_ms", uptime}});
+  emit(instance, events::Exit{old_pid, status.code, status.signal, uptime});
   if (run.terminating) {
     poll_terminating(run);
     return;

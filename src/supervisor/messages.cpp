@@ -57,8 +57,7 @@ void Supervisor::create_primary(App& app) {
   };
   events.on_listening = [this](int worker_id, const ipc::WorkerListening& message) {
     if (Run* run = find_worker(worker_id)) {
-      emit("listening", *run->instance,
-           {{"address", message.address ? nlohmann::json(*message.address) : nlohmann::json()}, {"port", message.port}});
+      emit(*run->instance, events::Listening{message.address, message.port});
       check_ready(*run);
     }
   };
@@ -70,7 +69,7 @@ void Supervisor::create_primary(App& app) {
       Instance& instance = *run->instance;
       instance.last_error = "cannot listen on " + key + ": " + std::strerror(-negative_errno);
       log_warn("{}:{} {}", instance.app->spec.name, instance.id, instance.last_error);
-      emit("bind_error", instance, {{"key", key}, {"errno", negative_errno}});
+      emit(instance, events::BindError{key, negative_errno});
     }
   };
   cluster::ClusterPrimary::Options options;
@@ -111,7 +110,7 @@ void Supervisor::on_app_message(Run& run, const nlohmann::json& message) {
   }
   instance.messages.push_back({{"at", wall_ms()}, {"data", message}});
   if (instance.messages.size() > kKeptMessages) instance.messages.pop_front();
-  emit("message", instance, {{"data", message}});
+  emit(instance, events::Message{message});
 }
 
 void Supervisor::on_dropped_message(Instance& instance, const std::string& reason) {
@@ -209,36 +208,36 @@ void Supervisor::probe_event_loop(Run& run) {
   run.probe.start(kIdleProbeMs, [this, self] { probe_event_loop(*self); });
 }
 
-std::optional<CommandError> Supervisor::send_message(const std::vector<Instance*>& instances, const nlohmann::json& message) {
+CommandStatus Supervisor::send_message(const std::vector<Instance*>& instances, const nlohmann::json& message) {
   for (Instance* instance : instances) {
     if (!instance->run || !instance->run->channel || !instance->run->channel->is_open()) {
-      return CommandError{"ENOCHANNEL", "process " + std::to_string(instance->id) + " (" + instance->app->spec.name +
+      return CommandError{ErrorCode::no_channel, "process " + std::to_string(instance->id) + " (" + instance->app->spec.name +
                                             ") has no IPC channel: only node apps that are running can receive messages"};
     }
   }
   for (Instance* instance : instances) {
     if (auto s = instance->run->channel->send(message); !s.ok()) {
-      return CommandError{"EIO", "cannot send to process " + std::to_string(instance->id) + ": " + s.error().message()};
+      return CommandError{ErrorCode::io, "cannot send to process " + std::to_string(instance->id) + ": " + s.error().message()};
     }
   }
-  return std::nullopt;
+  return Ok{};
 }
 
-std::optional<CommandError> Supervisor::send_line(const std::vector<Instance*>& instances, const std::string& bytes) {
+CommandStatus Supervisor::send_line(const std::vector<Instance*>& instances, const std::string& bytes) {
   for (Instance* instance : instances) {
     const std::string who = "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ")";
-    if (!instance->run || instance->run->pid == 0) return CommandError{"ESRCH", who + " is not running"};
+    if (!instance->run || instance->run->pid == 0) return CommandError{ErrorCode::no_such_process, who + " is not running"};
     if (!instance->run->stdin_writer) {
-      return CommandError{"ENOSTDIN", who + " has no stdin to write to: cluster workers read /dev/null, as under PM2 "
+      return CommandError{ErrorCode::no_stdin, who + " has no stdin to write to: cluster workers read /dev/null, as under PM2 "
                                             "(use `drove message` to reach process.on('message'))"};
     }
   }
   for (Instance* instance : instances) {
     if (auto s = instance->run->stdin_writer->write(bytes); !s.ok()) {
-      return CommandError{"EIO", "cannot write to the stdin of process " + std::to_string(instance->id) + ": " + s.error().message()};
+      return CommandError{ErrorCode::io, "cannot write to the stdin of process " + std::to_string(instance->id) + ": " + s.error().message()};
     }
   }
-  return std::nullopt;
+  return Ok{};
 }
 
 }  // namespace drove::supervisor

@@ -22,13 +22,13 @@ bool Supervisor::holds_sockets(const App& app) const {
   return speaks_node_ipc(app.spec) || !activation_specs(app.spec).empty();
 }
 
-std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& instances, int batch_size,
+CommandStatus Supervisor::reload(const std::vector<Instance*>& instances, int batch_size,
                                                std::function<void(std::vector<ReloadOutcome>)> done) {
   std::map<App*, std::vector<Instance*>> by_app;
   for (Instance* instance : instances) by_app[instance->app].push_back(instance);
   for (auto& [app, _] : by_app) {
     if (app->reload.active) {
-      return CommandError{"EBUSY", "a reload of '" + app->spec.name + "' is already running; wait for it to finish"};
+      return CommandError{ErrorCode::busy, "a reload of '" + app->spec.name + "' is already running; wait for it to finish"};
     }
   }
   auto outcomes = std::make_shared<std::vector<ReloadOutcome>>();
@@ -36,7 +36,7 @@ std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& ins
   auto shared_done = std::make_shared<std::function<void(std::vector<ReloadOutcome>)>>(std::move(done));
   if (by_app.empty()) {
     (*shared_done)({});
-    return std::nullopt;
+    return Ok{};
   }
   for (auto& [app, targets] : by_app) {
     App* a = app;
@@ -62,7 +62,7 @@ std::optional<CommandError> Supervisor::reload(const std::vector<Instance*>& ins
     log_info("reload of '{}' begins ({} instance(s), batches of {})", name, targets.size(), a->reload.batch_size);
     reload_next_batch(*a);
   }
-  return std::nullopt;
+  return Ok{};
 }
 
 void Supervisor::reload_next_batch(App& app) {
@@ -136,7 +136,7 @@ void Supervisor::on_incoming_failed(Instance& instance, const std::string& why) 
   const std::string message = "reload of '" + app.spec.name + "' aborted: instance " + std::to_string(instance.id) + ": " +
                               why + "; the previous processes still serve";
   log_warn("{}", message);
-  emit("reload_failed", instance, {{"error", message}});
+  emit(instance, events::ReloadFailed{message});
   auto done = std::move(r.done);
   r = {};
   if (done) done(false, message);

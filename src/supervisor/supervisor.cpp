@@ -146,20 +146,20 @@ void Supervisor::release_id(int id) {
   }
 }
 
-std::variant<std::vector<int>, CommandError> Supervisor::add(std::vector<AppSpec> specs, bool force) {
+CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool force) {
   // Whatever sent these specs (our CLI, a dump, any client of the socket), the daemon checks them.
   std::set<std::string> names;
   std::map<std::string, std::string> on_disk;
   for (const auto& [name, _] : apps_) on_disk.emplace(file_safe_name(name), name);
   int total = static_cast<int>(instances_.size());
   for (const auto& spec : specs) {
-    if (auto why = validate_spec(spec)) return CommandError{"EINVAL", *why};
+    if (auto why = validate_spec(spec)) return CommandError{ErrorCode::invalid, *why};
     if (!force && (apps_.count(spec.name) || !names.insert(spec.name).second)) {
-      return CommandError{"EEXIST", "an app named '" + spec.name + "' already exists (use restart, or delete it first)"};
+      return CommandError{ErrorCode::exists, "an app named '" + spec.name + "' already exists (use restart, or delete it first)"};
     }
-    if (auto why = check_disk_name(spec.name, on_disk)) return CommandError{"EEXIST", *why};
+    if (auto why = check_disk_name(spec.name, on_disk)) return CommandError{ErrorCode::exists, *why};
     on_disk.emplace(file_safe_name(spec.name), spec.name);
-    if (auto why = check_instance_caps(spec.name, 0, spec.instances, total)) return CommandError{"E2BIG", *why};
+    if (auto why = check_instance_caps(spec.name, 0, spec.instances, total)) return CommandError{ErrorCode::too_big, *why};
     total += spec.instances;
   }
   std::vector<int> ids;
@@ -203,9 +203,9 @@ Instance& Supervisor::new_instance(App& app, int index) {
   return ref;
 }
 
-std::optional<CommandError> Supervisor::scale(const std::string& name, const std::string& count, Done done) {
+CommandStatus Supervisor::scale(const std::string& name, const std::string& count, Done done) {
   auto it = apps_.find(name);
-  if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + name + "' not found"};
+  if (it == apps_.end()) return CommandError{ErrorCode::not_found, "app '" + name + "' not found"};
   App& app = *it->second;
   const int current = static_cast<int>(app.instances.size());
   int target = 0;
@@ -217,18 +217,18 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
     // Any int: the cap check below refuses what is too many, naming the number asked for.
     target = static_cast<int>(std::clamp<long long>(wanted, -1, std::numeric_limits<int>::max()));
   } catch (const std::exception&) {
-    return CommandError{"EINVAL", "invalid instance count '" + count + "': expected N, +N or -N"};
+    return CommandError{ErrorCode::invalid, "invalid instance count '" + count + "': expected N, +N or -N"};
   }
-  if (target < 1) return CommandError{"EINVAL", "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
+  if (target < 1) return CommandError{ErrorCode::invalid, "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
   if (auto why = check_instance_caps(name, current, target, static_cast<int>(instances_.size()))) {
-    return CommandError{"E2BIG", *why};
+    return CommandError{ErrorCode::too_big, *why};
   }
   app.spec.instances = target;
   app.spec.instances_requested = std::to_string(target);
   if (target >= current) {
     for (int index : free_indexes(app, target - current)) queue_start(new_instance(app, index));
     done();
-    return std::nullopt;
+    return Ok{};
   }
   // As PM2: the oldest instances go (app.instances is in creation order), and their numbers
   // (NODE_APP_INSTANCE) are the first a later scale up takes again.
@@ -241,7 +241,7 @@ std::optional<CommandError> Supervisor::scale(const std::string& name, const std
     }
     done();
   });
-  return std::nullopt;
+  return Ok{};
 }
 
 // PM2's injectVariables: a new instance takes the lowest number no process of that name holds
@@ -269,7 +269,7 @@ std::vector<int> Supervisor::free_indexes(const App& app, int count) const {
 // names; a number is an app of that name if there is one, else a pm_id; a name, or the
 // absolute path of an app's script (the CLI resolves `stop echo.js` against its cwd); a
 // namespace. A target that matches nothing is an error, 'all' with no app included.
-std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std::vector<std::string>& targets,
+CommandResult<std::vector<Instance*>> Supervisor::resolve(const std::vector<std::string>& targets,
                                                                    const std::string& cwd) {
   std::vector<Instance*> out;
   std::set<int> seen;
@@ -284,7 +284,7 @@ std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std
     };
     if (target == "all") {
       for (auto& [_, instance] : instances_) add_instance(instance.get());
-      if (instances_.empty()) return CommandError{"ENOTFOUND", "no process found: drove manages no app"};
+      if (instances_.empty()) return CommandError{ErrorCode::not_found, "no process found: drove manages no app"};
       continue;
     }
     if (target.size() > 2 && target.front() == '/' && target.back() == '/') {
@@ -292,12 +292,12 @@ std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std
       try {
         pattern = std::regex(target.substr(1, target.size() - 2), std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
-        return CommandError{"EINVAL", "invalid regular expression " + target + ": " + e.what()};
+        return CommandError{ErrorCode::invalid, "invalid regular expression " + target + ": " + e.what()};
       }
       for (auto& [name, app] : apps_) {
         if (std::regex_search(name, pattern)) add_app(*app);
       }
-      if (!matched) return CommandError{"ENOTFOUND", "no app name matches " + target};
+      if (!matched) return CommandError{ErrorCode::not_found, "no app name matches " + target};
       continue;
     }
     for (auto [it, end] = apps_.equal_range(target); it != end; ++it) add_app(*it->second);
@@ -320,25 +320,25 @@ std::variant<std::vector<Instance*>, CommandError> Supervisor::resolve(const std
         if (app->spec.namespace_name == target) add_app(*app);
       }
     }
-    if (!matched) return CommandError{"ENOTFOUND", "process or namespace '" + target + "' not found"};
+    if (!matched) return CommandError{ErrorCode::not_found, "process or namespace '" + target + "' not found"};
   }
   std::sort(out.begin(), out.end(), [](const Instance* a, const Instance* b) { return a->id < b->id; });
   return out;
 }
 
-std::optional<CommandError> Supervisor::send_signal(const std::vector<Instance*>& instances, int signal) {
+CommandStatus Supervisor::send_signal(const std::vector<Instance*>& instances, int signal) {
   std::vector<pid_t> pids;
   for (Instance* instance : instances) {
     // While the run's pid is set the reaper has not collected it: the pid is still this process.
     if (instance->pid() == 0) {
-      return CommandError{"ENOTRUNNING", "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ") is not running"};
+      return CommandError{ErrorCode::not_running, "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ") is not running"};
     }
     pids.push_back(instance->pid());
   }
   for (pid_t pid : pids) {
-    if (::kill(pid, signal) != 0) return CommandError{"EIO", "cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno)};
+    if (::kill(pid, signal) != 0) return CommandError{ErrorCode::io, "cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno)};
   }
-  return std::nullopt;
+  return Ok{};
 }
 
 void Supervisor::assign_log_paths(Instance& instance) const {
@@ -416,9 +416,9 @@ void Supervisor::restart(const std::vector<Instance*>& instances, Done done) {
 // the new options replace the app's, except what a restart cannot change: the number of
 // instances and the exec mode (PM2's _handleAttributeUpdate drops exec_mode too), and the
 // environment, which only update_env() changes (PM2 merges into the app's env, never resets it).
-std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
+CommandStatus Supervisor::replace_spec(AppSpec spec) {
   auto it = apps_.find(spec.name);
-  if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + spec.name + "' not found"};
+  if (it == apps_.end()) return CommandError{ErrorCode::not_found, "app '" + spec.name + "' not found"};
   App& app = *it->second;
   spec.instances = static_cast<int>(app.instances.size());
   spec.instances_requested = app.spec.instances_requested;
@@ -426,32 +426,32 @@ std::optional<CommandError> Supervisor::replace_spec(AppSpec spec) {
   spec.env = app.spec.env;
   spec.numeric_env.insert(app.spec.numeric_env.begin(), app.spec.numeric_env.end());
   // Checked as a start's spec is: whoever sent it, the daemon runs only what it can.
-  if (auto why = validate_spec(spec)) return CommandError{"EINVAL", *why};
+  if (auto why = validate_spec(spec)) return CommandError{ErrorCode::invalid, *why};
   // Timers and watches follow the new options (cron_restart, watch, ignore_watch, watch_delay).
   stop_triggers(app);
   app.spec = std::move(spec);
   if (!app.primary && holds_sockets(app)) create_primary(app);
   for (Instance* instance : app.instances) assign_log_paths(*instance);
   start_triggers(app);
-  return std::nullopt;
+  return Ok{};
 }
 
 // PM2's `restart <app> --name <new>`: the app goes on under the new name (its log and pid
 // files follow it), checked as a new app's name is.
-std::optional<CommandError> Supervisor::rename_app(const std::string& from, const std::string& to) {
-  if (from == to) return std::nullopt;
+CommandStatus Supervisor::rename_app(const std::string& from, const std::string& to) {
+  if (from == to) return Ok{};
   auto it = apps_.find(from);
-  if (it == apps_.end()) return CommandError{"ENOTFOUND", "app '" + from + "' not found"};
-  if (apps_.count(from) > 1) return CommandError{"EINVAL", "several apps are named '" + from + "' (start -f): delete the extra ones first"};
-  if (apps_.count(to)) return CommandError{"EEXIST", "an app named '" + to + "' already exists"};
+  if (it == apps_.end()) return CommandError{ErrorCode::not_found, "app '" + from + "' not found"};
+  if (apps_.count(from) > 1) return CommandError{ErrorCode::invalid, "several apps are named '" + from + "' (start -f): delete the extra ones first"};
+  if (apps_.count(to)) return CommandError{ErrorCode::exists, "an app named '" + to + "' already exists"};
   AppSpec renamed = it->second->spec;
   renamed.name = to;
-  if (auto why = validate_spec(renamed)) return CommandError{"EINVAL", *why};
+  if (auto why = validate_spec(renamed)) return CommandError{ErrorCode::invalid, *why};
   std::map<std::string, std::string> on_disk;
   for (const auto& [name, _] : apps_) {
     if (name != from) on_disk.emplace(file_safe_name(name), name);
   }
-  if (auto why = check_disk_name(to, on_disk)) return CommandError{"EEXIST", *why};
+  if (auto why = check_disk_name(to, on_disk)) return CommandError{ErrorCode::exists, *why};
   auto node = apps_.extract(it);
   node.key() = to;
   App& app = *node.mapped();
@@ -459,7 +459,7 @@ std::optional<CommandError> Supervisor::rename_app(const std::string& from, cons
   apps_.insert(std::move(node));
   for (Instance* instance : app.instances) assign_log_paths(*instance);
   log_info("app '{}' renamed '{}'", from, to);
-  return std::nullopt;
+  return Ok{};
 }
 
 void Supervisor::start_existing(const std::vector<Instance*>& instances) {
@@ -481,7 +481,7 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
       Instance* instance = it->second.get();
       App* app = instance->app;
       std::erase(app->instances, instance);
-      emit("delete", *instance);
+      emit(*instance, events::Deleted{});
       deleted_.push_back(std::move(it->second));
       instances_.erase(it);
       release_id(id);
@@ -521,15 +521,12 @@ void Supervisor::stop_all(Done done) {
 void Supervisor::set_state(Instance& instance, InstanceState state) {
   if (instance.state == state) return;
   instance.state = state;
-  emit("state", instance, {{"status", to_string(state)}});
+  emit(instance, events::StateChanged{state});
 }
 
-void Supervisor::emit(const std::string& type, const Instance& instance, nlohmann::json extra) {
+void Supervisor::emit(const Instance& instance, EventData data) {
   if (!event_sink_) return;
-  nlohmann::json event = {{"event", type}, {"id", instance.id}, {"name", instance.app ? instance.app->spec.name : ""},
-                          {"pid", instance.pid()}, {"at", wall_ms()}};
-  if (extra.is_object()) event.update(extra);
-  event_sink_(event);
+  event_sink_(Event{instance.id, instance.app ? instance.app->spec.name : "", instance.pid(), wall_ms(), std::move(data)});
 }
 
 // Reading /proc costs tens of microseconds per process: with 1,000 apps a snapshot held the

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/command_error.hpp"
 #include "base/result.hpp"
 #include "base/turn_queue.hpp"
 #include "base/uv_handle.hpp"
@@ -27,6 +28,7 @@
 #include "process/proc_table.hpp"
 #include "process/reaper.hpp"
 #include "supervisor/app.hpp"
+#include "supervisor/events.hpp"
 #include "supervisor/instance.hpp"
 
 namespace drove::supervisor {
@@ -37,11 +39,11 @@ struct HomePaths {
   std::string pids_dir;  // $DROVE_HOME/pids
 };
 
-// A user-facing failure of a command: a stable code and a one-line message.
-struct CommandError {
-  std::string code;     // "ENOTFOUND", "EEXIST", "EINVAL", "EBUSY", ...
-  std::string message;
-};
+// A command's failure is a CommandError: a typed kind (ErrorCode) and a one-line message.
+using drove::CommandError;
+using drove::CommandResult;
+using drove::CommandStatus;
+using drove::ErrorCode;
 
 // What `restart` and `reload` lay over the targeted apps' environments, in PM2's order: the
 // caller's shell (--update-env), then the variables an ecosystem file declares for each app
@@ -59,7 +61,7 @@ struct ReloadOutcome {
 class Supervisor {
  public:
   using Done = std::function<void()>;
-  using EventSink = std::function<void(const nlohmann::json& event)>;
+  using EventSink = std::function<void(const Event& event)>;
 
   Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths);
   ~Supervisor();
@@ -69,11 +71,11 @@ class Supervisor {
   // Registers the apps and starts their instances (unless autostart is off). All-or-nothing:
   // a name already taken rejects the whole request, unless `force` (PM2's -f: another app under
   // the same name). Returns the new instance ids.
-  std::variant<std::vector<int>, CommandError> add(std::vector<AppSpec> specs, bool force = false);
+  CommandResult<std::vector<int>> add(std::vector<AppSpec> specs, bool force = false);
 
   // Resolves targets as PM2 does: "all", /regex/, an id or numeric name, a name or script
   // path (relative ones against the caller's `cwd`), a namespace. A target matching nothing → error.
-  std::variant<std::vector<Instance*>, CommandError> resolve(const std::vector<std::string>& targets, const std::string& cwd = "");
+  CommandResult<std::vector<Instance*>> resolve(const std::vector<std::string>& targets, const std::string& cwd = "");
 
   void stop(const std::vector<Instance*>& instances, Done done);
   // Hard restart: stop each instance (whole tree) then start it again. With `new_env`, the
@@ -83,20 +85,20 @@ class Supervisor {
   void update_env(const std::vector<Instance*>& instances, const EnvUpdate& update);
   // Sets an app's number of instances: "N", "+N" or "-N". As PM2: scaling down removes the
   // oldest instances; new instances take the lowest free indexes (NODE_APP_INSTANCE).
-  std::optional<CommandError> scale(const std::string& name, const std::string& count, Done done);
+  CommandStatus scale(const std::string& name, const std::string& count, Done done);
   // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
-  std::optional<CommandError> reload(const std::vector<Instance*>& instances, int batch_size,
+  CommandStatus reload(const std::vector<Instance*>& instances, int batch_size,
                                      std::function<void(std::vector<ReloadOutcome>)> done);
   // Sends a message to instances' process.on('message') (`drove send`, `drove trigger`).
-  std::optional<CommandError> send_message(const std::vector<Instance*>& instances, const nlohmann::json& message);
+  CommandStatus send_message(const std::vector<Instance*>& instances, const nlohmann::json& message);
   // Writes `bytes` to each instance's stdin (fork mode), as PM2's sendLineToStdin.
-  std::optional<CommandError> send_line(const std::vector<Instance*>& instances, const std::string& bytes);
+  CommandStatus send_line(const std::vector<Instance*>& instances, const std::string& bytes);
   // Replaces an existing app's options (its name picks it) before a restart; instances and
   // exec mode stay.
-  std::optional<CommandError> replace_spec(AppSpec spec);
-  std::optional<CommandError> rename_app(const std::string& from, const std::string& to);
+  CommandStatus replace_spec(AppSpec spec);
+  CommandStatus rename_app(const std::string& from, const std::string& to);
   // `drove sendSignal`: the signal to each instance's main process (as PM2, not its tree).
-  std::optional<CommandError> send_signal(const std::vector<Instance*>& instances, int signal);
+  CommandStatus send_signal(const std::vector<Instance*>& instances, int signal);
   // Starts instances that are stopped or errored (`drove start <name>`).
   void start_existing(const std::vector<Instance*>& instances);
   void remove(const std::vector<Instance*>& instances, Done done);
@@ -187,7 +189,7 @@ class Supervisor {
   [[nodiscard]] bool holds_sockets(const App& app) const;
 
   void set_state(Instance& instance, InstanceState state);
-  void emit(const std::string& type, const Instance& instance, nlohmann::json extra = {});
+  void emit(const Instance& instance, EventData data);
   void sample();
   void read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply);
   void apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled);

@@ -42,7 +42,7 @@ void Supervisor::restart_for(App& app, std::vector<Instance*> instances, const s
   if (instances.empty()) return done();
   for (Instance* instance : instances) {
     instance->last_restart_reason = reason;
-    emit("restart", *instance, {{"reason", reason}});
+    emit(*instance, events::Restart{reason});
   }
   log_info("app '{}': restarting {} instance(s): {}", app.spec.name, instances.size(), reason);
   // Cluster apps with daemon-held sockets are replaced instance by instance (reload), so no
@@ -60,13 +60,13 @@ void Supervisor::restart_for(App& app, std::vector<Instance*> instances, const s
     log_warn("app '{}': reload failed ({}), restarting instead", name, why);
     restart(running, [shared_done] { (*shared_done)(); });
   };
-  auto error = reload(instances, 1, [shared_done, fallback](std::vector<ReloadOutcome> outcomes) {
+  auto reloading = reload(instances, 1, [shared_done, fallback](std::vector<ReloadOutcome> outcomes) {
     for (const auto& outcome : outcomes) {
       if (!outcome.ok) return fallback(outcome.message);
     }
     (*shared_done)();
   });
-  if (error) fallback(error->message);
+  if (!reloading) fallback(reloading.error().message);
 }
 
 // --- cron_restart

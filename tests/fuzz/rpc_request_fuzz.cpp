@@ -17,6 +17,7 @@
 #include "daemon/rpc_server.hpp"
 #include "fuzz_support.hpp"
 
+using drove::ErrorCode;
 using drove::UniqueFd;
 using drove::UvHandle;
 using drove::daemon::RpcConnection;
@@ -43,7 +44,7 @@ void handle(RpcServer& server, const RpcRequest& request, const RpcReply& reply)
                      [](const json& filter) { return filter.is_object() && filter.contains("name"); });
     reply.ok(true);
   } else if (request.method == "fail") {
-    reply.error("EINVAL", request.method + ": " + request.params.dump(-1, ' ', false, json::error_handler_t::replace));
+    reply.error(ErrorCode::invalid, request.method + ": " + request.params.dump(-1, ' ', false, json::error_handler_t::replace));
   } else {
     reply.ok(json{{"method", request.method}, {"params", request.params}, {"version", request.client_version}});
   }
