@@ -20,20 +20,25 @@ int main(int argc, char** argv) {
   drove::EventLoop loop;
   const int port = examples::int_option(argc, argv, "--port", 0);  // 0: $PORT, as set by drove
   std::string source = "?";
-  auto status = drove::worker::listen(loop, port, {
-      .on_connection = [&](drove::UniqueFd connection) {
-        examples::reply_http(loop, std::move(connection), "hello from " + std::to_string(::getpid()) + " (" + source + ")\n");
-      },
-      .on_listening = [&](drove::worker::Listening l) {
-        source = drove::worker::to_string(l.source);
-        std::printf("app %d listening on %d (%s)\n", ::getpid(), l.port, source.c_str());
-        std::fflush(stdout);
-        (void)drove::worker::ready(loop);
-      },
-      .on_error = [&](const drove::SysError& e) {
-        std::fprintf(stderr, "listen failed: %s\n", e.message().c_str());
-        loop.stop();
-      }});
+  auto status = drove::worker::listen(
+      loop, port,
+      {.on_connection =
+           [&](drove::UniqueFd connection) {
+             examples::reply_http(loop, std::move(connection),
+                                  "hello from " + std::to_string(::getpid()) + " (" + source + ")\n");
+           },
+       .on_listening =
+           [&](drove::worker::Listening l) {
+             source = drove::worker::to_string(l.source);
+             std::printf("app %d listening on %d (%s)\n", ::getpid(), l.port, source.c_str());
+             std::fflush(stdout);
+             (void)drove::worker::ready(loop);
+           },
+       .on_error =
+           [&](const drove::SysError& e) {
+             std::fprintf(stderr, "listen failed: %s\n", e.message().c_str());
+             loop.stop();
+           }});
   if (!status.ok()) {
     std::fprintf(stderr, "listen failed: %s\n", status.error().message().c_str());
     return 1;

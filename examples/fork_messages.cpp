@@ -1,6 +1,7 @@
 // Seed 001, "父子进程通信": master.js forks one worker per CPU and exchanges a message with each.
 //   master: workers.forEach(w => { w.on('message', m => console.log('father-:', m)); w.send('hello world!') })
-//   worker: process.on('message', m => { console.log('worker-:', m, 'pid:', process.pid); process.send('halle father!') })
+//   worker: process.on('message', m => { console.log('worker-:', m, 'pid:', process.pid); process.send('halle father!')
+//   })
 // One binary plays both roles: a child started with a channel is the worker.
 //
 //   build/examples/fork_messages [--workers N]     (default: one per CPU)

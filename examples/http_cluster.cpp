@@ -31,9 +31,8 @@ drove::cluster::SchedulingPolicy policy_named(const std::string& name) {
 int run_worker(int port) {
   drove::EventLoop loop;
   auto status = drove::cluster::listen(loop, std::nullopt, port, [&](drove::UniqueFd connection) {
-    examples::reply_http(loop, std::move(connection), "你好，世界！", [&] {
-      (void)drove::cluster::send(loop, "request");
-    });
+    examples::reply_http(loop, std::move(connection), "你好，世界！",
+                         [&] { (void)drove::cluster::send(loop, "request"); });
   });
   if (!status.ok()) return 1;
   std::printf("工作进程 %d 已启动\n", ::getpid());

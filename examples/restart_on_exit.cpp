@@ -1,6 +1,7 @@
 // Seed 001, "子进程重启": socket_dispatch plus createExitFn — a worker that exits is replaced:
-//   worker.on('exit', createExitFn(workers, i))  →  workers[i] = fork(...); console.log(`进程重启完成,process id: ${pid}`)
-//   worker: if (Math.random() > 0.6) { console.log(`${pid} 进程退出了`); socket.end(`Error: ${pid}`); process.exit(1) }
+//   worker.on('exit', createExitFn(workers, i))  →  workers[i] = fork(...); console.log(`进程重启完成,process id:
+//   ${pid}`) worker: if (Math.random() > 0.6) { console.log(`${pid} 进程退出了`); socket.end(`Error: ${pid}`);
+//   process.exit(1) }
 //
 //   build/examples/restart_on_exit [--port 8089] [--workers N] [--exit-chance 0.4]
 // Runs until Ctrl-C (SIGINT/SIGTERM), like the seed.

@@ -1,7 +1,8 @@
 // Seed 001, "Worker监听同一个端口": the master opens the TCP server and sends the server itself to
 // every worker, which all accept on it (the kernel picks who gets each connection):
 //   tcpServer.listen(8089, () => { for (...) childProcess.fork('./worker.js').send('tcpServer', tcpServer) })
-//   worker: process.on('message', (msg, tcpServer) => tcpServer.on('connection', s => s.end(`hello,i am ${process.pid}`)))
+//   worker: process.on('message', (msg, tcpServer) => tcpServer.on('connection', s => s.end(`hello,i am
+//   ${process.pid}`)))
 //
 //   build/examples/shared_port [--port 8089] [--workers N] [--connections M]
 // Workers report each connection to the master, which stops after M (0: runs until Ctrl-C).

@@ -29,7 +29,8 @@ inline void reply_http(drove::EventLoop& loop, drove::UniqueFd connection, std::
     auto* self = static_cast<Pending*>(h->data);
     char buf[4096];
     ssize_t n = 0;
-    while (status == 0 && (n = ::recv(self->fd.get(), buf, sizeof buf, 0)) > 0) self->request.append(buf, static_cast<std::size_t>(n));
+    while (status == 0 && (n = ::recv(self->fd.get(), buf, sizeof buf, 0)) > 0)
+      self->request.append(buf, static_cast<std::size_t>(n));
     const bool complete = self->request.find("\r\n\r\n") != std::string::npos;
     if (!complete && n < 0 && errno == EAGAIN) return;  // more to come
     if (complete) {

@@ -25,10 +25,10 @@ namespace drove {
 
 // How Node's receiver should rebuild a sent descriptor (the NODE_HANDLE "type").
 enum class HandleType {
-  automatic,     // net.Server for a listening socket, dgram.Socket for UDP, net.Socket otherwise
-  net_native,    // a raw handle (what Node's cluster uses)
-  net_server,    // Node builds a net.Server (child.send(msg, server))
-  net_socket,    // Node builds a net.Socket (child.send(msg, socket))
+  automatic,   // net.Server for a listening socket, dgram.Socket for UDP, net.Socket otherwise
+  net_native,  // a raw handle (what Node's cluster uses)
+  net_server,  // Node builds a net.Server (child.send(msg, server))
+  net_socket,  // Node builds a net.Socket (child.send(msg, socket))
   dgram_native,
   dgram_socket,
 };

@@ -77,7 +77,7 @@ class Child {
   ~Child();  // the process and its callbacks live on (the loop keeps them)
 
   [[nodiscard]] pid_t pid() const;
-  [[nodiscard]] bool running() const;              // not exited yet
+  [[nodiscard]] bool running() const;  // not exited yet
   [[nodiscard]] std::optional<ExitInfo> exit_info() const;
 
   // Output of Stdio::pipe streams, chunk by chunk as it arrives (not line-framed).
@@ -131,10 +131,10 @@ Result<Child> fork(EventLoop& loop, const std::string& module, const std::vector
 struct ExecOptions {
   std::optional<Environment> env;
   std::string cwd;
-  std::int64_t timeout_ms = 0;                   // 0: none; then kill_signal, error ETIMEDOUT
-  std::size_t max_buffer = 1024 * 1024;          // per stream; beyond it: kill, error ENOBUFS
+  std::int64_t timeout_ms = 0;           // 0: none; then kill_signal, error ETIMEDOUT
+  std::size_t max_buffer = 1024 * 1024;  // per stream; beyond it: kill, error ENOBUFS
   int kill_signal = SIGTERM;
-  std::string shell = "/bin/sh";                 // exec() only: runs `shell -c command`
+  std::string shell = "/bin/sh";  // exec() only: runs `shell -c command`
 };
 
 struct ExecResult {

@@ -12,8 +12,8 @@
 namespace drove {
 
 struct SysError {
-  int code = 0;          // errno value (positive)
-  std::string context;   // what was being done, e.g. "bind 127.0.0.1:3000"
+  int code = 0;         // errno value (positive)
+  std::string context;  // what was being done, e.g. "bind 127.0.0.1:3000"
 
   [[nodiscard]] std::string message() const {
     if (context.empty()) return std::strerror(code);

@@ -33,7 +33,7 @@ struct Listening {
 };
 
 struct ListenCallbacks {
-  cluster::ConnectionFn on_connection;         // each connection, non-blocking
+  cluster::ConnectionFn on_connection;  // each connection, non-blocking
   std::function<void(Listening)> on_listening;
   std::function<void(SysError)> on_error;
 };

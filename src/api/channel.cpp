@@ -11,12 +11,18 @@ namespace drove {
 
 const char* node_handle_type(int fd, HandleType type) {
   switch (type) {
-    case HandleType::net_native: return "net.Native";
-    case HandleType::net_server: return "net.Server";
-    case HandleType::net_socket: return "net.Socket";
-    case HandleType::dgram_native: return "dgram.Native";
-    case HandleType::dgram_socket: return "dgram.Socket";
-    case HandleType::automatic: break;
+    case HandleType::net_native:
+      return "net.Native";
+    case HandleType::net_server:
+      return "net.Server";
+    case HandleType::net_socket:
+      return "net.Socket";
+    case HandleType::dgram_native:
+      return "dgram.Native";
+    case HandleType::dgram_socket:
+      return "dgram.Socket";
+    case HandleType::automatic:
+      break;
   }
   int value = 0;
   socklen_t len = sizeof value;

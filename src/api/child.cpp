@@ -77,9 +77,7 @@ void Child::State::start(const std::shared_ptr<State>& self, UniqueFd out_fd, Un
   }
   core->child_started();
   core->retained.insert(self);
-  core->reaper->watch(pid, [self](process::ExitStatus status) {
-    self->exited(ExitInfo{status.code, status.signal});
-  });
+  core->reaper->watch(pid, [self](process::ExitStatus status) { self->exited(ExitInfo{status.code, status.signal}); });
 }
 
 void Child::State::exited(ExitInfo info) {

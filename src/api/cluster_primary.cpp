@@ -16,10 +16,14 @@ namespace {
 
 LoadBalance to_engine(SchedulingPolicy p) {
   switch (p) {
-    case SchedulingPolicy::round_robin: return LoadBalance::round_robin;
-    case SchedulingPolicy::shared: return LoadBalance::shared;
-    case SchedulingPolicy::reuseport: return LoadBalance::reuseport;
-    case SchedulingPolicy::least_connections: return LoadBalance::least_connections;
+    case SchedulingPolicy::round_robin:
+      return LoadBalance::round_robin;
+    case SchedulingPolicy::shared:
+      return LoadBalance::shared;
+    case SchedulingPolicy::reuseport:
+      return LoadBalance::reuseport;
+    case SchedulingPolicy::least_connections:
+      return LoadBalance::least_connections;
   }
   return LoadBalance::round_robin;
 }
@@ -105,7 +109,9 @@ void Worker::disconnect() {
 Status Worker::kill(int signal) { return impl_->child.kill(signal); }
 void Worker::on_online(std::function<void()> fn) { impl_->on_online.push_back(std::move(fn)); }
 void Worker::on_listening(std::function<void(Address)> fn) { impl_->on_listening.push_back(std::move(fn)); }
-void Worker::on_message(std::function<void(nlohmann::json, UniqueFd)> fn) { impl_->on_message.push_back(std::move(fn)); }
+void Worker::on_message(std::function<void(nlohmann::json, UniqueFd)> fn) {
+  impl_->on_message.push_back(std::move(fn));
+}
 void Worker::on_disconnect(std::function<void()> fn) { impl_->on_disconnect.push_back(std::move(fn)); }
 void Worker::on_exit(std::function<void(ExitInfo)> fn) { impl_->on_exit.push_back(std::move(fn)); }
 
@@ -166,17 +172,23 @@ Primary::Primary(EventLoop& loop, Settings settings) : impl_(std::make_shared<Im
   impl_->loop = &loop;
   impl_->settings = std::move(settings);
   std::weak_ptr<Impl> weak = impl_;
-  impl_->engine = std::make_unique<ClusterPrimary>(
-      loop.native(), to_engine(impl_->settings.policy),
-      ClusterPrimary::Events{
-          .on_listening = [weak](WorkerId id, const ipc::WorkerListening& msg) { if (auto p = weak.lock()) p->listening(id, msg); },
-          .on_online = [weak](WorkerId id) { if (auto p = weak.lock()) p->online(id); },
-          .on_exited_after_disconnect =
-              [weak](WorkerId id) {
-                auto p = weak.lock();
-                if (Worker* w = p ? p->find(id) : nullptr) w->impl().disconnect_requested = true;
-              },
-          .on_bind_error = nullptr});
+  impl_->engine =
+      std::make_unique<ClusterPrimary>(loop.native(), to_engine(impl_->settings.policy),
+                                       ClusterPrimary::Events{.on_listening =
+                                                                  [weak](WorkerId id, const ipc::WorkerListening& msg) {
+                                                                    if (auto p = weak.lock()) p->listening(id, msg);
+                                                                  },
+                                                              .on_online =
+                                                                  [weak](WorkerId id) {
+                                                                    if (auto p = weak.lock()) p->online(id);
+                                                                  },
+                                                              .on_exited_after_disconnect =
+                                                                  [weak](WorkerId id) {
+                                                                    auto p = weak.lock();
+                                                                    if (Worker* w = p ? p->find(id) : nullptr)
+                                                                      w->impl().disconnect_requested = true;
+                                                                  },
+                                                              .on_bind_error = nullptr});
 }
 
 Primary::~Primary() {
@@ -245,11 +257,17 @@ Result<Worker*> Primary::fork(const Environment& env) {
     channel->on_message([weak, id](nlohmann::json m, UniqueFd fd) {
       if (auto p = weak.lock()) p->message(id, std::move(m), std::move(fd));
     });
-    channel->on_disconnect([weak, id] { if (auto p = weak.lock()) p->channel_closed(id); });
+    channel->on_disconnect([weak, id] {
+      if (auto p = weak.lock()) p->channel_closed(id);
+    });
     impl_->engine->add_worker(id, channel->impl()->channel.get(), id);
   }
-  raw->process().on_exit([weak, id](ExitInfo info) { if (auto p = weak.lock()) p->exited(id, info); });
-  raw->process().on_close([weak, id](ExitInfo) { if (auto p = weak.lock()) p->closed(id); });
+  raw->process().on_exit([weak, id](ExitInfo info) {
+    if (auto p = weak.lock()) p->exited(id, info);
+  });
+  raw->process().on_close([weak, id](ExitInfo) {
+    if (auto p = weak.lock()) p->closed(id);
+  });
   for (auto fns = impl_->on_fork; auto& fn : fns) fn(*raw);
   return raw;
 }

@@ -45,9 +45,7 @@ void Timer::cancel() {
   if (state_) state_->shutdown();
 }
 
-bool Timer::active() const {
-  return state_ && state_->handle && uv_is_active(state_->handle.handle()) != 0;
-}
+bool Timer::active() const { return state_ && state_->handle && uv_is_active(state_->handle.handle()) != 0; }
 
 EventLoop::EventLoop() : core_(std::make_unique<detail::LoopCore>()) {
   if (uv_loop_init(&core_->loop) != 0) {
@@ -90,7 +88,8 @@ bool EventLoop::run_until(const std::function<bool()>& done, std::int64_t timeou
   // A non-ref'd timer bounds each wait without keeping an otherwise finished loop alive.
   auto tick = UvHandle<uv_timer_t>::make();
   uv_timer_init(&core_->loop, tick.get());
-  uv_timer_start(tick.get(), [](uv_timer_t*) {}, 10, 10);
+  uv_timer_start(
+      tick.get(), [](uv_timer_t*) {}, 10, 10);
   uv_unref(tick.handle());
   while (!done()) {
     if (core_->stopped || monotonic_ms() >= deadline) return false;
@@ -125,7 +124,8 @@ Timer EventLoop::set_timer(std::int64_t delay_ms, std::function<void()> fn, std:
         auto fn_copy = self->fn;  // the callback may cancel (or destroy) the timer
         fn_copy();
       },
-      static_cast<std::uint64_t>(delay_ms < 0 ? 0 : delay_ms), static_cast<std::uint64_t>(repeat_ms < 0 ? 0 : repeat_ms));
+      static_cast<std::uint64_t>(delay_ms < 0 ? 0 : delay_ms),
+      static_cast<std::uint64_t>(repeat_ms < 0 ? 0 : repeat_ms));
   if (!keep_alive) uv_unref(s->handle.handle());
   return t;
 }

@@ -33,10 +33,10 @@ struct Collected {
   }
 };
 
-Result<Child> run_collecting(EventLoop& loop, const std::string& file, std::vector<std::string> argv,
-                             ExecCallback done, ExecOptions options) {
-  SpawnOptions spawn_options{.env = options.env, .cwd = options.cwd,
-                             .stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::pipe()}};
+Result<Child> run_collecting(EventLoop& loop, const std::string& file, std::vector<std::string> argv, ExecCallback done,
+                             ExecOptions options) {
+  SpawnOptions spawn_options{
+      .env = options.env, .cwd = options.cwd, .stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::pipe()}};
   auto child = start_child(loop, file, std::move(argv), spawn_options, false, {});
   if (!child.ok()) return child.error();
   auto c = std::make_shared<Collected>();

@@ -63,51 +63,50 @@ ParentLink* ParentLink::get(EventLoop& loop) {
   });
   if (unique_id != 0) {
     self->worker_ = std::make_unique<cluster::ClusterWorker>(
-        impl->channel.get(),
-        cluster::ClusterWorker::Callbacks{
-            .on_connection =
-                [self](const std::string& key, UniqueFd conn) {
-                  auto it = self->servers_.find(key);
-                  if (it != self->servers_.end() && it->second.callbacks.on_connection) {
-                    auto fn = it->second.callbacks.on_connection;
-                    fn(std::move(conn));
-                  }
-                },
-            .on_listening_socket =
-                [self](const std::string& key, UniqueFd listening) {
-                  auto it = self->servers_.find(key);
-                  if (it == self->servers_.end()) return;
-                  it->second.acceptor = std::make_unique<Acceptor>(*self->core_, std::move(listening),
-                                                                    it->second.callbacks.on_connection);
-                },
-            .on_listening =
-                [self](const std::string& key, const nlohmann::json& sockname) {
-                  auto it = self->servers_.find(key);
-                  if (it == self->servers_.end() || !it->second.callbacks.on_listening) return;
-                  int port = 0;
-                  if (it->second.acceptor) port = it->second.acceptor->port();
-                  auto address = address_of(sockname, port);
-                  if (address.port == 0) address.port = port;
-                  auto fn = it->second.callbacks.on_listening;
-                  fn(address);
-                },
-            .on_error =
-                [self](const std::string& key, int negative_errno) {
-                  auto it = self->servers_.find(key);
-                  if (it == self->servers_.end()) return;
-                  auto fn = it->second.callbacks.on_error;
-                  self->servers_.erase(it);
-                  if (fn) fn(SysError{-negative_errno, "listen " + key});
-                },
-            .on_disconnect =
-                [self] {
-                  // The primary asked us to stop: servers are closed (close sent); then the
-                  // channel, once our callbacks have run, as Node's worker does.
-                  self->servers_.clear();
-                  self->disconnected();
-                  self->channel_.disconnect();
-                },
-        });
+        impl->channel.get(), cluster::ClusterWorker::Callbacks{
+                                 .on_connection =
+                                     [self](const std::string& key, UniqueFd conn) {
+                                       auto it = self->servers_.find(key);
+                                       if (it != self->servers_.end() && it->second.callbacks.on_connection) {
+                                         auto fn = it->second.callbacks.on_connection;
+                                         fn(std::move(conn));
+                                       }
+                                     },
+                                 .on_listening_socket =
+                                     [self](const std::string& key, UniqueFd listening) {
+                                       auto it = self->servers_.find(key);
+                                       if (it == self->servers_.end()) return;
+                                       it->second.acceptor = std::make_unique<Acceptor>(
+                                           *self->core_, std::move(listening), it->second.callbacks.on_connection);
+                                     },
+                                 .on_listening =
+                                     [self](const std::string& key, const nlohmann::json& sockname) {
+                                       auto it = self->servers_.find(key);
+                                       if (it == self->servers_.end() || !it->second.callbacks.on_listening) return;
+                                       int port = 0;
+                                       if (it->second.acceptor) port = it->second.acceptor->port();
+                                       auto address = address_of(sockname, port);
+                                       if (address.port == 0) address.port = port;
+                                       auto fn = it->second.callbacks.on_listening;
+                                       fn(address);
+                                     },
+                                 .on_error =
+                                     [self](const std::string& key, int negative_errno) {
+                                       auto it = self->servers_.find(key);
+                                       if (it == self->servers_.end()) return;
+                                       auto fn = it->second.callbacks.on_error;
+                                       self->servers_.erase(it);
+                                       if (fn) fn(SysError{-negative_errno, "listen " + key});
+                                     },
+                                 .on_disconnect =
+                                     [self] {
+                                       // The primary asked us to stop: servers are closed (close sent); then the
+                                       // channel, once our callbacks have run, as Node's worker does.
+                                       self->servers_.clear();
+                                       self->disconnected();
+                                       self->channel_.disconnect();
+                                     },
+                             });
     self->worker_->start();
   }
   return self;

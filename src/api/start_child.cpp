@@ -38,9 +38,15 @@ Result<Child> start_child(EventLoop& loop, const std::string& file, std::vector<
   for (const char* name : kChannelVariables) env.erase(name);
   for (const auto& [key, value] : extra_env) env[key] = value;
 
-  process::SpawnOptions spawn_options{.file = file, .argv = std::move(argv), .env = {}, .cwd = options.cwd,
-                                      .fds = {}, .new_session = options.detached, .set_listen_pid = false,
-                                      .uid = options.uid, .gid = options.gid};
+  process::SpawnOptions spawn_options{.file = file,
+                                      .argv = std::move(argv),
+                                      .env = {},
+                                      .cwd = options.cwd,
+                                      .fds = {},
+                                      .new_session = options.detached,
+                                      .set_listen_pid = false,
+                                      .uid = options.uid,
+                                      .gid = options.gid};
   UniqueFd parent_ends[3];
   std::vector<UniqueFd> child_ends;  // closed here once the child has them
   for (int i = 0; i < 3; ++i) {
@@ -61,7 +67,9 @@ Result<Child> start_child(EventLoop& loop, const std::string& file, std::vector<
         }
         break;
       }
-      case Stdio::Kind::inherit: spawn_options.fds.push_back({i, i}); break;
+      case Stdio::Kind::inherit:
+        spawn_options.fds.push_back({i, i});
+        break;
       case Stdio::Kind::ignore: {
         UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
         if (!null) return last_error("open /dev/null");
@@ -69,7 +77,9 @@ Result<Child> start_child(EventLoop& loop, const std::string& file, std::vector<
         child_ends.push_back(std::move(null));
         break;
       }
-      case Stdio::Kind::fd: spawn_options.fds.push_back({i, s.fd}); break;
+      case Stdio::Kind::fd:
+        spawn_options.fds.push_back({i, s.fd});
+        break;
     }
   }
   UniqueFd channel_ours;
@@ -103,13 +113,15 @@ Result<Child> start_child(EventLoop& loop, const std::string& file, std::vector<
   return ChildAccess::make(std::move(state));
 }
 
-Result<Child> spawn(EventLoop& loop, const std::string& file, const std::vector<std::string>& args, SpawnOptions options) {
+Result<Child> spawn(EventLoop& loop, const std::string& file, const std::vector<std::string>& args,
+                    SpawnOptions options) {
   std::vector<std::string> argv{file};
   argv.insert(argv.end(), args.begin(), args.end());
   return start_child(loop, file, std::move(argv), options, false, {});
 }
 
-Result<Child> fork(EventLoop& loop, const std::string& module, const std::vector<std::string>& args, ForkOptions options) {
+Result<Child> fork(EventLoop& loop, const std::string& module, const std::vector<std::string>& args,
+                   ForkOptions options) {
   std::string program = options.exec_path;
   if (program.empty() && (ends_with(module, ".js") || ends_with(module, ".mjs") || ends_with(module, ".cjs"))) {
     program = "node";

@@ -108,9 +108,12 @@ Status send_notify(const std::string& state) {
 
 const char* to_string(SocketSource source) {
   switch (source) {
-    case SocketSource::activation: return "activation";
-    case SocketSource::cluster: return "cluster";
-    case SocketSource::standalone: return "standalone";
+    case SocketSource::activation:
+      return "activation";
+    case SocketSource::cluster:
+      return "cluster";
+    case SocketSource::standalone:
+      return "standalone";
   }
   return "?";
 }
@@ -153,13 +156,13 @@ Status listen(EventLoop& loop, int port, ListenCallbacks callbacks, const std::s
   if (cluster::is_worker()) {
     auto on_listening = callbacks.on_listening;
     return cluster::listen(loop, std::nullopt, port,
-                           cluster::ListenCallbacks{
-                               .on_connection = std::move(callbacks.on_connection),
-                               .on_listening =
-                                   [on_listening](cluster::Address a) {
-                                     if (on_listening) on_listening({SocketSource::cluster, a.port});
-                                   },
-                               .on_error = std::move(callbacks.on_error)});
+                           cluster::ListenCallbacks{.on_connection = std::move(callbacks.on_connection),
+                                                    .on_listening =
+                                                        [on_listening](cluster::Address a) {
+                                                          if (on_listening)
+                                                            on_listening({SocketSource::cluster, a.port});
+                                                        },
+                                                    .on_error = std::move(callbacks.on_error)});
   }
   auto listener = cluster::open_listener({.kind = cluster::SocketKind::tcp, .address = std::nullopt, .port = port});
   if (!listener.ok()) return listener.error();
@@ -194,9 +197,12 @@ void on_shutdown(EventLoop& loop, std::function<void()> fn) {
     auto h = UvHandle<uv_signal_t>::make();
     uv_signal_init(&loop.core().loop, h.get());
     h->data = &state;
-    uv_signal_start(h.get(), [](uv_signal_t* handle, int) {
-      if (auto* self = owner_of<Sdk>(handle)) self->stop_requested();
-    }, sig);
+    uv_signal_start(
+        h.get(),
+        [](uv_signal_t* handle, int) {
+          if (auto* self = owner_of<Sdk>(handle)) self->stop_requested();
+        },
+        sig);
     uv_unref(h.handle());  // waiting for a signal alone must not keep the program running
     state.signals.push_back(std::move(h));
   }

@@ -14,9 +14,12 @@ HomeLayout resolve_home() {
     return {root};
   }
   std::string home;
-  if (const char* env = std::getenv("HOME"); env && *env) home = env;
-  else if (const passwd* pw = ::getpwuid(::geteuid())) home = pw->pw_dir;
-  else home = "/tmp";
+  if (const char* env = std::getenv("HOME"); env && *env)
+    home = env;
+  else if (const passwd* pw = ::getpwuid(::geteuid()))
+    home = pw->pw_dir;
+  else
+    home = "/tmp";
   return {home + "/.drove"};
 }
 

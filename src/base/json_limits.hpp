@@ -7,11 +7,11 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <type_traits>
-#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 

@@ -26,10 +26,16 @@ void loop_barrier(const char* where, Body&& body) noexcept {
     std::forward<Body>(body)();
   } catch (const std::exception& error) {
     contained_exceptions().fetch_add(1, std::memory_order_relaxed);
-    try { log_error("internal error contained in {}: {}", where, error.what()); } catch (...) {}
+    try {
+      log_error("internal error contained in {}: {}", where, error.what());
+    } catch (...) {
+    }
   } catch (...) {
     contained_exceptions().fetch_add(1, std::memory_order_relaxed);
-    try { log_error("internal error contained in {}: unknown exception", where); } catch (...) {}
+    try {
+      log_error("internal error contained in {}: unknown exception", where);
+    } catch (...) {
+    }
   }
 }
 

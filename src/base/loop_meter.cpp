@@ -86,15 +86,17 @@ nlohmann::json LoopMeter::to_json(bool history) const {
   // Recent: the minute being recorded and the one before, as seen from now.
   const std::int64_t now_minute = wall_ms() / 60000;
   std::uint64_t recent = 0;
-  if (now_minute == minute_) recent = std::max(this_minute_longest_ns_, last_minute_longest_ns_);
-  else if (now_minute == minute_ + 1) recent = this_minute_longest_ns_;
+  if (now_minute == minute_)
+    recent = std::max(this_minute_longest_ns_, last_minute_longest_ns_);
+  else if (now_minute == minute_ + 1)
+    recent = this_minute_longest_ns_;
   nlohmann::json out = {{"turns", turns_},
-          {"busy_seconds", static_cast<double>(busy_ns_total_) / 1e9},
-          {"longest_turn_ms", to_ms(longest_ns_)},
-          {"longest_turn_at", longest_at_ms_},
-          {"longest_turn_cpu_ms", to_ms(longest_cpu_ns_)},
-          {"recent_longest_turn_ms", to_ms(recent)},
-          {"buckets", std::move(buckets)}};
+                        {"busy_seconds", static_cast<double>(busy_ns_total_) / 1e9},
+                        {"longest_turn_ms", to_ms(longest_ns_)},
+                        {"longest_turn_at", longest_at_ms_},
+                        {"longest_turn_cpu_ms", to_ms(longest_cpu_ns_)},
+                        {"recent_longest_turn_ms", to_ms(recent)},
+                        {"buckets", std::move(buckets)}};
   if (history) {
     const std::int64_t oldest = wall_ms() / 1000 - static_cast<std::int64_t>(kHistorySeconds);
     std::vector<const Second*> kept;

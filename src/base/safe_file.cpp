@@ -57,7 +57,8 @@ std::vector<std::string> components_of(const std::string& path) {
 }
 
 // Opens directory `path` relative to `base` (AT_FDCWD or a directory fd), component by component.
-Result<UniqueFd> walk(int base, const std::string& path, bool create, mode_t mode, int& hops, const std::string& shown) {
+Result<UniqueFd> walk(int base, const std::string& path, bool create, mode_t mode, int& hops,
+                      const std::string& shown) {
   UniqueFd current = open_start(base, path);
   if (!current) return last_error("open \"" + shown + "\"");
   std::string walked = !path.empty() && path.front() == '/' ? "" : ".";
@@ -76,7 +77,8 @@ Result<UniqueFd> walk(int base, const std::string& path, bool create, mode_t mod
         }
         continue;
       }
-      if (error != ENOTDIR && error != ELOOP) return SysError{error, "open directory \"" + walked + "\" (in " + shown + ")"};
+      if (error != ENOTDIR && error != ELOOP)
+        return SysError{error, "open directory \"" + walked + "\" (in " + shown + ")"};
       auto target = read_trusted_link(current.get(), part, walked);
       if (!target) return target.error();
       if (++hops > kMaxSymlinkHops) return SysError{ELOOP, "open \"" + shown + "\""};
@@ -218,7 +220,8 @@ Status truncate_file(const std::string& path) {
   if (is_special_file_path(path)) return Ok{};
   auto parent = open_parent(path, false);
   if (!parent) return parent.error().code == ENOENT ? Status(Ok{}) : Status(parent.error());
-  UniqueFd fd(::openat(parent->dir.get(), parent->name.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(
+      ::openat(parent->dir.get(), parent->name.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
   if (!fd) {
     if (errno == ENOENT) return Ok{};
     if (errno == ELOOP) return SysError{ELOOP, "truncate \"" + path + "\": it is a symlink (not followed)"};
@@ -235,7 +238,8 @@ Status truncate_file(const std::string& path) {
   return Ok{};
 }
 
-Status write_file_atomically(const std::string& path, std::string_view content, mode_t mode, bool sync, bool create_dirs) {
+Status write_file_atomically(const std::string& path, std::string_view content, mode_t mode, bool sync,
+                             bool create_dirs) {
   auto parent = open_parent(path, create_dirs);
   if (!parent) return parent.error();
   const int dir = parent->dir.get();
@@ -256,7 +260,8 @@ Status write_file_atomically(const std::string& path, std::string_view content, 
   if (sync && ::fsync(fd.get()) != 0) return fail(last_error("fsync \"" + path + "\""));
   fd.reset();
   // rename() replaces a symlink planted at `path` by the file itself; it never writes through it.
-  if (::renameat(dir, temp.c_str(), dir, parent->name.c_str()) != 0) return fail(last_error("rename over \"" + path + "\""));
+  if (::renameat(dir, temp.c_str(), dir, parent->name.c_str()) != 0)
+    return fail(last_error("rename over \"" + path + "\""));
   if (sync) {
     UniqueFd readable(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!readable || ::fsync(readable.get()) != 0) return last_error("fsync the directory of \"" + path + "\"");
@@ -267,7 +272,8 @@ Status write_file_atomically(const std::string& path, std::string_view content, 
 Status remove_file(const std::string& path) {
   auto parent = open_parent(path, false);
   if (!parent) return parent.error().code == ENOENT ? Status(Ok{}) : Status(parent.error());
-  if (::unlinkat(parent->dir.get(), parent->name.c_str(), 0) != 0 && errno != ENOENT) return last_error("remove \"" + path + "\"");
+  if (::unlinkat(parent->dir.get(), parent->name.c_str(), 0) != 0 && errno != ENOENT)
+    return last_error("remove \"" + path + "\"");
   return Ok{};
 }
 

@@ -31,8 +31,8 @@ class TurnQueue {
   // `before_batch`, if given, runs at the start of each batch, outside its budget: work the
   // batch's items share (the /proc snapshot stops without cgroups read), so that the first item
   // does not spend the whole turn's budget on it and leave one item per turn.
-  TurnQueue(uv_loop_t* loop, const char* what, std::function<void(int)> run,
-            std::int64_t budget_ms = kDefaultBudgetMs, std::function<void()> before_batch = {})
+  TurnQueue(uv_loop_t* loop, const char* what, std::function<void(int)> run, std::int64_t budget_ms = kDefaultBudgetMs,
+            std::function<void()> before_batch = {})
       : idle_(UvHandle<uv_idle_t>::make()),
         what_(what),
         run_(std::move(run)),

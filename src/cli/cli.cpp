@@ -102,7 +102,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   describe->alias("desc")->alias("info")->alias("show");
   describe->add_option("targets", targets);
   bool mask_secrets = mask_secrets_from_env();
-  describe->add_flag("--mask-secrets", mask_secrets, "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
+  describe->add_flag("--mask-secrets", mask_secrets,
+                     "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
 
   auto* list = app.add_subcommand("list", "list apps");
   list->alias("ls")->alias("l")->alias("ps")->alias("status");
@@ -111,7 +112,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   auto* jlist = app.add_subcommand("jlist", "list apps as JSON (PM2's shape)");
   auto* prettylist = app.add_subcommand("prettylist", "list apps as PM2 prints them (Node's util.inspect of jlist)");
   for (auto* json_list : {jlist, prettylist}) {
-    json_list->add_flag("--mask-secrets", mask_secrets, "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
+    json_list->add_flag("--mask-secrets", mask_secrets,
+                        "hide env variables named like secrets (also DROVE_MASK_SECRETS=1)");
   }
 
   LogsOptions logs_options;
@@ -123,7 +125,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   logs->add_flag("--err", logs_options.err_only, "stderr only");
   logs->add_flag("--out", logs_options.out_only, "stdout only");
   logs->add_flag("--nostream", logs_options.nostream, "print the last lines and exit");
-  logs->add_option("--timestamp", logs_options.timestamp_format, "prefix streamed lines with a timestamp")->expected(0, 1);
+  logs->add_option("--timestamp", logs_options.timestamp_format, "prefix streamed lines with a timestamp")
+      ->expected(0, 1);
   logs->add_option("--highlight", logs_options.highlight, "highlight this text")->expected(0, 1);
   auto* flush = app.add_subcommand("flush", "empty log files");
   flush->add_option("targets", targets);
@@ -136,7 +139,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   send->add_option("line", send_words)->required();
   std::string message_target;
   std::vector<std::string> message_words;
-  auto* message_cmd = app.add_subcommand("message", "send data to an app's process.on('message') (PM2's sendDataToProcessId)");
+  auto* message_cmd =
+      app.add_subcommand("message", "send data to an app's process.on('message') (PM2's sendDataToProcessId)");
   message_cmd->alias("msg");
   message_cmd->add_option("target", message_target)->required();
   message_cmd->add_option("data", message_words, "JSON, or text")->required();
@@ -198,12 +202,14 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
     if (*start) return cmd_start(home, args, start_options, app_args);
     if (*stop) return cmd_lifecycle(home, "stop", args, start_options, 1);
     if (*restart) return cmd_lifecycle(home, "restart", args, start_options, 1, restart_flags.to_json(app_args));
-    if (*reload) return cmd_lifecycle(home, "reload", args, start_options, reload_batch, reload_flags.to_json(app_args));
+    if (*reload)
+      return cmd_lifecycle(home, "reload", args, start_options, reload_batch, reload_flags.to_json(app_args));
     if (*del) return cmd_lifecycle(home, "delete", args, start_options, 1);
     if (*start_or_restart) return cmd_start_or(home, "startOrRestart", args, restart_options);
     if (*start_or_reload) return cmd_start_or(home, "startOrReload", args, reload_options);
     if (*reset || *flush || *describe) {
-      if (targets.empty() && !*flush) throw UserError("this command needs a target: an id, a name, a namespace or 'all'");
+      if (targets.empty() && !*flush)
+        throw UserError("this command needs a target: an id, a name, a namespace or 'all'");
       Client client = Client::connect(home);
       if (*describe) {
         auto described = client.call("describe", {{"targets", targets}});
@@ -213,9 +219,12 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
         }
         return 0;
       }
-      client.call(*reset ? "reset" : "flush", {{"targets", targets.empty() ? std::vector<std::string>{"all"} : targets}});
-      if (*flush) std::puts("[drove] logs flushed");
-      else print_list(client);
+      client.call(*reset ? "reset" : "flush",
+                  {{"targets", targets.empty() ? std::vector<std::string>{"all"} : targets}});
+      if (*flush)
+        std::puts("[drove] logs flushed");
+      else
+        print_list(client);
       return 0;
     }
     if (*list) {
@@ -292,7 +301,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       }
       {
         Client client = Client::connect(home);  // starts this binary's daemon
-        std::printf("[drove] daemon replaced: %s -> %s\n", old_version.c_str(), client.call("ping").value("version", "?").c_str());
+        std::printf("[drove] daemon replaced: %s -> %s\n", old_version.c_str(),
+                    client.call("ping").value("version", "?").c_str());
       }
       return cmd_resurrect(home);
     }

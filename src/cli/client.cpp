@@ -15,8 +15,8 @@
 
 #include "base/clock.hpp"
 #include "base/unix_socket.hpp"
-#include "state/home.hpp"
 #include "process/spawn.hpp"
+#include "state/home.hpp"
 
 extern char** environ;
 
@@ -42,7 +42,8 @@ std::string last_lines(const std::string& path, size_t n) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   std::string out;
-  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i) out += lines[i] + (i + 1 < lines.size() ? "\n" : "");
+  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+    out += lines[i] + (i + 1 < lines.size() ? "\n" : "");
   return out;
 }
 
@@ -120,7 +121,8 @@ std::optional<std::string> Client::read_line() {
 
 nlohmann::json Client::call(const std::string& method, const nlohmann::json& params) {
   const long id = next_id_++;
-  std::string line = nlohmann::json{{"id", id}, {"method", method}, {"params", params}, {"version", DROVE_VERSION}}.dump();
+  std::string line =
+      nlohmann::json{{"id", id}, {"method", method}, {"params", params}, {"version", DROVE_VERSION}}.dump();
   line.push_back('\n');
   for (size_t off = 0; off < line.size();) {
     // MSG_NOSIGNAL: a daemon that hung up is an error to report, not a silent SIGPIPE death.

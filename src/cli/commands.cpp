@@ -14,8 +14,8 @@
 #include "config/ecosystem.hpp"
 #include "config/json_document.hpp"
 #include "config/pm2_dump.hpp"
-#include "config/spec_patch.hpp"
 #include "config/sample_ecosystem.hpp"
+#include "config/spec_patch.hpp"
 #include "state/dump.hpp"
 
 extern char** environ;
@@ -113,11 +113,14 @@ void print_list(Client& client, const std::string& sort) {
     const auto colon = sort.find(':');
     const std::string field = sort.substr(0, colon);
     const std::string order = colon == std::string::npos ? "asc" : sort.substr(colon + 1);
-    static const std::map<std::string, std::string> keys = {{"name", "name"}, {"id", "id"}, {"pm_id", "id"}, {"pid", "pid"},
-                                                            {"cpu", "cpu"}, {"memory", "memory"}, {"mem", "memory"},
-                                                            {"restarts", "restart_time"}, {"uptime", "started_at"}};
+    static const std::map<std::string, std::string> keys = {
+        {"name", "name"},        {"id", "id"},         {"pm_id", "id"},   {"pid", "pid"},
+        {"cpu", "cpu"},          {"memory", "memory"}, {"mem", "memory"}, {"restarts", "restart_time"},
+        {"uptime", "started_at"}};
     const auto key = keys.find(field);
-    if (key == keys.end()) throw UserError("--sort " + sort + ": unknown field '" + field + "' (name, id, pid, cpu, memory, restarts, uptime)");
+    if (key == keys.end())
+      throw UserError("--sort " + sort + ": unknown field '" + field +
+                      "' (name, id, pid, cpu, memory, restarts, uptime)");
     if (order != "asc" && order != "desc") throw UserError("--sort " + sort + ": order must be asc or desc");
     std::vector<nlohmann::json> rows(processes.begin(), processes.end());
     std::stable_sort(rows.begin(), rows.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
@@ -133,7 +136,8 @@ void print_list(Client& client, const std::string& sort) {
 // PM2's sendSignal: the signal to each target's main process.
 int cmd_send_signal(const HomeLayout& home, const std::string& signal, const std::string& target) {
   Client client = Client::connect(home);
-  auto r = client.call("signal", {{"targets", {target}}, {"signal", signal}, {"cwd", std::filesystem::current_path().string()}});
+  auto r = client.call("signal",
+                       {{"targets", {target}}, {"signal", signal}, {"cwd", std::filesystem::current_path().string()}});
   for (const auto& id : r.value("ids", nlohmann::json::array())) {
     std::printf("[drove] %s sent to process %d\n", r.value("signal", signal).c_str(), id.get<int>());
   }
@@ -166,14 +170,16 @@ int cmd_id(const HomeLayout& home, const std::string& name) {
     if (p.value("name", "") == name) ids.push_back(p.value("id", 0));
   }
   std::string out = "[";
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : " ") + std::to_string(ids[i]) + (i + 1 == ids.size() ? " " : "");
+  for (size_t i = 0; i < ids.size(); ++i)
+    out += (i ? ", " : " ") + std::to_string(ids[i]) + (i + 1 == ids.size() ? " " : "");
   std::printf("%s]\n", out.c_str());
   return 0;
 }
 
 // PM2's `env <id>`: the process's pm2_env, one "key: value" per line (objects as JSON).
 int cmd_env(const HomeLayout& home, const std::string& id) {
-  if (id.empty() || !std::all_of(id.begin(), id.end(), ::isdigit)) throw UserError("'env' needs a process id (a number), got '" + id + "'");
+  if (id.empty() || !std::all_of(id.begin(), id.end(), ::isdigit))
+    throw UserError("'env' needs a process id (a number), got '" + id + "'");
   Client client = Client::connect(home);
   const auto jlist = to_pm2_jlist(client.call("list", {{"full", true}, {"shared", true}}));
   for (const auto& p : jlist) {
@@ -187,7 +193,8 @@ int cmd_env(const HomeLayout& home, const std::string& id) {
 }
 
 // The specs of one script target, with PM2's CLI rule for -i (cluster mode for a Node script).
-std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptions& options, const nlohmann::json& flags,
+std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptions& options,
+                                     const nlohmann::json& flags,
                                      std::map<std::string, std::map<std::string, std::string>>* declared = nullptr) {
   try {
     auto loaded = config::app_from_script(target, flags, load_context(options));
@@ -206,8 +213,8 @@ std::vector<AppSpec> specs_of_script(const std::string& target, const StartOptio
 }
 
 bool looks_like_script(const std::string& target) {
-  return std::filesystem::exists(target) || target.find('/') != std::string::npos || target.find('.') != std::string::npos ||
-         target.find(' ') != std::string::npos;
+  return std::filesystem::exists(target) || target.find('/') != std::string::npos ||
+         target.find('.') != std::string::npos || target.find(' ') != std::string::npos;
 }
 
 // Smart start, as PM2 7's _startScript and _startJson: `start <name|id>` restarts the app (starts
@@ -219,8 +226,8 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
   std::vector<std::string> targets = args;
   if (targets.empty()) {
     // PM2: `start` alone starts ./ecosystem.config.js.
-    for (const char* candidate : {"ecosystem.config.js", "ecosystem.config.cjs", "ecosystem.config.mjs", "ecosystem.json",
-                                  "ecosystem.yml", "ecosystem.yaml"}) {
+    for (const char* candidate : {"ecosystem.config.js", "ecosystem.config.cjs", "ecosystem.config.mjs",
+                                  "ecosystem.json", "ecosystem.yml", "ecosystem.yaml"}) {
       if (std::filesystem::exists(candidate)) {
         targets.push_back(candidate);
         break;
@@ -236,9 +243,9 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
     const std::string status = p.value("status", "");
     present[p.value("name", "")] |= status != "stopped" && status != "errored";
   }
-  std::vector<AppSpec> specs;           // new apps
-  std::vector<AppSpec> replacements;    // existing apps restarted with the options given
-  std::vector<std::string> existing;    // names, ids, namespaces of apps the daemon knows
+  std::vector<AppSpec> specs;                               // new apps
+  std::vector<AppSpec> replacements;                        // existing apps restarted with the options given
+  std::vector<std::string> existing;                        // names, ids, namespaces of apps the daemon knows
   nlohmann::json declared_envs = nlohmann::json::object();  // of the replacements
   for (const auto& target : targets) {
     std::vector<AppSpec> loaded;
@@ -260,7 +267,8 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
         specs.push_back(std::move(spec));
       } else if (script && it->second) {
         // PM2 7 refuses this too (same words): restarting it is `restart`, a second copy is -f.
-        throw UserError("an app named '" + spec.name + "' already exists and runs: add -f option to force re-execution " +
+        throw UserError("an app named '" + spec.name +
+                        "' already exists and runs: add -f option to force re-execution " +
                         "(another app under that name), or use restart");
       } else {
         declared_envs[spec.name] = declared[spec.name];
@@ -297,7 +305,8 @@ int cmd_start(const HomeLayout& home, const std::vector<std::string>& args, cons
     auto result = client.call("start", {{"apps", specs}, {"wait_ready", true}, {"force", force}});
     for (const auto& p : result.value("processes", nlohmann::json::array())) {
       if (!p.value("last_error", "").empty()) {
-        std::fprintf(stderr, "[drove] %s (id %d): %s\n", p.value("name", "").c_str(), p.value("id", 0), p.value("last_error", "").c_str());
+        std::fprintf(stderr, "[drove] %s (id %d): %s\n", p.value("name", "").c_str(), p.value("id", 0),
+                     p.value("last_error", "").c_str());
       }
     }
     for (const auto& p : result.value("processes", nlohmann::json::array())) {
@@ -342,7 +351,8 @@ void add_patched_specs(Client& client, const std::vector<std::string>& targets, 
 
 int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::vector<std::string>& args,
                   const StartOptions& options, int batch, const nlohmann::json& app_flags) {
-  if (args.empty()) throw UserError("'" + verb + "' needs a target: an id, a name, a namespace, 'all' or an ecosystem file");
+  if (args.empty())
+    throw UserError("'" + verb + "' needs a target: an id, a name, a namespace, 'all' or an ecosystem file");
   const bool cycles = verb == "restart" || verb == "reload";
   std::vector<std::string> targets;
   std::vector<std::string> files;
@@ -369,10 +379,13 @@ int cmd_lifecycle(const HomeLayout& home, const std::string& verb, const std::ve
   }
   // `stop echo.js`: a script path is resolved against our cwd (PM2's path.resolve(name)).
   const std::string cwd = std::filesystem::current_path().string();
-  nlohmann::json params = {{"targets", targets}, {"cwd", cwd}, {"specs", nlohmann::json::array()},
+  nlohmann::json params = {{"targets", targets},
+                           {"cwd", cwd},
+                           {"specs", nlohmann::json::array()},
                            {"declared_envs", nlohmann::json::object()}};
   if (cycles && config::has_patch_options(app_flags)) {
-    if (!files.empty()) throw UserError("'" + verb + "' of an ecosystem file takes its options from the file, not from flags");
+    if (!files.empty())
+      throw UserError("'" + verb + "' of an ecosystem file takes its options from the file, not from flags");
     add_patched_specs(client, targets, app_flags, cwd, params);
   }
   if (cycles && !file_apps.names.empty()) {
@@ -436,7 +449,8 @@ int cmd_resurrect(const HomeLayout& home) {
   if (config::is_pm2_dump(dump->dump)) {
     for (auto& spec : specs_of_pm2_dump(*dump)) saved.emplace_back(std::move(spec), true);
   } else {
-    for (const auto& entry : dump->dump.at("apps")) saved.emplace_back(entry.at("spec").get<AppSpec>(), entry.value("running", true));
+    for (const auto& entry : dump->dump.at("apps"))
+      saved.emplace_back(entry.at("spec").get<AppSpec>(), entry.value("running", true));
   }
   Client client = Client::connect(home);
   const auto present = running_names(client);
@@ -510,12 +524,14 @@ int cmd_message(const HomeLayout& home, const std::string& target, const std::ve
   if (data.is_discarded()) data = text;  // plain text is sent as a string
   Client client = Client::connect(home);
   // PM2's shape for data sent to a process (sendDataToProcessId).
-  client.call("send", {{"targets", {target}}, {"message", {{"type", "process:msg"}, {"data", data}, {"topic", "drove"}}}});
+  client.call("send",
+              {{"targets", {target}}, {"message", {{"type", "process:msg"}, {"data", data}, {"topic", "drove"}}}});
   std::printf("[drove] sent to %s\n", target.c_str());
   return 0;
 }
 
-int cmd_trigger(const HomeLayout& home, const std::string& target, const std::string& action, const std::string& param) {
+int cmd_trigger(const HomeLayout& home, const std::string& target, const std::string& action,
+                const std::string& param) {
   Client client = Client::connect(home);
   // PM2 (and @pm2/io's actions) expect {msg: <action>, opts: <param>}.
   nlohmann::json message = {{"msg", action}};

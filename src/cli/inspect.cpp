@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
-#include <cstring>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -54,8 +54,10 @@ bool is_index_key(std::string_view key, std::uint64_t& index) {
 std::string quote(std::string_view s) {
   char q = '\'';
   if (s.find('\'') != std::string_view::npos) {
-    if (s.find('"') == std::string_view::npos) q = '"';
-    else if (s.find('`') == std::string_view::npos && s.find("${") == std::string_view::npos) q = '`';
+    if (s.find('"') == std::string_view::npos)
+      q = '"';
+    else if (s.find('`') == std::string_view::npos && s.find("${") == std::string_view::npos)
+      q = '`';
   }
   std::string out(1, q);
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -67,11 +69,21 @@ std::string quote(std::string_view s) {
       out += "\\\\";
     } else if (c < 0x20 || c == 0x7F) {
       switch (c) {
-        case '\b': out += "\\b"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\f': out += "\\f"; break;
-        case '\r': out += "\\r"; break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
         default:
           std::snprintf(buf, sizeof buf, "\\x%02X", c);
           out += buf;
@@ -151,15 +163,22 @@ struct Inspector {
 
   std::string value(const ordered& v, int recurse_times) {
     switch (v.type()) {
-      case ordered::value_t::null: return "null";
-      case ordered::value_t::boolean: return v.get<bool>() ? "true" : "false";
-      case ordered::value_t::string: return string_value(v.get_ref<const std::string&>());
+      case ordered::value_t::null:
+        return "null";
+      case ordered::value_t::boolean:
+        return v.get<bool>() ? "true" : "false";
+      case ordered::value_t::string:
+        return string_value(v.get_ref<const std::string&>());
       case ordered::value_t::number_integer:
       case ordered::value_t::number_unsigned:
-      case ordered::value_t::number_float: return number_text(v);
-      case ordered::value_t::array: return array(v, recurse_times);
-      case ordered::value_t::object: return object(v, recurse_times);
-      default: return "undefined";
+      case ordered::value_t::number_float:
+        return number_text(v);
+      case ordered::value_t::array:
+        return array(v, recurse_times);
+      case ordered::value_t::object:
+        return object(v, recurse_times);
+      default:
+        return "undefined";
     }
   }
 
@@ -190,8 +209,10 @@ struct Inspector {
     std::vector<const std::string*> keys;
     for (const auto& [key, _] : v.items()) {
       std::uint64_t index = 0;
-      if (is_index_key(key, index)) index_keys.emplace_back(index, &key);
-      else keys.push_back(&key);
+      if (is_index_key(key, index))
+        index_keys.emplace_back(index, &key);
+      else
+        keys.push_back(&key);
     }
     std::sort(index_keys.begin(), index_keys.end());
     std::vector<const std::string*> ordered_keys;
@@ -228,7 +249,8 @@ struct Inspector {
                                             static_cast<double>(total_length) / static_cast<double>(output.size()));
       const double biased_max = std::max(static_cast<double>(actual_max) - 3 - average_bias, 1.0);
       const std::size_t columns = std::min<std::size_t>(
-          {static_cast<std::size_t>(std::round(std::sqrt(approx_char_heights * biased_max * static_cast<double>(output_length)) / biased_max)),
+          {static_cast<std::size_t>(std::round(
+               std::sqrt(approx_char_heights * biased_max * static_cast<double>(output_length)) / biased_max)),
            (kBreakLength - indentation) / actual_max, static_cast<std::size_t>(kCompact) * 4, 15});
       if (columns <= 1) return output;
       std::vector<std::size_t> max_line_length;

@@ -15,7 +15,8 @@
 namespace drove::cli {
 namespace {
 
-const char* const kPalette[] = {"\x1b[36m", "\x1b[32m", "\x1b[35m", "\x1b[33m", "\x1b[34m", "\x1b[96m", "\x1b[92m", "\x1b[95m"};
+const char* const kPalette[] = {"\x1b[36m", "\x1b[32m", "\x1b[35m", "\x1b[33m",
+                                "\x1b[34m", "\x1b[96m", "\x1b[92m", "\x1b[95m"};
 
 struct Printer {
   const LogsOptions& options;
@@ -23,7 +24,8 @@ struct Printer {
 
   void line(int id, const std::string& name, bool is_err, const std::string& text, std::int64_t at_ms) const {
     if (options.json) {
-      std::puts(nlohmann::json{{"id", id}, {"app_name", name}, {"type", is_err ? "err" : "out"}, {"message", text}, {"timestamp", at_ms}}
+      std::puts(nlohmann::json{
+          {"id", id}, {"app_name", name}, {"type", is_err ? "err" : "out"}, {"message", text}, {"timestamp", at_ms}}
                     .dump()
                     .c_str());
       return;
@@ -36,13 +38,16 @@ struct Printer {
     if (!options.raw) {
       char prefix[128];
       std::snprintf(prefix, sizeof prefix, "%d|%-10s| ", id, name.c_str());
-      if (colour) out += std::string(kPalette[static_cast<size_t>(id) % std::size(kPalette)]) + prefix + "\x1b[0m";
-      else out += prefix;
+      if (colour)
+        out += std::string(kPalette[static_cast<size_t>(id) % std::size(kPalette)]) + prefix + "\x1b[0m";
+      else
+        out += prefix;
     }
     std::string body = text;
     if (colour && is_err && !options.raw) body = "\x1b[31m" + body + "\x1b[0m";
     if (colour && !options.highlight.empty()) {
-      for (size_t at = body.find(options.highlight); at != std::string::npos; at = body.find(options.highlight, at + options.highlight.size() + 11)) {
+      for (size_t at = body.find(options.highlight); at != std::string::npos;
+           at = body.find(options.highlight, at + options.highlight.size() + 11)) {
         body.replace(at, options.highlight.size(), "\x1b[1;43m" + options.highlight + "\x1b[0m");
       }
     }
@@ -93,7 +98,8 @@ int cmd_logs(const HomeLayout& home, const LogsOptions& options) {
     if (!message->is_object() || message->value("event", "") != "log") continue;
     const bool is_err = message->value("stream", "out") == "err";
     if ((is_err && options.out_only) || (!is_err && options.err_only)) continue;
-    printer.line(message->value("id", 0), message->value("name", ""), is_err, message->value("text", ""), message->value("at", std::int64_t{0}));
+    printer.line(message->value("id", 0), message->value("name", ""), is_err, message->value("text", ""),
+                 message->value("at", std::int64_t{0}));
     // Whoever read our output went away (`drove logs | head`): SIGPIPE is ignored, so stop here.
     if (std::ferror(stdout)) return 0;
   }

@@ -23,7 +23,9 @@ size_t display_width(const std::string& s) {
   return w;
 }
 
-std::string pad(const std::string& s, size_t width) { return s + std::string(width - std::min(width, display_width(s)), ' '); }
+std::string pad(const std::string& s, size_t width) {
+  return s + std::string(width - std::min(width, display_width(s)), ' ');
+}
 
 const char* status_colour(const std::string& status) {
   if (status == "online") return "\x1b[32m";
@@ -63,7 +65,8 @@ std::string format_uptime(std::int64_t ms) {
 }
 
 std::string render_table(const nlohmann::json& processes, bool colour) {
-  const std::vector<std::string> headers = {"id", "name", "namespace", "mode", "pid", "uptime", "↺", "status", "cpu", "mem", "user"};
+  const std::vector<std::string> headers = {"id", "name",   "namespace", "mode", "pid", "uptime",
+                                            "↺",  "status", "cpu",       "mem",  "user"};
   std::vector<std::vector<Cell>> rows;
   const std::int64_t now = wall_ms();
   for (const auto& p : processes) {
@@ -225,8 +228,10 @@ std::optional<std::pair<std::string, long long>> incremented_var(const nlohmann:
   if (var.empty()) return std::nullopt;
   long long base = 0;
   const auto& env = env_of(spec);
-  if (env.contains(var) && env[var].is_string()) base = std::strtoll(env[var].get_ref<const std::string&>().c_str(), nullptr, 10);
-  else if (var == "PORT" && spec.contains("port") && spec["port"].is_number_integer()) base = spec["port"].get<long long>();
+  if (env.contains(var) && env[var].is_string())
+    base = std::strtoll(env[var].get_ref<const std::string&>().c_str(), nullptr, 10);
+  else if (var == "PORT" && spec.contains("port") && spec["port"].is_number_integer())
+    base = spec["port"].get<long long>();
   return std::pair{var, base + p.value("index", 0LL)};
 }
 
@@ -379,13 +384,16 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
   };
   if (p.contains("last_exit")) {
     const auto& e = p["last_exit"];
-    rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1)) : e.value("signal", ""));
+    rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1))
+                                                                 : e.value("signal", ""));
   }
   if (!p.value("last_error", "").empty()) rows.emplace_back("last error", p.value("last_error", ""));
   if (const auto it = p.find("dropped_messages"); it != p.end() && it->is_object()) {
-    rows.emplace_back("dropped messages", std::to_string(it->value("count", 0ULL)) + ", last: " + it->value("last_reason", std::string()));
+    rows.emplace_back("dropped messages",
+                      std::to_string(it->value("count", 0ULL)) + ", last: " + it->value("last_reason", std::string()));
   }
-  if (!p.value("last_restart_reason", "").empty()) rows.emplace_back("last restart", p.value("last_restart_reason", ""));
+  if (!p.value("last_restart_reason", "").empty())
+    rows.emplace_back("last restart", p.value("last_restart_reason", ""));
   if (p.value("watching", false)) rows.emplace_back("watching", "yes");
   if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
     rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());
@@ -397,9 +405,10 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
     }
     rows.emplace_back("log " + file.value("path", ""), text);
   }
-  for (const char* key : {"max_memory_restart", "cron_restart", "watch", "log_max_size", "log_retain", "log_compress", "log_date_format"}) {
-    if (spec.contains(key) && !spec[key].is_null() && spec[key] != nlohmann::json("") && spec[key] != nlohmann::json(false) &&
-        spec[key] != nlohmann::json(0)) {
+  for (const char* key : {"max_memory_restart", "cron_restart", "watch", "log_max_size", "log_retain", "log_compress",
+                          "log_date_format"}) {
+    if (spec.contains(key) && !spec[key].is_null() && spec[key] != nlohmann::json("") &&
+        spec[key] != nlohmann::json(false) && spec[key] != nlohmann::json(0)) {
       rows.emplace_back(key, spec[key].is_string() ? spec[key].get<std::string>() : spec[key].dump());
     }
   }

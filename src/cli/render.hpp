@@ -18,7 +18,7 @@ nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply);
 std::string pm2_jlist_text(const nlohmann::json& list_reply);
 std::string render_describe(const nlohmann::json& process, bool colour);
 
-std::string format_bytes(std::uint64_t bytes);     // "31.2mb", as PM2
-std::string format_uptime(std::int64_t ms);        // "12s", "5m", "3h", "2D"
+std::string format_bytes(std::uint64_t bytes);  // "31.2mb", as PM2
+std::string format_uptime(std::int64_t ms);     // "12s", "5m", "3h", "2D"
 
 }  // namespace drove::cli

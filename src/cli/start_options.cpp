@@ -93,8 +93,11 @@ void StartOptions::add_app_flags_to(CLI::App& command, bool with_watch) {
     given[f.key] = command.add_flag(f.names, f.help);
     switches[f.key] = f.value;
   }
-  given["stop_exit_codes"] = command.add_option("--stop-exit-codes", stop_exit_codes, "exit codes that do not restart")->expected(1, -1);
-  given["filter_env"] = command.add_option("--filter-env", filter_env, "do not inherit these shell variables (prefixes)")->expected(0, -1);
+  given["stop_exit_codes"] =
+      command.add_option("--stop-exit-codes", stop_exit_codes, "exit codes that do not restart")->expected(1, -1);
+  given["filter_env"] =
+      command.add_option("--filter-env", filter_env, "do not inherit these shell variables (prefixes)")
+          ->expected(0, -1);
   if (with_watch) given["watch"] = command.add_option("--watch", watch, "restart on changes (paths)")->expected(0, -1);
   given["ignore_watch"] = command.add_option("--ignore-watch", ignore_watch, "paths not watched")->expected(1, -1);
   // PM2's -x is a switch (--execute-command: run in fork mode), not --exec-mode's short name.
@@ -124,8 +127,10 @@ nlohmann::json StartOptions::to_json(const std::vector<std::string>& app_args) c
     }
     o["stop_exit_codes"] = codes;
   }
-  if (given.at("filter_env")->count() > 0) o["filter_env"] = filter_env.empty() ? nlohmann::json(true) : nlohmann::json(filter_env);
-  if (given.count("watch") && given.at("watch")->count() > 0) o["watch"] = watch.empty() ? nlohmann::json(true) : nlohmann::json(watch);
+  if (given.at("filter_env")->count() > 0)
+    o["filter_env"] = filter_env.empty() ? nlohmann::json(true) : nlohmann::json(filter_env);
+  if (given.count("watch") && given.at("watch")->count() > 0)
+    o["watch"] = watch.empty() ? nlohmann::json(true) : nlohmann::json(watch);
   if (given.at("ignore_watch")->count() > 0) o["ignore_watch"] = ignore_watch;
   if (!app_args.empty()) o["args"] = app_args;
   if (execute_command && execute_command->count() > 0) o["exec_mode"] = "fork";

@@ -14,18 +14,18 @@
 namespace drove::cli {
 
 struct StartOptions {
-  std::map<std::string, std::string> values;   // option key → value as typed
-  std::map<std::string, bool> switches;        // option key → value when the flag is given
-  std::map<std::string, CLI::Option*> given;   // option key → its CLI11 option (count() > 0 when given)
+  std::map<std::string, std::string> values;  // option key → value as typed
+  std::map<std::string, bool> switches;       // option key → value when the flag is given
+  std::map<std::string, CLI::Option*> given;  // option key → its CLI11 option (count() > 0 when given)
   std::vector<std::string> stop_exit_codes;
   std::vector<std::string> filter_env;
   std::vector<std::string> watch;
   std::vector<std::string> ignore_watch;
-  std::string env_name;                        // --env
-  std::string only;                            // --only a,b
-  bool update_env = false;                     // -a / --update-env
-  CLI::Option* execute_command = nullptr;      // -x / --execute-command
-  bool toggle_watch = false;                   // `restart --watch`: PM2 toggles watching
+  std::string env_name;                    // --env
+  std::string only;                        // --only a,b
+  bool update_env = false;                 // -a / --update-env
+  CLI::Option* execute_command = nullptr;  // -x / --execute-command
+  bool toggle_watch = false;               // `restart --watch`: PM2 toggles watching
 
   void add_to(CLI::App& command);
   // The app's option flags only (not --env/--only/--update-env), for `restart`/`reload`, which

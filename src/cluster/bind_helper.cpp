@@ -120,7 +120,8 @@ Result<UniqueFd> run_helper(const SocketPlan& plan, const BindIdentity& as, cons
   }
   reap(pid);
   if (n < 0) return SysError{recv_errno, "bind helper for " + label};
-  if (n != static_cast<ssize_t>(sizeof report)) return SysError{EIO, "bind helper for " + label + " exited without a report"};
+  if (n != static_cast<ssize_t>(sizeof report))
+    return SysError{EIO, "bind helper for " + label + " exited without a report"};
   if (report.error != 0) {
     return SysError{report.error, std::string(step_name(static_cast<SocketStep>(report.step))) + " " + label};
   }

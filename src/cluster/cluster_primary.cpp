@@ -58,11 +58,14 @@ ClusterPrimary::ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events event
   uv_timer_init(loop_, tick_.get());
   tick_->data = this;
   const auto period = static_cast<std::uint64_t>(options_.tick_ms);
-  uv_timer_start(tick_.get(), [](uv_timer_t* t) {
-    loop_barrier("cluster tick", [t] {
-      if (auto* self = owner_of<ClusterPrimary>(t)) self->on_tick();
-    });
-  }, period, period);
+  uv_timer_start(
+      tick_.get(),
+      [](uv_timer_t* t) {
+        loop_barrier("cluster tick", [t] {
+          if (auto* self = owner_of<ClusterPrimary>(t)) self->on_tick();
+        });
+      },
+      period, period);
   uv_unref(tick_.handle());  // housekeeping alone must not keep the loop alive
 }
 
@@ -86,9 +89,7 @@ void ClusterPrimary::add_worker(WorkerId id, ipc::Channel* channel, int slot) {
   w->id = id;
   w->channel = channel;
   w->slot = slot < 0 ? id : slot;
-  channel->set_on_handle_result([this, id](const json& inner, bool acked) {
-    on_handle_result(id, inner, acked);
-  });
+  channel->set_on_handle_result([this, id](const json& inner, bool acked) { on_handle_result(id, inner, acked); });
   workers_.emplace(id, std::move(w));
 }
 
@@ -118,8 +119,10 @@ bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) 
           on_query_server(*w, m);
         } else if constexpr (std::is_same_v<T, ipc::WorkerListening>) {
           // `port` is now the real one; the key was built from the requested one (maybe 0).
-          if (w->keys.count(m.key) != 0) w->listening.insert(m.key);
-          else if (w->keys.count(m.requested_key) != 0) w->listening.insert(m.requested_key);
+          if (w->keys.count(m.key) != 0)
+            w->listening.insert(m.key);
+          else if (w->keys.count(m.requested_key) != 0)
+            w->listening.insert(m.requested_key);
           if (events_.on_listening) events_.on_listening(id, m);
         } else if constexpr (std::is_same_v<T, ipc::WorkerServerClosed>) {
           on_server_closed(*w, m.key);
@@ -223,8 +226,8 @@ void ClusterPrimary::reply_with_socket(Worker& w, const ipc::QueryServer& q, con
 void ClusterPrimary::reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error, bool log_it) {
   if (log_it) log_warn("cluster: worker {}: {} ({})", w.id, error.message(), q.key);
   (void)w.channel->send(ipc::error_reply(q, q.data, -error.code, next_seq()));
-  json entry = {{"key", q.key}, {"worker", w.id}, {"errno", -error.code},
-                {"message", error.message()}, {"at_ms", wall_ms()}};
+  json entry = {
+      {"key", q.key}, {"worker", w.id}, {"errno", -error.code}, {"message", error.message()}, {"at_ms", wall_ms()}};
   if (bind_errors_.size() >= 32) bind_errors_.erase(bind_errors_.begin());
   bind_errors_.push_back(std::move(entry));
   if (log_it && events_.on_bind_error) events_.on_bind_error(w.id, q.key, -error.code);

@@ -33,8 +33,8 @@
 #include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
 #include "cluster/listener.hpp"
-#include "cluster/open_connections.hpp"
 #include "cluster/load_balance.hpp"
+#include "cluster/open_connections.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/cluster_messages.hpp"
 
@@ -55,13 +55,13 @@ class ClusterPrimary {
   };
 
   struct Options {
-    std::size_t window_per_worker = 64;      // unacknowledged hand-overs per worker
-    std::size_t max_held_connections = 1024;  // accepted, waiting for a routable worker
-    std::int64_t hold_ms = 5000;             // ...for at most this long, then closed
+    std::size_t window_per_worker = 64;        // unacknowledged hand-overs per worker
+    std::size_t max_held_connections = 1024;   // accepted, waiting for a routable worker
+    std::int64_t hold_ms = 5000;               // ...for at most this long, then closed
     std::int64_t handover_timeout_ms = 30000;  // no {accepted} reply: drop our copy
-    int accept_batch = 128;                  // accepts per readable event
-    std::int64_t tick_ms = 100;              // census and expiry period
-    std::int64_t estimate_ttl_ms = 1000;     // least-connections without sock_diag
+    int accept_batch = 128;                    // accepts per readable event
+    std::int64_t tick_ms = 100;                // census and expiry period
+    std::int64_t estimate_ttl_ms = 1000;       // least-connections without sock_diag
     // Listening keys one app may hold (activation sockets, fixed by its config, not counted);
     // past it queryServer is answered EMFILE. A key no worker holds any more is closed after
     // `unused_listener_close_ms` (long enough for a restart to re-join it).
@@ -70,7 +70,7 @@ class ClusterPrimary {
     // The app's rights, asked for at every bind/unlink (an app whose user cannot be resolved
     // gets no socket). Unset: the daemon's own rights (the app runs as the daemon's user).
     std::function<Result<BindIdentity>()> bind_as;
-    std::string app_name;                    // for the daemon's log
+    std::string app_name;  // for the daemon's log
   };
 
   ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events events);

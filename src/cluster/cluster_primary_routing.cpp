@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "base/clock.hpp"
-#include "base/loop_barrier.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
 #include "cluster/cluster_primary.hpp"
 #include "cluster/cluster_primary_state.hpp"
 #include "cluster/scheduler.hpp"
@@ -45,9 +45,8 @@ bool ClusterPrimary::dispatch(const std::string& key, ipc::SharedFd conn, ino_t 
     candidates.push_back(c);
   }
   for (std::size_t attempt = 0; attempt < candidates.size(); ++attempt) {
-    const auto pick = policy_ == LoadBalance::least_connections
-                          ? pick_least_connections(candidates, h.cursor)
-                          : pick_round_robin(candidates, h.cursor);
+    const auto pick = policy_ == LoadBalance::least_connections ? pick_least_connections(candidates, h.cursor)
+                                                                : pick_round_robin(candidates, h.cursor);
     if (!pick) return false;
     Worker* w = find(h.workers[*pick]);
     if (w != nullptr && hand_over(*w, key, conn, inode)) return true;
@@ -112,7 +111,7 @@ void ClusterPrimary::on_acceptable(ServerHandle& h) {
       break;
     }
     auto conn = std::make_shared<const UniqueFd>(raw);
-    struct stat st{};
+    struct stat st {};
     const ino_t inode = ::fstat(raw, &st) == 0 ? st.st_ino : 0;
     ++h.accepted;
     if (!dispatch(h.key, conn, inode, -1)) hold(h.key, std::move(conn), inode);
@@ -163,8 +162,10 @@ void ClusterPrimary::on_tick() {
   for (auto& [id, w] : workers_) {
     for (auto it = w->in_flight.begin(); it != w->in_flight.end();) {
       // A worker that never answers (G9, or hung) must not pin our copies forever.
-      if (now - it->second.sent_ms > options_.handover_timeout_ms) it = w->in_flight.erase(it);
-      else ++it;
+      if (now - it->second.sent_ms > options_.handover_timeout_ms)
+        it = w->in_flight.erase(it);
+      else
+        ++it;
     }
   }
   if (policy_ == LoadBalance::least_connections) census();

@@ -20,8 +20,8 @@ Result<Listener> ClusterPrimary::open_for_app(const ListenRequest& request) cons
 }
 
 std::size_t ClusterPrimary::counted_listeners() const {
-  return static_cast<std::size_t>(std::count_if(servers_.begin(), servers_.end(),
-                                                [](const auto& entry) { return !entry.second->activation; }));
+  return static_cast<std::size_t>(
+      std::count_if(servers_.begin(), servers_.end(), [](const auto& entry) { return !entry.second->activation; }));
 }
 
 // A worker may ask for any number of servers (listen(0) in a loop makes a new key each time):
@@ -60,7 +60,8 @@ void ClusterPrimary::close_server(ServerHandle& h) {
 void ClusterPrimary::close_unused(std::int64_t now_ms) {
   for (auto it = servers_.begin(); it != servers_.end();) {
     ServerHandle& h = *it->second;
-    if (h.unheld_since_ms != 0 && h.workers.empty() && now_ms - h.unheld_since_ms >= options_.unused_listener_close_ms) {
+    if (h.unheld_since_ms != 0 && h.workers.empty() &&
+        now_ms - h.unheld_since_ms >= options_.unused_listener_close_ms) {
       close_server(h);
       it = servers_.erase(it);
     } else {
@@ -72,12 +73,14 @@ void ClusterPrimary::close_unused(std::int64_t now_ms) {
 json ClusterPrimary::describe() const {
   json servers = json::array();
   for (const auto& [key, h] : servers_) {
-    json s = {{"key", key}, {"port", h->port}, {"workers", h->workers},
-              {"accepted", h->accepted}, {"activation", h->activation},
+    json s = {{"key", key},
+              {"port", h->port},
+              {"workers", h->workers},
+              {"accepted", h->accepted},
+              {"activation", h->activation},
               {"accepting", h->polling}};
     s["address"] = h->request.address.value_or("");
-    s["kind"] = h->request.kind == SocketKind::udp ? "udp"
-                : h->request.kind == SocketKind::unix_path ? "unix" : "tcp";
+    s["kind"] = h->request.kind == SocketKind::udp ? "udp" : h->request.kind == SocketKind::unix_path ? "unix" : "tcp";
     if (!h->slots.empty()) {
       json slots = json::array();
       for (const auto& [slot, l] : h->slots) slots.push_back(slot);
@@ -87,15 +90,20 @@ json ClusterPrimary::describe() const {
   }
   json workers = json::array();
   for (const auto& [id, w] : workers_) {
-    workers.push_back({{"id", id}, {"slot", w->slot}, {"online", w->online},
-                       {"routable", w->routable}, {"handed", w->handed},
-                       {"accepted", w->accepted}, {"rejected", w->rejected},
-                       {"in_flight", w->in_flight.size()}, {"open_connections", w->open.count()},
-                       {"keys", w->keys}, {"listening", w->listening}});
+    workers.push_back({{"id", id},
+                       {"slot", w->slot},
+                       {"online", w->online},
+                       {"routable", w->routable},
+                       {"handed", w->handed},
+                       {"accepted", w->accepted},
+                       {"rejected", w->rejected},
+                       {"in_flight", w->in_flight.size()},
+                       {"open_connections", w->open.count()},
+                       {"keys", w->keys},
+                       {"listening", w->listening}});
   }
-  return {{"policy", to_string(policy_)}, {"servers", servers}, {"workers", workers},
-          {"held_connections", held_.size()}, {"bind_errors", bind_errors_},
-          {"sock_diag", census_available_}};
+  return {{"policy", to_string(policy_)},     {"servers", servers},          {"workers", workers},
+          {"held_connections", held_.size()}, {"bind_errors", bind_errors_}, {"sock_diag", census_available_}};
 }
 
 void ClusterPrimary::close_unheld() {

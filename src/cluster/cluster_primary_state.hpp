@@ -16,13 +16,13 @@ struct ClusterPrimary::ServerHandle {
   int port = 0;                   // the real port once bound
   nlohmann::json data;            // the first worker's `data` (TLS ticket keys), given to all
   bool has_data = false;
-  bool activation = false;        // opened for socket activation, never accepted on here
-  std::vector<WorkerId> workers;  // joined (queryServer answered), in join order
+  bool activation = false;           // opened for socket activation, never accepted on here
+  std::vector<WorkerId> workers;     // joined (queryServer answered), in join order
   std::int64_t unheld_since_ms = 0;  // when `workers` became empty (0: held, or activation)
   std::size_t cursor = 0;
   std::uint64_t accepted = 0;
   bool polling = false;
-  UvHandle<uv_poll_t> poll;       // after `listener`: closed before the fd
+  UvHandle<uv_poll_t> poll;  // after `listener`: closed before the fd
 };
 
 struct ClusterPrimary::Worker {
@@ -31,9 +31,9 @@ struct ClusterPrimary::Worker {
   int slot = 0;
   bool routable = true;
   bool online = false;
-  bool broken = false;  // its channel refused a write: skip it until remove_worker()
-  std::set<std::string> keys;       // servers it asked for
-  std::set<std::string> listening;  // servers it reported listening
+  bool broken = false;                         // its channel refused a write: skip it until remove_worker()
+  std::set<std::string> keys;                  // servers it asked for
+  std::set<std::string> listening;             // servers it reported listening
   std::map<std::int64_t, HandOver> in_flight;  // by newconn seq
   std::uint64_t handed = 0, accepted = 0, rejected = 0;
   OpenConnections open;

@@ -13,13 +13,10 @@ using nlohmann::json;
 ClusterWorker::ClusterWorker(ipc::Channel* channel, Callbacks callbacks)
     : channel_(channel), callbacks_(std::move(callbacks)) {}
 
-void ClusterWorker::start() {
-  (void)channel_->send({{"cmd", "NODE_CLUSTER"}, {"act", "online"}, {"seq", seq_++}});
-}
+void ClusterWorker::start() { (void)channel_->send({{"cmd", "NODE_CLUSTER"}, {"act", "online"}, {"seq", seq_++}}); }
 
 std::string ClusterWorker::listen_tcp(std::optional<std::string> address, int port) {
-  json query = {{"cmd", "NODE_CLUSTER"}, {"act", "queryServer"}, {"data", nullptr},
-                {"port", port}, {"backlog", 511}};
+  json query = {{"cmd", "NODE_CLUSTER"}, {"act", "queryServer"}, {"data", nullptr}, {"port", port}, {"backlog", 511}};
   query["address"] = address ? json(*address) : json(nullptr);
   query["addressType"] = address && address->find(':') != std::string::npos ? 6 : 4;
   // Node's index: the n-th listen on the same address in this process shares the n-th handle.
@@ -96,10 +93,9 @@ void ClusterWorker::on_newconn(const json& msg, UniqueFd& fd) {
   const auto seq = ipc::seq_of(msg);
   const std::string key = msg.value("key", "");
   auto it = servers_.find(key);
-  const bool accepted = fd.valid() && it != servers_.end() && it->second.ready &&
-                        static_cast<bool>(callbacks_.on_connection);
-  (void)channel_->send({{"cmd", "NODE_CLUSTER"}, {"ack", seq.value_or(0)},
-                        {"accepted", accepted}, {"seq", seq_++}});
+  const bool accepted =
+      fd.valid() && it != servers_.end() && it->second.ready && static_cast<bool>(callbacks_.on_connection);
+  (void)channel_->send({{"cmd", "NODE_CLUSTER"}, {"ack", seq.value_or(0)}, {"accepted", accepted}, {"seq", seq_++}});
   if (!accepted) return;  // `fd` is closed by the caller; the primary redispatches
   (void)set_nonblocking(fd.get());
   callbacks_.on_connection(key, std::move(fd));

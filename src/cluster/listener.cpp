@@ -94,8 +94,8 @@ SocketPlan inet_plan(const ListenRequest& r) {
 Result<Listener> open_inet(const ListenRequest& r, const std::string& ip, const BindIdentity& as) {
   SocketPlan plan = inet_plan(r);
   if (!parse_ip(ip, r.port, plan)) return SysError{EINVAL, "not an IP address: " + ip};
-  const std::string label = (plan.family == AF_INET6 && ip.front() != '[' ? "[" + ip + "]" : ip) + ":" +
-                            std::to_string(r.port);
+  const std::string label =
+      (plan.family == AF_INET6 && ip.front() != '[' ? "[" + ip + "]" : ip) + ":" + std::to_string(r.port);
   auto fd = run_plan(plan, as, label);
   if (!fd) return fd.error();
   Listener l;

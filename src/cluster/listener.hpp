@@ -27,9 +27,9 @@ struct ListenRequest {
   // TCP: an IP literal, or nullopt/"" for all interfaces (dual-stack "::", falling back to
   // 0.0.0.0 without IPv6). UDP: an IP literal. unix: the absolute path.
   std::optional<std::string> address;
-  int port = 0;               // 0: the kernel picks (see Listener::port)
-  bool ipv6_only = false;     // IPV6_V6ONLY, set explicitly on every IPv6 socket
-  bool reuse_port = false;    // SO_REUSEPORT (the reuseport policy)
+  int port = 0;             // 0: the kernel picks (see Listener::port)
+  bool ipv6_only = false;   // IPV6_V6ONLY, set explicitly on every IPv6 socket
+  bool reuse_port = false;  // SO_REUSEPORT (the reuseport policy)
   bool udp_reuse_addr = false;
   bool nonblocking = true;    // fds handed to Node must be O_NONBLOCK (protocol gotcha G1)
   int backlog = 511;          // listen() backlog; ignored for UDP

@@ -4,10 +4,14 @@ namespace drove {
 
 const char* to_string(LoadBalance lb) {
   switch (lb) {
-    case LoadBalance::round_robin: return "round-robin";
-    case LoadBalance::shared: return "shared";
-    case LoadBalance::reuseport: return "reuseport";
-    case LoadBalance::least_connections: return "least-connections";
+    case LoadBalance::round_robin:
+      return "round-robin";
+    case LoadBalance::shared:
+      return "shared";
+    case LoadBalance::reuseport:
+      return "reuseport";
+    case LoadBalance::least_connections:
+      return "least-connections";
   }
   return "round-robin";
 }

@@ -2,8 +2,7 @@
 
 namespace drove::cluster {
 
-std::optional<std::size_t> pick_round_robin(const std::vector<Candidate>& candidates,
-                                            std::size_t& cursor) {
+std::optional<std::size_t> pick_round_robin(const std::vector<Candidate>& candidates, std::size_t& cursor) {
   const std::size_t n = candidates.size();
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t i = (cursor + k) % n;
@@ -15,8 +14,7 @@ std::optional<std::size_t> pick_round_robin(const std::vector<Candidate>& candid
   return std::nullopt;
 }
 
-std::optional<std::size_t> pick_least_connections(const std::vector<Candidate>& candidates,
-                                                  std::size_t& cursor) {
+std::optional<std::size_t> pick_least_connections(const std::vector<Candidate>& candidates, std::size_t& cursor) {
   const std::size_t n = candidates.size();
   std::optional<std::size_t> best;
   for (std::size_t k = 0; k < n; ++k) {

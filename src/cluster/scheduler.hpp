@@ -13,14 +13,12 @@
 namespace drove::cluster {
 
 struct Candidate {
-  bool eligible = false;         // routable, listening on the key, window not full
+  bool eligible = false;  // routable, listening on the key, window not full
   std::size_t open_connections = 0;
 };
 
 // Returns the index of the chosen candidate and advances `cursor`; nullopt if none is eligible.
-std::optional<std::size_t> pick_round_robin(const std::vector<Candidate>& candidates,
-                                            std::size_t& cursor);
-std::optional<std::size_t> pick_least_connections(const std::vector<Candidate>& candidates,
-                                                  std::size_t& cursor);
+std::optional<std::size_t> pick_round_robin(const std::vector<Candidate>& candidates, std::size_t& cursor);
+std::optional<std::size_t> pick_least_connections(const std::vector<Candidate>& candidates, std::size_t& cursor);
 
 }  // namespace drove::cluster

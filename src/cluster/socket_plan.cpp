@@ -21,7 +21,7 @@ bool set_option(int fd, int level, int name, int value) {
 // one is EADDRINUSE, as bind() would say; a non-socket file is never removed. Run with the
 // binder's rights, so an app can only remove what its own user could.
 SocketOutcome remove_stale_socket(const SocketPlan& plan) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(plan.unix_path(), &st) != 0 || !S_ISSOCK(st.st_mode)) return {};
   // Non-blocking: a live server with a full backlog answers EAGAIN instead of blocking us.
   UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -38,24 +38,30 @@ SocketOutcome remove_stale_socket(const SocketPlan& plan) {
 
 const char* step_name(SocketStep step) {
   switch (step) {
-    case SocketStep::none: return "open";
-    case SocketStep::socket: return "socket";
-    case SocketStep::option: return "setsockopt";
-    case SocketStep::bind: return "bind";
-    case SocketStep::listen: return "listen";
-    case SocketStep::unlink: return "unlink";
-    case SocketStep::identity: return "switch to the app's user for";
-    case SocketStep::hand_over: return "receive the socket bound for";
+    case SocketStep::none:
+      return "open";
+    case SocketStep::socket:
+      return "socket";
+    case SocketStep::option:
+      return "setsockopt";
+    case SocketStep::bind:
+      return "bind";
+    case SocketStep::listen:
+      return "listen";
+    case SocketStep::unlink:
+      return "unlink";
+    case SocketStep::identity:
+      return "switch to the app's user for";
+    case SocketStep::hand_over:
+      return "receive the socket bound for";
   }
   return "open";
 }
 
-const char* SocketPlan::unix_path() const {
-  return reinterpret_cast<const sockaddr_un*>(&address)->sun_path;
-}
+const char* SocketPlan::unix_path() const { return reinterpret_cast<const sockaddr_un*>(&address)->sun_path; }
 
 SocketOutcome remove_socket_file(const SocketPlan& plan) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(plan.unix_path(), &st) != 0 || !S_ISSOCK(st.st_mode)) return {};
   if (::unlink(plan.unix_path()) != 0 && errno != ENOENT) return {errno, SocketStep::unlink};
   return {};

@@ -19,8 +19,8 @@ const char* step_name(SocketStep step);
 struct SocketPlan {
   sockaddr_storage address{};
   socklen_t address_length = 0;
-  int family = 0;              // AF_INET, AF_INET6, AF_UNIX
-  int type = SOCK_STREAM;      // SOCK_STREAM or SOCK_DGRAM, without flags
+  int family = 0;          // AF_INET, AF_INET6, AF_UNIX
+  int type = SOCK_STREAM;  // SOCK_STREAM or SOCK_DGRAM, without flags
   bool nonblocking = true;
   bool reuse_address = false;  // SO_REUSEADDR
   bool reuse_port = false;     // SO_REUSEPORT

@@ -24,7 +24,8 @@ std::map<std::string, std::string> filtered_shell_env(const std::map<std::string
 bool reaches_other_user(const std::string& name) {
   static const char* const kAllowed[] = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NODE_ENV"};
   if (name.rfind("LC_", 0) == 0) return true;
-  return std::any_of(std::begin(kAllowed), std::end(kAllowed), [&name](const char* allowed) { return name == allowed; });
+  return std::any_of(std::begin(kAllowed), std::end(kAllowed),
+                     [&name](const char* allowed) { return name == allowed; });
 }
 
 std::map<std::string, std::string> other_user_shell_env(const std::map<std::string, std::string>& shell) {

@@ -20,18 +20,18 @@ void from_json(const nlohmann::json& j, ListenSpec& s) {
   s.name = j.value("name", "");
 }
 
-#define DROVE_APP_SPEC_FIELDS(X)                                                               \
-  X(name) X(namespace_name) X(script) X(exec_path) X(args) X(interpreter) X(interpreter_args)  \
-  X(cwd) X(uid) X(gid) X(instances) X(instances_requested) X(exec_mode) X(lb) X(listen) X(env) \
-  X(numeric_env) X(env_name) X(instance_var) X(increment_var) X(port) X(autorestart) X(autostart)             \
-  X(min_uptime_ms) X(max_restarts) X(restart_delay_ms) X(exp_backoff_restart_delay_ms)         \
-  X(stop_exit_codes) X(kill_timeout_ms) X(kill_signal) X(shutdown_with_message) X(treekill)    \
-  X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file) X(log_file_default)  \
-  X(merge_logs) X(disable_logs) X(time) X(log_date_format) X(log_type) X(log_max_size)          \
-  X(log_retain)                                                                                \
-  X(log_compress) X(log_rotate_daily) X(pid_file) X(max_memory_restart) X(cron_restart)        \
-  X(watch) X(watch_paths) X(ignore_watch) X(watch_delay_ms) X(force) X(ipc) X(source_file)  \
-  X(allow_privileged_ports) X(max_listeners)
+// clang-format off
+#define DROVE_APP_SPEC_FIELDS(X)                                                                                    \
+  X(name) X(namespace_name) X(script) X(exec_path) X(args) X(interpreter) X(interpreter_args) X(cwd) X(uid)        \
+  X(gid) X(instances) X(instances_requested) X(exec_mode) X(lb) X(listen) X(env) X(numeric_env) X(env_name)        \
+  X(instance_var) X(increment_var) X(port) X(autorestart) X(autostart) X(min_uptime_ms) X(max_restarts)            \
+  X(restart_delay_ms) X(exp_backoff_restart_delay_ms) X(stop_exit_codes) X(kill_timeout_ms) X(kill_signal)         \
+  X(shutdown_with_message) X(treekill) X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file)    \
+  X(log_file_default) X(merge_logs) X(disable_logs) X(time) X(log_date_format) X(log_type) X(log_max_size)         \
+  X(log_retain) X(log_compress) X(log_rotate_daily) X(pid_file) X(max_memory_restart) X(cron_restart) X(watch)     \
+  X(watch_paths) X(ignore_watch) X(watch_delay_ms) X(force) X(ipc) X(source_file) X(allow_privileged_ports)        \
+  X(max_listeners)
+// clang-format on
 
 namespace {
 template <class T>
@@ -40,15 +40,19 @@ void put(nlohmann::json& j, const char* key, const T& value) {
 }
 template <class T>
 void put(nlohmann::json& j, const char* key, const std::optional<T>& value) {
-  if (value) j[key] = *value;
-  else j[key] = nullptr;
+  if (value)
+    j[key] = *value;
+  else
+    j[key] = nullptr;
 }
 // Integers are range-checked (json_integer): a spec arrives from the control socket, and
 // nlohmann's own get<int>() of 1e40 is undefined behaviour.
 template <class T>
 T get_value(const nlohmann::json& v, const char* key) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return json_integer<T>(v, key);
-  else return v.get<T>();
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return json_integer<T>(v, key);
+  else
+    return v.get<T>();
 }
 template <class T>
 void get(const nlohmann::json& j, const char* key, T& out) {
@@ -56,8 +60,10 @@ void get(const nlohmann::json& j, const char* key, T& out) {
 }
 template <class T>
 void get(const nlohmann::json& j, const char* key, std::optional<T>& out) {
-  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = get_value<T>(*it, key);
-  else out.reset();
+  if (auto it = j.find(key); it != j.end() && !it->is_null())
+    out = get_value<T>(*it, key);
+  else
+    out.reset();
 }
 }  // namespace
 

@@ -11,8 +11,8 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,35 +26,35 @@ enum class LogType { text, json };
 
 struct AppSpec {
   // --- identity
-  std::string name;                    // list name (name_prefix/append_env_to_name applied)
+  std::string name;  // list name (name_prefix/append_env_to_name applied)
   std::string namespace_name = "default";
 
   // --- what runs
-  std::string script;                  // as written by the user
-  std::string exec_path;               // absolute path of the script (or the command itself)
-  std::vector<std::string> args;       // arguments for the script
-  std::string interpreter;             // "node", "python3", ..., "none" (run the script itself),
-                                       // or "bash" for a script with spaces (run via bash -c)
+  std::string script;             // as written by the user
+  std::string exec_path;          // absolute path of the script (or the command itself)
+  std::vector<std::string> args;  // arguments for the script
+  std::string interpreter;        // "node", "python3", ..., "none" (run the script itself),
+                                  // or "bash" for a script with spaces (run via bash -c)
   std::vector<std::string> interpreter_args;
-  std::string cwd;                     // absolute
-  std::optional<std::string> uid;      // user name or number (daemon must be root)
+  std::string cwd;                 // absolute
+  std::optional<std::string> uid;  // user name or number (daemon must be root)
   std::optional<std::string> gid;
 
   // --- instances
-  int instances = 1;                   // resolved: max/0/-n already turned into a count
+  int instances = 1;                      // resolved: max/0/-n already turned into a count
   std::string instances_requested = "1";  // as the user wrote it ("max", "-1", "4"), for scale/describe
   ExecMode exec_mode = ExecMode::fork;
   LoadBalance lb = LoadBalance::round_robin;
-  std::vector<ListenSpec> listen;      // sockets the daemon holds for a non-Node cluster app
+  std::vector<ListenSpec> listen;  // sockets the daemon holds for a non-Node cluster app
 
   // --- environment
   std::map<std::string, std::string> env;  // the app's environment: captured shell env (after
                                            // filter_env) + `env` + `env_<name>`
-  std::set<std::string> numeric_env;   // env keys written as numbers (PM2's jlist shows numbers)
-  std::string env_name;                // the --env <name> in force, "" if none
+  std::set<std::string> numeric_env;       // env keys written as numbers (PM2's jlist shows numbers)
+  std::string env_name;                    // the --env <name> in force, "" if none
   std::string instance_var = "NODE_APP_INSTANCE";
-  std::string increment_var;           // e.g. "PORT": incremented per instance
-  std::optional<int> port;             // sets PORT
+  std::string increment_var;  // e.g. "PORT": incremented per instance
+  std::optional<int> port;    // sets PORT
 
   // --- restart policy
   bool autorestart = true;
@@ -74,17 +74,17 @@ struct AppSpec {
   std::int64_t listen_timeout_ms = 3000;
 
   // --- logs
-  std::string out_file;                // absolute, "/dev/null", or "" = default under home
+  std::string out_file;  // absolute, "/dev/null", or "" = default under home
   std::string error_file;
-  std::string log_file;                // combined log, "" = none
-  bool log_file_default = false;       // `log_file: true`: combined log at <home>/logs/<name>.log
+  std::string log_file;           // combined log, "" = none
+  bool log_file_default = false;  // `log_file: true`: combined log at <home>/logs/<name>.log
   bool merge_logs = false;
   bool disable_logs = false;
-  bool time = false;                   // prefix timestamps
-  std::string log_date_format;         // dayjs-style tokens
+  bool time = false;            // prefix timestamps
+  std::string log_date_format;  // dayjs-style tokens
   LogType log_type = LogType::text;
-  std::int64_t log_max_size = 0;       // bytes; 0 = no size rotation
-  int log_retain = 0;                  // rotated files kept; 0 = keep all
+  std::int64_t log_max_size = 0;  // bytes; 0 = no size rotation
+  int log_retain = 0;             // rotated files kept; 0 = keep all
   bool log_compress = false;
   bool log_rotate_daily = false;
   std::string pid_file;
@@ -97,15 +97,15 @@ struct AppSpec {
   std::vector<std::string> ignore_watch;
   std::int64_t watch_delay_ms = 0;
   bool force = false;
-  bool ipc = false;                    // drove extension: give a non-Node app Node's IPC channel
-                                       // (the C++ SDK speaks it: messages, cluster protocol)
+  bool ipc = false;  // drove extension: give a non-Node app Node's IPC channel
+                     // (the C++ SDK speaks it: messages, cluster protocol)
 
   // --- the network on the app's behalf (docs/security.md)
   bool allow_privileged_ports = false;  // an app run with `uid` may get ports < 1024 from the daemon
   int max_listeners = 64;               // listening sockets the daemon holds for one app
 
   // --- provenance
-  std::string source_file;             // ecosystem file it came from, "" for the CLI
+  std::string source_file;  // ecosystem file it came from, "" for the CLI
 };
 
 void to_json(nlohmann::json& j, const AppSpec& spec);
@@ -113,6 +113,6 @@ void from_json(const nlohmann::json& j, AppSpec& spec);
 void to_json(nlohmann::json& j, const ListenSpec& spec);
 void from_json(const nlohmann::json& j, ListenSpec& spec);
 
-const char* to_string(ExecMode mode);      // "fork" | "cluster"
+const char* to_string(ExecMode mode);  // "fork" | "cluster"
 
 }  // namespace drove

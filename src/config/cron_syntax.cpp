@@ -19,7 +19,8 @@ const FieldRule kSeconds{"second", 0, 59, {}};
 const FieldRule kMinutes{"minute", 0, 59, {}};
 const FieldRule kHours{"hour", 0, 23, {}};
 const FieldRule kDays{"day of month", 1, 31, {}};
-const FieldRule kMonths{"month", 1, 12, {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}};
+const FieldRule kMonths{
+    "month", 1, 12, {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}};
 const FieldRule kWeekdays{"day of week", 0, 7, {"sun", "mon", "tue", "wed", "thu", "fri", "sat"}};
 
 std::optional<int> value_of(std::string text, const FieldRule& rule) {
@@ -73,7 +74,7 @@ std::optional<std::string> check_field(const std::string& field, const FieldRule
 
 std::optional<std::string> cron_syntax_error(const std::string& expression) {
   static const std::array<const char*, 7> macros = {"@yearly", "@annually", "@monthly", "@weekly",
-                                                    "@daily", "@midnight", "@hourly"};
+                                                    "@daily",  "@midnight", "@hourly"};
   for (const char* macro : macros) {
     if (expression == macro) return std::nullopt;
   }

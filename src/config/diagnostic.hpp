@@ -33,8 +33,7 @@ class ConfigError : public std::runtime_error {
  public:
   explicit ConfigError(Diagnostic diagnostic)
       : std::runtime_error(diagnostic.str()), diagnostic_(std::move(diagnostic)) {}
-  ConfigError(const SourceLocation& where, std::string message)
-      : ConfigError(Diagnostic(where, std::move(message))) {}
+  ConfigError(const SourceLocation& where, std::string message) : ConfigError(Diagnostic(where, std::move(message))) {}
 
   [[nodiscard]] const Diagnostic& diagnostic() const noexcept { return diagnostic_; }
 

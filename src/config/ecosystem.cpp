@@ -49,7 +49,8 @@ constexpr std::size_t kMaxDocumentBytes = 16u * 1024u * 1024u;
 
 void check_document_size(const std::string& display_name, std::size_t bytes) {
   if (bytes > kMaxDocumentBytes) {
-    throw ConfigError(SourceLocation{display_name}, "is " + std::to_string(bytes) + " bytes; ecosystem files are limited to " +
+    throw ConfigError(SourceLocation{display_name}, "is " + std::to_string(bytes) +
+                                                        " bytes; ecosystem files are limited to " +
                                                         std::to_string(kMaxDocumentBytes >> 20) + " MiB");
   }
 }
@@ -91,20 +92,27 @@ std::vector<std::string> app_pointers(const Document& doc) {
     list_pointer = std::string("/") + key;
     list = &doc.root[key];
     if (list->is_object()) return {list_pointer};  // a single app under apps:
-    if (!list->is_array()) throw ConfigError(doc.locate(list_pointer), "'" + std::string(key) + "' must be a list of apps, got " + list->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (!list->is_array())
+      throw ConfigError(doc.locate(list_pointer),
+                        "'" + std::string(key) + "' must be a list of apps, got " +
+                            list->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (doc.root.is_array()) {
     list = &doc.root;
   } else if (doc.root.is_object()) {
     return {""};
   } else {
-    throw ConfigError(top, "expected {apps: [...]}, a list of apps or one app, got " +
-                               (doc.root.is_null() ? std::string("nothing") : doc.root.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    throw ConfigError(
+        top, "expected {apps: [...]}, a list of apps or one app, got " +
+                 (doc.root.is_null() ? std::string("nothing")
+                                     : doc.root.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   }
   std::vector<std::string> pointers;
   for (size_t i = 0; i < list->size(); ++i) {
     const std::string pointer = list_pointer + "/" + std::to_string(i);
     if (!(*list)[i].is_object()) {
-      throw ConfigError(doc.locate(pointer), "app #" + std::to_string(i + 1) + " must be an object, got " + (*list)[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      throw ConfigError(doc.locate(pointer),
+                        "app #" + std::to_string(i + 1) + " must be an object, got " +
+                            (*list)[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     pointers.push_back(pointer);
   }
@@ -127,17 +135,18 @@ bool looks_like_ecosystem_file(const std::string& path) {
   return base.find(".config.") != std::string::npos || base.rfind("ecosystem", 0) == 0;
 }
 
-Loaded load_ecosystem(const std::string& path_or_dash, const nlohmann::json& cli_overrides,
-                      const LoadContext& context, const std::vector<std::string>& only) {
+Loaded load_ecosystem(const std::string& path_or_dash, const nlohmann::json& cli_overrides, const LoadContext& context,
+                      const std::vector<std::string>& only) {
   return load_ecosystem_document(read_document(path_or_dash, context), cli_overrides, context, only);
 }
 
-Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_overrides,
-                               const LoadContext& context, const std::vector<std::string>& only) {
+Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_overrides, const LoadContext& context,
+                               const std::vector<std::string>& only) {
   namespace fs = std::filesystem;
   Loaded loaded;
   std::string source_file;
-  if (doc.display_name != "<stdin>") source_file = (fs::path(context.cwd) / doc.display_name).lexically_normal().string();
+  if (doc.display_name != "<stdin>")
+    source_file = (fs::path(context.cwd) / doc.display_name).lexically_normal().string();
   std::vector<std::string> only_unmatched = only;
   nlohmann::json deploy_env;
   if (doc.root.is_object() && doc.root.contains("apps") && doc.root.contains("deploy")) {
@@ -157,7 +166,8 @@ Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_ov
 
     auto [previous, fresh] = seen_names.emplace(spec.name, raw.where);
     if (!fresh) {
-      std::string first = previous->second.line > 0 ? " (first defined at line " + std::to_string(previous->second.line) + ")" : "";
+      std::string first =
+          previous->second.line > 0 ? " (first defined at line " + std::to_string(previous->second.line) + ")" : "";
       throw ConfigError(raw.where, "duplicate app name '" + spec.name + "'" + first);
     }
     const std::string as_written = written_name(raw);
@@ -180,8 +190,7 @@ Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_ov
   return loaded;
 }
 
-Loaded app_from_script(const std::string& script, const nlohmann::json& cli_options,
-                       const LoadContext& context) {
+Loaded app_from_script(const std::string& script, const nlohmann::json& cli_options, const LoadContext& context) {
   Loaded loaded;
   RawApp raw;
   raw.where = SourceLocation{script};

@@ -33,16 +33,15 @@ bool looks_like_ecosystem_file(const std::string& path);
 // Loads every app of the file ("-": JSON from stdin). `cli_overrides` (PM2 option keys, any
 // spelling) is laid over each app. `only` keeps the apps whose name is listed (--only);
 // all apps are validated regardless.
-Loaded load_ecosystem(const std::string& path_or_dash, const nlohmann::json& cli_overrides,
-                      const LoadContext& context, const std::vector<std::string>& only = {});
+Loaded load_ecosystem(const std::string& path_or_dash, const nlohmann::json& cli_overrides, const LoadContext& context,
+                      const std::vector<std::string>& only = {});
 
 // The same, from an already parsed document (stdin, tests, other front ends).
-Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_overrides,
-                               const LoadContext& context, const std::vector<std::string>& only = {});
+Loaded load_ecosystem_document(const Document& doc, const nlohmann::json& cli_overrides, const LoadContext& context,
+                               const std::vector<std::string>& only = {});
 
 // `drove start app.js --name x -i 2 -- a b`: `script` as typed, the flags as option keys
 // (the app's arguments under "args").
-Loaded app_from_script(const std::string& script, const nlohmann::json& cli_options,
-                       const LoadContext& context);
+Loaded app_from_script(const std::string& script, const nlohmann::json& cli_options, const LoadContext& context);
 
 }  // namespace drove::config

@@ -59,8 +59,8 @@ Document evaluate_js_document(const std::string& path, const LoadContext& contex
                                   context.shell_env, context.cwd, "", context.node_timeout_ms);
   if (!run) {
     if (run.error().code == ENOENT) {
-      throw ConfigError(file_only, "node is required to load .js ecosystem files, but '" +
-                                       context.node_binary + "' was not found in PATH");
+      throw ConfigError(file_only, "node is required to load .js ecosystem files, but '" + context.node_binary +
+                                       "' was not found in PATH");
     }
     throw ConfigError(file_only, "could not evaluate with node: " + run.error().message());
   }

@@ -194,8 +194,10 @@ std::string relax_js_literal(const std::string& text) {
       out += '"';
       for (++i; i < n && text[i] != '\''; ++i) {
         if (text[i] == '\\' && i + 1 < n) {
-          if (text[i + 1] == '\'') out += '\'';
-          else out.append(text, i, 2);
+          if (text[i + 1] == '\'')
+            out += '\'';
+          else
+            out.append(text, i, 2);
           ++i;
         } else if (text[i] == '"') {
           out += "\\\"";
@@ -237,8 +239,7 @@ std::string relax_js_literal(const std::string& text) {
   return out;
 }
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 SourceLocation location_of_offset(const std::string& text, size_t offset, const std::string& file) {
   SourceLocation where{file, 1, 1};

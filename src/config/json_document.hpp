@@ -17,8 +17,7 @@ std::string relax_js_literal(const std::string& text);
 
 // Throws ConfigError "name:line:col: <what the parser expected>" on malformed input. The text
 // goes through relax_js_literal first.
-Document parse_json_document(const std::string& text, const std::string& display_name,
-                             const std::string& base_dir);
+Document parse_json_document(const std::string& text, const std::string& display_name, const std::string& base_dir);
 
 // 1-based line and column (in characters, not bytes) of the byte at `offset`.
 SourceLocation location_of_offset(const std::string& text, size_t offset, const std::string& file);

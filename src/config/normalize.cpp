@@ -37,8 +37,8 @@ bool is_env_name(const std::string& name) {
   return std::all_of(name.begin() + 1, name.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
 }
 
-void read_cwd_and_script(const Reader& in, const RawApp& app, const LoadContext& context,
-                         AppSpec& spec, std::string& default_name, std::vector<Diagnostic>& warnings) {
+void read_cwd_and_script(const Reader& in, const RawApp& app, const LoadContext& context, AppSpec& spec,
+                         std::string& default_name, std::vector<Diagnostic>& warnings) {
   spec.cwd = app.base_dir.empty() ? context.cwd : app.base_dir;
   if (auto cwd = in.text("cwd")) {
     spec.cwd = in.absolute_path(*in.find("cwd"), *cwd);
@@ -76,8 +76,7 @@ void read_cwd_and_script(const Reader& in, const RawApp& app, const LoadContext&
   }
 }
 
-void read_name(const Reader& in, const LoadContext& context, const std::string& default_name,
-               AppSpec& spec) {
+void read_name(const Reader& in, const LoadContext& context, const std::string& default_name, AppSpec& spec) {
   spec.name = in.text("name").value_or(default_name);
   if (spec.name.empty()) {
     // No usable name: an empty 'name', or none and a script whose file name gives none (found by
@@ -115,9 +114,12 @@ void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec)
   const bool node = std::filesystem::path(spec.interpreter).filename().string().rfind("node", 0) == 0;
   spec.exec_mode = many && node ? ExecMode::cluster : ExecMode::fork;
   if (auto mode = in.text("exec_mode")) {
-    if (*mode == "fork" || *mode == "fork_mode") spec.exec_mode = ExecMode::fork;
-    else if (*mode == "cluster" || *mode == "cluster_mode") spec.exec_mode = ExecMode::cluster;
-    else in.fail_expected(*in.find("exec_mode"), "\"fork\" or \"cluster\"");
+    if (*mode == "fork" || *mode == "fork_mode")
+      spec.exec_mode = ExecMode::fork;
+    else if (*mode == "cluster" || *mode == "cluster_mode")
+      spec.exec_mode = ExecMode::cluster;
+    else
+      in.fail_expected(*in.find("exec_mode"), "\"fork\" or \"cluster\"");
   }
   if (auto lb = in.text("lb")) {
     auto parsed = parse_load_balance(*lb);
@@ -132,8 +134,10 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
                       std::map<std::string, std::string>& declared) {
   EnvFilter filter;
   if (const RawOption* option = in.find("filter_env")) {
-    if (option->value.is_boolean()) filter.drop_all = option->value.get<bool>();
-    else filter.prefixes = in.string_list("filter_env").value_or(std::vector<std::string>{});
+    if (option->value.is_boolean())
+      filter.drop_all = option->value.get<bool>();
+    else
+      filter.prefixes = in.string_list("filter_env").value_or(std::vector<std::string>{});
   }
   spec.env = filtered_shell_env(context.shell_env, filter);
   if (in.find("uid") != nullptr) spec.env = other_user_shell_env(spec.env);
@@ -148,8 +152,10 @@ void read_environment(const Reader& in, const RawApp& app, const LoadContext& co
   auto declare = [&declared, &spec](const nlohmann::json& vars) {
     merge_env(declared, vars);
     for (const auto& [key, value] : vars.items()) {
-      if (value.is_number()) spec.numeric_env.insert(key);
-      else spec.numeric_env.erase(key);
+      if (value.is_number())
+        spec.numeric_env.insert(key);
+      else
+        spec.numeric_env.erase(key);
     }
   };
   if (app.deploy_env.is_object()) declare(app.deploy_env);
@@ -177,8 +183,10 @@ void read_listen(const Reader& in, AppSpec& spec) {
     for (const auto& entry : entries) {
       auto parsed = parse_listen_entry(entry, spec.cwd);
       if (!parsed) {
-        in.fail(*option, "'" + option->written_key + "' entries must be a port, \"host:port\", a unix socket path "
-                         "or {address, port, name}, got " + entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        in.fail(*option, "'" + option->written_key +
+                             "' entries must be a port, \"host:port\", a unix socket path "
+                             "or {address, port, name}, got " +
+                             entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       spec.listen.push_back(*parsed);
     }
@@ -223,9 +231,12 @@ void read_logs(const Reader& in, AppSpec& spec) {
   spec.time = in.flag("time").value_or(false);
   spec.log_date_format = in.text("log_date_format").value_or("");
   if (auto type = in.text("log_type")) {
-    if (*type == "json") spec.log_type = LogType::json;
-    else if (*type == "text" || *type == "raw") spec.log_type = LogType::text;
-    else in.fail_expected(*in.find("log_type"), "\"json\" or \"text\"");
+    if (*type == "json")
+      spec.log_type = LogType::json;
+    else if (*type == "text" || *type == "raw")
+      spec.log_type = LogType::text;
+    else
+      in.fail_expected(*in.find("log_type"), "\"json\" or \"text\"");
   }
   spec.log_max_size = in.size_bytes("log_max_size").value_or(0);
   spec.log_retain = static_cast<int>(in.whole_number("log_retain", 0, 100000).value_or(0));
@@ -234,9 +245,9 @@ void read_logs(const Reader& in, AppSpec& spec) {
 }
 
 std::string signal_name(const Reader& in, const RawOption& option) {
-  static const std::array<const char*, 13> known = {"SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP",
-                                                     "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGABRT",
-                                                     "SIGALRM", "SIGPWR", "SIGWINCH", "SIGCONT", "SIGSTOP"};
+  static const std::array<const char*, 13> known = {"SIGINT",   "SIGTERM", "SIGQUIT", "SIGHUP",  "SIGKILL",
+                                                    "SIGUSR1",  "SIGUSR2", "SIGABRT", "SIGALRM", "SIGPWR",
+                                                    "SIGWINCH", "SIGCONT", "SIGSTOP"};
   if (!option.value.is_string()) in.fail_expected(option, "a signal name such as \"SIGTERM\"");
   std::string name = option.value.get<std::string>();
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -268,15 +279,16 @@ void read_lifecycle(const Reader& in, const LoadContext& context, AppSpec& spec)
   if (const RawOption* signal = in.find("kill_signal")) spec.kill_signal = signal_name(in, *signal);
   // PM2_KILL_USE_MESSAGE=true in the caller's environment means --shutdown-with-message, as in
   // PM2 (lib/God/Methods.js); the app's own setting wins.
-  spec.shutdown_with_message = in.flag("shutdown_with_message").value_or(shell_var(context, "PM2_KILL_USE_MESSAGE") == "true");
+  spec.shutdown_with_message =
+      in.flag("shutdown_with_message").value_or(shell_var(context, "PM2_KILL_USE_MESSAGE") == "true");
   spec.treekill = in.flag("treekill").value_or(true);
   spec.wait_ready = in.flag("wait_ready").value_or(false);
   spec.listen_timeout_ms = in.duration_ms("listen_timeout").value_or(spec.listen_timeout_ms);
   spec.max_memory_restart = in.size_bytes("max_memory_restart");
   if (auto cron = in.text("cron_restart")) {
     if (auto why = cron_syntax_error(*cron)) {
-      in.fail(*in.find("cron_restart"), "'" + in.find("cron_restart")->written_key +
-                                            "' is not a valid cron expression: " + *why);
+      in.fail(*in.find("cron_restart"),
+              "'" + in.find("cron_restart")->written_key + "' is not a valid cron expression: " + *why);
     }
     spec.cron_restart = *cron;
   }
@@ -311,11 +323,13 @@ void warn_inert_network_options(const OptionReader& in, const AppSpec& spec, std
     const RawOption* option = in.find(key);
     if (option == nullptr) continue;
     if (spec.exec_mode != ExecMode::cluster) {
-      warnings.emplace_back(option->where, "'" + option->written_key +
-                                               "' has no effect in fork mode: the app binds its own sockets, with its own rights");
+      warnings.emplace_back(option->where,
+                            "'" + option->written_key +
+                                "' has no effect in fork mode: the app binds its own sockets, with its own rights");
     } else if (std::string(key) == "allow_privileged_ports" && !spec.uid && !spec.gid) {
-      warnings.emplace_back(option->where, "'" + option->written_key +
-                                               "' has no effect without uid/gid: the app already has the daemon's rights");
+      warnings.emplace_back(
+          option->where,
+          "'" + option->written_key + "' has no effect without uid/gid: the app already has the daemon's rights");
     }
   }
 }

@@ -78,11 +78,28 @@ const std::vector<OptionName>& option_names() {
 }
 
 // In PM2's schema, meaningless to drove: accepted without effect (and said so).
-const std::vector<const char*> kIgnoredPm2Keys = {
-    "install_url", "source_map_support", "disable_source_map_support", "vizion", "post_update",
-    "trace", "disable_trace", "v8", "event_loop_inspector", "deep_monitoring", "pmx", "automation",
-    "username", "windows_hide", "kill_retry_time", "write", "io", "watch_options",
-    "execute_command", "node_version", "vizion_running", "pm_exec_path"};
+const std::vector<const char*> kIgnoredPm2Keys = {"install_url",
+                                                  "source_map_support",
+                                                  "disable_source_map_support",
+                                                  "vizion",
+                                                  "post_update",
+                                                  "trace",
+                                                  "disable_trace",
+                                                  "v8",
+                                                  "event_loop_inspector",
+                                                  "deep_monitoring",
+                                                  "pmx",
+                                                  "automation",
+                                                  "username",
+                                                  "windows_hide",
+                                                  "kill_retry_time",
+                                                  "write",
+                                                  "io",
+                                                  "watch_options",
+                                                  "execute_command",
+                                                  "node_version",
+                                                  "vizion_running",
+                                                  "pm_exec_path"};
 
 std::string camel_case(const std::string& snake) {
   std::string out;
@@ -150,7 +167,8 @@ DROVE_NO_FUZZ_COVERAGE size_t edit_distance(const std::string& a, const std::str
     for (size_t j = 1; j <= b.size(); ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) current[j] = std::min(current[j], before[j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        current[j] = std::min(current[j], before[j - 2] + 1);
     }
     std::swap(before, previous);
     std::swap(previous, current);
@@ -185,7 +203,8 @@ std::optional<std::string> suggest_option_key(const std::string& unknown_key) {
   for (const auto& [spelling, candidate] : lowered_option_spellings()) {
     // The distance is at least the difference in length: a candidate that far off is not
     // computed (a 1 MB key in a config file was compared with every option, for minutes).
-    const size_t gap = candidate.size() > lowered.size() ? candidate.size() - lowered.size() : lowered.size() - candidate.size();
+    const size_t gap =
+        candidate.size() > lowered.size() ? candidate.size() - lowered.size() : lowered.size() - candidate.size();
     if (gap > allowed) continue;
     const size_t distance = edit_distance(lowered, candidate);
     if (!best || distance < best_distance) {

@@ -37,7 +37,8 @@ void OptionReader::fail(const RawOption& option, const std::string& message) con
 }
 
 void OptionReader::fail_expected(const RawOption& option, const std::string& expected) const {
-  fail(option, "'" + option.written_key + "' must be " + expected + ", got " + option.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  fail(option, "'" + option.written_key + "' must be " + expected + ", got " +
+                   option.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::optional<std::string> OptionReader::text(const std::string& key) const {
@@ -116,9 +117,12 @@ std::optional<std::vector<std::string>> OptionReader::words(const std::string& k
   if (!option->value.is_array()) fail_expected(*option, "a string or an array of strings");
   std::vector<std::string> out;
   for (const auto& item : option->value) {
-    if (item.is_string()) out.push_back(item.get<std::string>());
-    else if (item.is_number() || item.is_boolean()) out.push_back(item.dump());
-    else fail_expected(*option, "a string or an array of strings");
+    if (item.is_string())
+      out.push_back(item.get<std::string>());
+    else if (item.is_number() || item.is_boolean())
+      out.push_back(item.dump());
+    else
+      fail_expected(*option, "a string or an array of strings");
   }
   return out;
 }

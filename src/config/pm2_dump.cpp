@@ -12,8 +12,9 @@ namespace {
 // pm2_env keys PM2 derives from an option (lib/Common.js prepareAppConf, God.prepare).
 const std::map<std::string, std::string>& renamed_keys() {
   static const std::map<std::string, std::string> renamed = {
-      {"pm_exec_path", "script"},  {"pm_cwd", "cwd"},           {"exec_interpreter", "interpreter"},
-      {"pm_out_log_path", "out_file"}, {"pm_err_log_path", "error_file"}, {"pm_log_path", "log_file"},
+      {"pm_exec_path", "script"},          {"pm_cwd", "cwd"},
+      {"exec_interpreter", "interpreter"}, {"pm_out_log_path", "out_file"},
+      {"pm_err_log_path", "error_file"},   {"pm_log_path", "log_file"},
       {"pm_pid_path", "pid_file"},
   };
   return renamed;

@@ -6,8 +6,8 @@ namespace drove::config {
 namespace {
 
 // Adds one key to `app`, or explains in `warnings` why it was not taken.
-void add_option(RawApp& app, const std::string& key, const nlohmann::json& value,
-                const SourceLocation& where, bool from_command_line, std::vector<Diagnostic>& warnings) {
+void add_option(RawApp& app, const std::string& key, const nlohmann::json& value, const SourceLocation& where,
+                bool from_command_line, std::vector<Diagnostic>& warnings) {
   const KeyLookup lookup = lookup_option_key(key);
   switch (lookup.kind) {
     case KeyKind::unknown: {
@@ -20,7 +20,8 @@ void add_option(RawApp& app, const std::string& key, const nlohmann::json& value
       warnings.emplace_back(where, "option '" + key + "' has no effect in drove (ignored)");
       return;
     case KeyKind::option:
-    case KeyKind::environment: break;
+    case KeyKind::environment:
+      break;
   }
   RawOption option{value, where, key, from_command_line};
   auto [it, inserted] = app.options.emplace(lookup.canonical, option);
@@ -36,16 +37,14 @@ void add_option(RawApp& app, const std::string& key, const nlohmann::json& value
   // Two spellings of one option in the same place: the canonical spelling wins, else the
   // first one seen, and the user hears about it.
   const bool keep_new = key == lookup.canonical;
-  warnings.emplace_back(where, "'" + key + "' and '" + it->second.written_key +
-                                   "' set the same option; using '" +
+  warnings.emplace_back(where, "'" + key + "' and '" + it->second.written_key + "' set the same option; using '" +
                                    (keep_new ? key : it->second.written_key) + "'");
   if (keep_new) it->second = std::move(option);
 }
 
 }  // namespace
 
-RawApp collect_raw_app(const Document& doc, const std::string& pointer,
-                       std::vector<Diagnostic>& warnings) {
+RawApp collect_raw_app(const Document& doc, const std::string& pointer, std::vector<Diagnostic>& warnings) {
   RawApp app;
   app.where = doc.locate(pointer);
   if (app.where.line == 0 && pointer.empty() && !doc.positions.empty()) app.where.line = 1;
@@ -57,8 +56,7 @@ RawApp collect_raw_app(const Document& doc, const std::string& pointer,
   return app;
 }
 
-void apply_command_line(RawApp& app, const nlohmann::json& cli_options,
-                        std::vector<Diagnostic>& warnings) {
+void apply_command_line(RawApp& app, const nlohmann::json& cli_options, std::vector<Diagnostic>& warnings) {
   if (!cli_options.is_object()) return;
   for (const auto& [key, value] : cli_options.items()) {
     if (value.is_null()) continue;

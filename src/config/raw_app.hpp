@@ -30,11 +30,9 @@ struct RawApp {
 };
 
 // Reads one app object at `pointer` of `doc`. Unknown and ignored keys become warnings.
-RawApp collect_raw_app(const Document& doc, const std::string& pointer,
-                       std::vector<Diagnostic>& warnings);
+RawApp collect_raw_app(const Document& doc, const std::string& pointer, std::vector<Diagnostic>& warnings);
 
 // Lays CLI options (PM2 keys, any accepted spelling) over `app`. Unknown keys are warnings.
-void apply_command_line(RawApp& app, const nlohmann::json& cli_options,
-                        std::vector<Diagnostic>& warnings);
+void apply_command_line(RawApp& app, const nlohmann::json& cli_options, std::vector<Diagnostic>& warnings);
 
 }  // namespace drove::config

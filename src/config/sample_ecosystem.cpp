@@ -8,7 +8,8 @@
 namespace drove::config {
 
 const std::string& sample_ecosystem_text() {
-  static const std::string text = R"JS(// drove ecosystem file — `drove start` (or `drove start ecosystem.config.js`) starts these apps.
+  static const std::string text =
+      R"JS(// drove ecosystem file — `drove start` (or `drove start ecosystem.config.js`) starts these apps.
 // Same format as PM2's: every PM2 app option works here. Docs: docs/ecosystem.md
 module.exports = {
   apps: [

@@ -25,9 +25,8 @@ bool in_path(const std::string& program, const std::string& path_list) {
 
 std::optional<std::string> interpreter_for(const std::string& path, const std::string& path_list) {
   static const std::map<std::string, std::string> by_extension = {
-      {".js", "node"},   {".cjs", "node"},   {".mjs", "node"}, {".py", "python3"},
-      {".sh", "bash"},   {".bash", "bash"},  {".rb", "ruby"},  {".php", "php"},
-      {".pl", "perl"},   {".coffee", "coffee"}, {".ls", "lsc"}};
+      {".js", "node"}, {".cjs", "node"}, {".mjs", "node"}, {".py", "python3"},    {".sh", "bash"}, {".bash", "bash"},
+      {".rb", "ruby"}, {".php", "php"},  {".pl", "perl"},  {".coffee", "coffee"}, {".ls", "lsc"}};
   const std::string extension = std::filesystem::path(path).extension().string();
   if (auto it = by_extension.find(extension); it != by_extension.end()) return it->second;
   if (extension == ".ts" || extension == ".tsx" || extension == ".mts") {

@@ -10,10 +10,10 @@
 namespace drove::config {
 
 struct ResolvedScript {
-  std::string exec_path;                       // absolute file, or the command line itself
-  std::string interpreter;                     // "node", "python3", "bash", "none", ...
-  std::vector<std::string> interpreter_prefix; // arguments the interpreter needs first ("-c")
-  std::string default_name;                    // PM2's: basename without extension
+  std::string exec_path;                        // absolute file, or the command line itself
+  std::string interpreter;                      // "node", "python3", "bash", "none", ...
+  std::vector<std::string> interpreter_prefix;  // arguments the interpreter needs first ("-c")
+  std::string default_name;                     // PM2's: basename without extension
 };
 
 struct ScriptError {

@@ -113,7 +113,8 @@ PatchedSpec patch_spec(const AppSpec& current, const nlohmann::json& cli_options
     if (key == "force" || value.is_null()) continue;
     const std::string canonical = canonical_of(key);
     if (const char* hint = unchangeable_hint(canonical)) {
-      throw ConfigError(where, "a restart or reload cannot change '" + canonical + "' of '" + current.name + "' (" + hint + ")");
+      throw ConfigError(
+          where, "a restart or reload cannot change '" + canonical + "' of '" + current.name + "' (" + hint + ")");
     }
     if (canonical == "interpreter_args" && value == "null") {
       clear_interpreter_args = true;  // PM2's --node-args=null

@@ -18,9 +18,12 @@ std::optional<std::pair<double, std::string>> number_and_unit(const std::string&
   bool seen_digit = false, seen_dot = false;
   while (digits_end < text.size()) {
     const char c = text[digits_end];
-    if (std::isdigit(static_cast<unsigned char>(c))) seen_digit = true;
-    else if (c == '.' && !seen_dot) seen_dot = true;
-    else break;
+    if (std::isdigit(static_cast<unsigned char>(c)))
+      seen_digit = true;
+    else if (c == '.' && !seen_dot)
+      seen_dot = true;
+    else
+      break;
     ++digits_end;
   }
   if (!seen_digit) return std::nullopt;
@@ -45,10 +48,14 @@ std::optional<std::int64_t> parse_size(const std::string& text) {
   auto [value, unit] = *parsed;
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   double factor = 1;
-  if (unit == "k") factor = 1024.0;
-  else if (unit == "m") factor = 1024.0 * 1024;
-  else if (unit == "g") factor = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) return std::nullopt;
+  if (unit == "k")
+    factor = 1024.0;
+  else if (unit == "m")
+    factor = 1024.0 * 1024;
+  else if (unit == "g")
+    factor = 1024.0 * 1024 * 1024;
+  else if (!unit.empty())
+    return std::nullopt;
   return scaled(value, factor);
 }
 
@@ -57,12 +64,18 @@ std::optional<std::int64_t> parse_duration_ms(const std::string& text) {
   if (!parsed) return std::nullopt;
   const auto& [value, unit] = *parsed;
   double factor = 0;
-  if (unit.empty() || unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else if (unit == "d") factor = 86'400'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else if (unit == "d")
+    factor = 86'400'000;
+  else
+    return std::nullopt;
   return scaled(value, factor);
 }
 
@@ -74,12 +87,15 @@ std::optional<std::vector<std::string>> shell_split(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quote == '\'') {
-      if (c == '\'') quote = 0;
-      else word += c;
+      if (c == '\'')
+        quote = 0;
+      else
+        word += c;
     } else if (quote == '"') {
       if (c == '"') {
         quote = 0;
-      } else if (c == '\\' && i + 1 < text.size() && std::string_view("\"\\$`").find(text[i + 1]) != std::string_view::npos) {
+      } else if (c == '\\' && i + 1 < text.size() &&
+                 std::string_view("\"\\$`").find(text[i + 1]) != std::string_view::npos) {
         word += text[++i];
       } else {
         word += c;

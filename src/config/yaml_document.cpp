@@ -26,7 +26,8 @@ bool is_float(std::string_view text) {
   text = without_sign(text);
   const auto exponent_at = text.find_first_of("eE");
   std::string_view mantissa = text.substr(0, exponent_at);
-  if (exponent_at != std::string_view::npos && !all_of_class(without_sign(text.substr(exponent_at + 1)), is_digit)) return false;
+  if (exponent_at != std::string_view::npos && !all_of_class(without_sign(text.substr(exponent_at + 1)), is_digit))
+    return false;
   const auto dot = mantissa.find('.');
   if (dot == std::string_view::npos) return all_of_class(mantissa, is_digit);
   const auto whole = mantissa.substr(0, dot);
@@ -44,8 +45,10 @@ nlohmann::json plain_scalar(const std::string& text) {
   const std::string_view view(text);
   try {
     if (all_of_class(without_sign(view), is_digit)) return std::stoll(text);
-    if (view.substr(0, 2) == "0x" && all_of_class(view.substr(2), is_hex)) return std::stoll(text.substr(2), nullptr, 16);
-    if (view.substr(0, 2) == "0o" && all_of_class(view.substr(2), is_octal)) return std::stoll(text.substr(2), nullptr, 8);
+    if (view.substr(0, 2) == "0x" && all_of_class(view.substr(2), is_hex))
+      return std::stoll(text.substr(2), nullptr, 16);
+    if (view.substr(0, 2) == "0o" && all_of_class(view.substr(2), is_octal))
+      return std::stoll(text.substr(2), nullptr, 8);
     if (is_float(view)) {
       const double value = std::stod(text);
       if (std::isfinite(value)) return value;
@@ -59,8 +62,8 @@ nlohmann::json plain_scalar(const std::string& text) {
 nlohmann::json scalar(const YAML::Node& node) {
   const std::string& tag = node.Tag();
   if (tag == "?") return plain_scalar(node.Scalar());
-  if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
-      tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null") {
+  if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" || tag == "tag:yaml.org,2002:bool" ||
+      tag == "tag:yaml.org,2002:null") {
     return plain_scalar(node.Scalar());
   }
   return node.Scalar();  // quoted, or !!str
@@ -83,8 +86,8 @@ class Converter {
 
   nlohmann::json convert(const YAML::Node& node, const std::string& pointer) {
     if (depth_ >= kMaxDepth) {
-      throw ConfigError(at(node, doc_.display_name),
-                        "nested deeper than " + std::to_string(kMaxDepth) + " levels (an alias that refers to itself?)");
+      throw ConfigError(at(node, doc_.display_name), "nested deeper than " + std::to_string(kMaxDepth) +
+                                                         " levels (an alias that refers to itself?)");
     }
     if (++nodes_ > kMaxNodes) {
       throw ConfigError(at(node, doc_.display_name),
@@ -99,8 +102,10 @@ class Converter {
     } level(depth_);
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null: return nullptr;
-      case YAML::NodeType::Scalar: return scalar(node);
+      case YAML::NodeType::Null:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        return scalar(node);
       case YAML::NodeType::Sequence: {
         nlohmann::json array = nlohmann::json::array();
         for (std::size_t i = 0; i < node.size(); ++i) {
@@ -110,7 +115,8 @@ class Converter {
         }
         return array;
       }
-      case YAML::NodeType::Map: return convert_map(node, pointer);
+      case YAML::NodeType::Map:
+        return convert_map(node, pointer);
     }
     return nullptr;
   }
@@ -158,8 +164,7 @@ class Converter {
 
 }  // namespace
 
-Document parse_yaml_document(const std::string& text, const std::string& display_name,
-                             const std::string& base_dir) {
+Document parse_yaml_document(const std::string& text, const std::string& display_name, const std::string& base_dir) {
   Document doc;
   doc.display_name = display_name;
   doc.base_dir = base_dir;

@@ -10,7 +10,6 @@
 namespace drove::config {
 
 // Throws ConfigError "name:line:col: <yaml-cpp's complaint>" on malformed input.
-Document parse_yaml_document(const std::string& text, const std::string& display_name,
-                             const std::string& base_dir);
+Document parse_yaml_document(const std::string& text, const std::string& display_name, const std::string& base_dir);
 
 }  // namespace drove::config

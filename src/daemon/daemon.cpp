@@ -15,14 +15,14 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/loop_meter.hpp"
-#include "base/unix_socket.hpp"
 #include "base/unique_fd.hpp"
+#include "base/unix_socket.hpp"
 #include "base/uv_handle.hpp"
-#include "state/home.hpp"
 #include "daemon/event_json.hpp"
 #include "daemon/methods.hpp"
 #include "daemon/rpc_server.hpp"
 #include "process/reaper.hpp"
+#include "state/home.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::daemon {
@@ -35,7 +35,8 @@ Result<UniqueFd> lock_pid_file(const std::string& path) {
   if (!fd) return last_error("open \"" + path + "\"");
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return last_error("lock \"" + path + "\"");
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     return last_error("write \"" + path + "\"");
   }
   return fd;
@@ -63,12 +64,17 @@ class Daemon {
       : options_(options),
         meter_(uv_default_loop()),
         reaper_(uv_default_loop()),
-        supervisor_(uv_default_loop(), reaper_,
-                    {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
+        supervisor_(uv_default_loop(), reaper_, {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
         server_(uv_default_loop(), [this](RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
         dumps_(uv_default_loop(), options.home.dump()),
-        context_{uv_default_loop(), supervisor_, server_, options.home.dump(), dumps_, [this] { shutdown_now(); },
-                 [this] { ensure_log_stream(); }, &meter_} {
+        context_{uv_default_loop(),
+                 supervisor_,
+                 server_,
+                 options.home.dump(),
+                 dumps_,
+                 [this] { shutdown_now(); },
+                 [this] { ensure_log_stream(); },
+                 &meter_} {
     supervisor_.set_event_sink([this](const supervisor::Event& event) {
       if (server_.has_subscribers("events")) server_.broadcast("events", event_json(event));
     });
@@ -124,8 +130,9 @@ class Daemon {
         supervisor_.logs().unsubscribe(token);
         return;
       }
-      const nlohmann::json event = {{"event", "log"}, {"id", line.instance_id}, {"name", line.app_name},
-                                    {"stream", line.is_err ? "err" : "out"}, {"text", line.text}, {"at", line.timestamp_ms}};
+      const nlohmann::json event = {{"event", "log"},        {"id", line.instance_id},
+                                    {"name", line.app_name}, {"stream", line.is_err ? "err" : "out"},
+                                    {"text", line.text},     {"at", line.timestamp_ms}};
       server_.broadcast("logs", event, [&line](const nlohmann::json& filter) {
         auto ids = filter.find("ids");
         if (ids == filter.end() || !ids->is_array()) return true;

@@ -9,9 +9,9 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
+#include "process/exit_status.hpp"
 #include "state/dump.hpp"
 #include "supervisor/spec_validator.hpp"
-#include "process/exit_status.hpp"
 
 namespace drove::daemon {
 namespace {
@@ -140,7 +140,8 @@ nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
 // Replies once none of these instances is launching any more: a command that starts
 // processes returns when they are online (or have given up), as `start` does. Each launching
 // instance settles by itself (ready, crash, or listen_timeout), so this ends.
-void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::json ids, nlohmann::json extra = nlohmann::json::object()) {
+void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::json ids,
+                        nlohmann::json extra = nlohmann::json::object()) {
   const std::vector<int> id_list = ids.get<std::vector<int>>();
   auto settled = [&ctx, reply, ids, id_list, extra] {
     // Checked every 10 ms: by state, not by describing every instance (at 1,000 instances
@@ -172,13 +173,18 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
   const std::string& m = req.method;
   try {
     if (m == "ping") {
-      reply.ok({{"pong", true}, {"pid", ::getpid()}, {"version", DROVE_VERSION},
+      reply.ok({{"pong", true},
+                {"pid", ::getpid()},
+                {"version", DROVE_VERSION},
                 {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)},
-                {"loop", ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)}});
+                {"loop",
+                 ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)}});
     } else if (m == "list") {
       // Built here; serialised on a pool thread (1,000 instances: hundreds of kilobytes).
-      if (p.value("shared", false)) reply.ok_off_loop(ctx.supervisor.list_shared());
-      else reply.ok_off_loop(ctx.supervisor.list(p.value("full", false)));
+      if (p.value("shared", false))
+        reply.ok_off_loop(ctx.supervisor.list_shared());
+      else
+        reply.ok_off_loop(ctx.supervisor.list(p.value("full", false)));
     } else if (m == "start") {
       std::vector<AppSpec> specs;
       bool waits_for_ready = false;
@@ -212,8 +218,8 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
         for (const int id : id_list) {
           const Instance* i = ctx.supervisor.find_instance(id);
           if (!i || !i->ready_timed_out) continue;
-          reply.error(ErrorCode::timed_out, "'" + i->app->spec.name + "' (id " + std::to_string(id) + ") " + i->last_error +
-                                       "; it keeps running and counts as online");
+          reply.error(ErrorCode::timed_out, "'" + i->app->spec.name + "' (id " + std::to_string(id) + ") " +
+                                                i->last_error + "; it keeps running and counts as online");
           return true;
         }
         reply.ok({{"ids", ids}, {"processes", describe_ids(ctx, ids)}});
@@ -256,14 +262,16 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       ctx.supervisor.update_env(instances, update.value());
       if (p.value("toggle_watch", false)) ctx.supervisor.toggle_watching(instances);
       auto ids = ids_of(instances);
-      auto reloading = ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1, [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
-        nlohmann::json notices = nlohmann::json::array();
-        for (const auto& o : outcomes) {
-          if (!o.ok) return reply.error(ErrorCode::reload_aborted, o.message);
-          notices.push_back(o.message);
-        }
-        reply.ok({{"ids", ids}, {"notices", notices}, {"processes", describe_ids(ctx, ids)}});
-      });
+      auto reloading =
+          ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1,
+                                [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
+                                  nlohmann::json notices = nlohmann::json::array();
+                                  for (const auto& o : outcomes) {
+                                    if (!o.ok) return reply.error(ErrorCode::reload_aborted, o.message);
+                                    notices.push_back(o.message);
+                                  }
+                                  reply.ok({{"ids", ids}, {"notices", notices}, {"processes", describe_ids(ctx, ids)}});
+                                });
       if (!reloading) reply.error(reloading.error());
     } else if (m == "send") {
       std::vector<Instance*> instances;
@@ -273,14 +281,16 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
     } else if (m == "send_line") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
-      if (auto sent = ctx.supervisor.send_line(instances, p.at("line").get<std::string>()); !sent) return reply.error(sent.error());
+      if (auto sent = ctx.supervisor.send_line(instances, p.at("line").get<std::string>()); !sent)
+        return reply.error(sent.error());
       reply.ok({{"ids", ids_of(instances)}});
     } else if (m == "signal") {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       const std::string name = p.at("signal").get<std::string>();
       const int signal = process::signal_from_name(name);
-      if (signal == 0) return reply.error(ErrorCode::invalid, "unknown signal '" + name + "' (e.g. SIGUSR2, USR2 or 12)");
+      if (signal == 0)
+        return reply.error(ErrorCode::invalid, "unknown signal '" + name + "' (e.g. SIGUSR2, USR2 or 12)");
       if (auto sent = ctx.supervisor.send_signal(instances, signal); !sent) return reply.error(sent.error());
       reply.ok({{"ids", ids_of(instances)}, {"signal", process::signal_name(signal)}});
     } else if (m == "scale") {
@@ -336,7 +346,8 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
     } else if (m == "save") {
       // Each app with whether it ran: resurrect starts only what was running.
       nlohmann::json apps = nlohmann::json::array();
-      for (const auto& [spec, running] : ctx.supervisor.saved_state()) apps.push_back({{"spec", spec}, {"running", running}});
+      for (const auto& [spec, running] : ctx.supervisor.saved_state())
+        apps.push_back({{"spec", spec}, {"running", running}});
       nlohmann::json dump = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", apps}};
       const size_t count = apps.size();
       ctx.dumps.save(std::move(dump), [reply, count, path = ctx.dump_path](Status s) {

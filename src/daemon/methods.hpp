@@ -5,8 +5,8 @@
 #include <functional>
 
 #include "base/loop_meter.hpp"
-#include "state/dump.hpp"
 #include "daemon/rpc_server.hpp"
+#include "state/dump.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::daemon {
@@ -19,7 +19,7 @@ struct MethodContext {
   state::DumpWriter& dumps;  // the one writer of dump_path: saves are serialised
   std::function<void()> request_shutdown;
   std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
-  const LoopMeter* loop_meter = nullptr;     // how long the loop's turns are (ping)
+  const LoopMeter* loop_meter = nullptr;    // how long the loop's turns are (ping)
 };
 
 // `request` is the handler's to consume: a method may move what it keeps out of the params

@@ -69,7 +69,8 @@ void RpcReply::ok_off_loop(nlohmann::json result) const {
 
 void RpcReply::error(ErrorCode code, const std::string& message) const {
   if (auto c = connection_.lock()) {
-    c->send_line({{"id", id_}, {"error", {{"code", wire_name(code)}, {"message", message}}}, {"version", DROVE_VERSION}});
+    c->send_line(
+        {{"id", id_}, {"error", {{"code", wire_name(code)}, {"message", message}}}, {"version", DROVE_VERSION}});
   }
 }
 
@@ -258,7 +259,9 @@ void RpcConnection::refuse_oversized_line() {
   std::vector<std::string>().swap(big_line_);
   big_line_bytes_ = 0;
   send_line({{"id", nullptr},
-             {"error", {{"code", wire_name(ErrorCode::too_big)}, {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
+             {"error",
+              {{"code", wire_name(ErrorCode::too_big)},
+               {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
              {"version", DROVE_VERSION}});
   close_after_flush();
   ::malloc_trim(0);
@@ -294,7 +297,9 @@ void RpcConnection::parse_off_loop(std::vector<std::string> chunks) {
     }
     return out;
   };
-  auto done = [self = shared_from_this()](Parsed parsed) { self->finish_parsed(std::move(parsed.message), parsed.why); };
+  auto done = [self = shared_from_this()](Parsed parsed) {
+    self->finish_parsed(std::move(parsed.message), parsed.why);
+  };
   if (!run_off_loop(server_.loop_, "control request parsed off the loop", std::move(parse), std::move(done))) {
     log_warn("control request dropped: the thread pool refused to parse it");
     close();
@@ -320,12 +325,18 @@ void RpcConnection::handle_line(std::string_view line) {
 void RpcConnection::handle_message(std::optional<nlohmann::json> message, const std::string& why) {
   if (!message || !message->is_object()) {
     const std::string reason = message ? "request is not a JSON object" : "malformed request: " + why;
-    send_line({{"id", nullptr}, {"error", {{"code", wire_name(ErrorCode::protocol)}, {"message", reason}}}, {"version", DROVE_VERSION}});
+    send_line({{"id", nullptr},
+               {"error", {{"code", wire_name(ErrorCode::protocol)}, {"message", reason}}},
+               {"version", DROVE_VERSION}});
     return;
   }
   auto method = message->find("method");
   if (method == message->end() || !method->is_string()) {
-    send_line({{"id", nullptr}, {"error", {{"code", wire_name(ErrorCode::protocol)}, {"message", "malformed request: \"method\" must be a string"}}}, {"version", DROVE_VERSION}});
+    send_line(
+        {{"id", nullptr},
+         {"error",
+          {{"code", wire_name(ErrorCode::protocol)}, {"message", "malformed request: \"method\" must be a string"}}},
+         {"version", DROVE_VERSION}});
     return;
   }
   RpcRequest request;
@@ -400,7 +411,8 @@ void RpcConnection::write(std::string data) {
   auto* w = new WriteRequest{};
   w->data = std::move(data);
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  const int rc = uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) { delete reinterpret_cast<WriteRequest*>(req); });
+  const int rc =
+      uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) { delete reinterpret_cast<WriteRequest*>(req); });
   if (rc != 0) {
     delete w;
     close();
@@ -435,7 +447,9 @@ void RpcConnection::close_after_flush() {
   }
 }
 
-void RpcConnection::subscribe(const std::string& topic, nlohmann::json filter) { subscriptions_[topic] = std::move(filter); }
+void RpcConnection::subscribe(const std::string& topic, nlohmann::json filter) {
+  subscriptions_[topic] = std::move(filter);
+}
 
 bool RpcConnection::subscribed(const std::string& topic) const { return subscriptions_.contains(topic); }
 

@@ -18,16 +18,16 @@
 #include <deque>
 #include <functional>
 #include <list>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "base/result.hpp"
 #include "base/command_error.hpp"
+#include "base/result.hpp"
 #include "base/uv_handle.hpp"
 
 namespace drove::daemon {
@@ -136,10 +136,10 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   size_t big_line_bytes_ = 0;
   nlohmann::json subscriptions_ = nlohmann::json::object();
   bool closed_ = false;
-  bool parsing_ = false;  // a line is being parsed on the thread pool
-  bool eof_ = false;  // the client shut down its sending side; no more requests come
-  bool shutting_down_ = false;  // close_after_flush began: nothing more is written
-  size_t unanswered_ = 0;  // RpcReply objects alive for this connection's requests
+  bool parsing_ = false;                            // a line is being parsed on the thread pool
+  bool eof_ = false;                                // the client shut down its sending side; no more requests come
+  bool shutting_down_ = false;                      // close_after_flush began: nothing more is written
+  size_t unanswered_ = 0;                           // RpcReply objects alive for this connection's requests
   std::deque<std::shared_ptr<Outgoing>> outgoing_;  // non-empty while one is serialised off the loop
 };
 

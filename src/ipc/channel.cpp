@@ -40,9 +40,7 @@ bool is_internal(const json& msg) {
   return cmd.size() > 5 && cmd.compare(0, 5, "NODE_") == 0;
 }
 
-std::string serialize_message(const json& msg) {
-  return msg.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string serialize_message(const json& msg) { return msg.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 Result<std::pair<UniqueFd, UniqueFd>> Channel::make_pair() {
   int fds[2];
@@ -97,13 +95,11 @@ Status Channel::send(const json& msg) {
   return enqueue(std::move(item));
 }
 
-Status Channel::send_handle(const json& inner, UniqueFd fd, const std::string& type,
-                            const json& extra) {
+Status Channel::send_handle(const json& inner, UniqueFd fd, const std::string& type, const json& extra) {
   return send_handle(inner, std::make_shared<const UniqueFd>(std::move(fd)), type, extra);
 }
 
-Status Channel::send_handle(const json& inner, SharedFd fd, const std::string& type,
-                            const json& extra) {
+Status Channel::send_handle(const json& inner, SharedFd fd, const std::string& type, const json& extra) {
   if (!fd || !fd->valid()) return SysError{EBADF, "send_handle without a descriptor"};
   json envelope = {{"cmd", "NODE_HANDLE"}, {"type", type}, {"msg", inner}};
   if (extra.is_object()) {

@@ -106,9 +106,9 @@ class Channel {
   enum class State { open, closing, shut_down, closed };
 
   struct Outgoing {
-    std::string bytes;      // the line, '\n' included
-    std::size_t offset = 0; // bytes already written
-    SharedFd fd;            // sent with the first sendmsg of this line, then dropped
+    std::string bytes;            // the line, '\n' included
+    std::size_t offset = 0;       // bytes already written
+    SharedFd fd;                  // sent with the first sendmsg of this line, then dropped
     nlohmann::json handle_inner;  // for NODE_HANDLE lines: the inner message (ACK bookkeeping)
   };
 
@@ -124,12 +124,12 @@ class Channel {
   void send_internal(const char* cmd);
 
   uv_loop_t* loop_;
-  UniqueFd fd_;                 // declared before poll_: the poll handle is closed first
+  UniqueFd fd_;  // declared before poll_: the poll handle is closed first
   UvHandle<uv_poll_t> poll_;
   Callbacks callbacks_;
   HandleResultFn on_handle_result_;
   LineFramer framer_;
-  std::deque<UniqueFd> received_fds_;      // arrival order; one per NODE_HANDLE line
+  std::deque<UniqueFd> received_fds_;  // arrival order; one per NODE_HANDLE line
   std::deque<Outgoing> queue_;
   std::deque<nlohmann::json> sent_handles_;  // awaiting the peer's ACK/NACK, in send order
   std::size_t queued_bytes_ = 0;

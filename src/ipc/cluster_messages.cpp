@@ -61,9 +61,8 @@ std::optional<std::int64_t> seq_of(const json& msg) { return integer_field(msg, 
 std::optional<std::int64_t> ack_of(const json& msg) { return integer_field(msg, "ack"); }
 
 std::string node_key(const json& msg) {
-  return js_text(field(msg, "address")) + ":" + js_text(field(msg, "port")) + ":" +
-         js_text(field(msg, "addressType")) + ":" + js_text(field(msg, "fd")) + ":" +
-         js_text(field(msg, "index"));
+  return js_text(field(msg, "address")) + ":" + js_text(field(msg, "port")) + ":" + js_text(field(msg, "addressType")) +
+         ":" + js_text(field(msg, "fd")) + ":" + js_text(field(msg, "index"));
 }
 
 std::optional<QueryServer> parse_query_server(const json& msg) {
@@ -81,8 +80,10 @@ std::optional<QueryServer> parse_query_server(const json& msg) {
   q.key = node_key(msg);
 
   const json* address = field(msg, "address");
-  if (address != nullptr && address->is_string()) q.address = address->get<std::string>();
-  else if (address != nullptr && !address->is_null()) return std::nullopt;
+  if (address != nullptr && address->is_string())
+    q.address = address->get<std::string>();
+  else if (address != nullptr && !address->is_null())
+    return std::nullopt;
   q.port = static_cast<int>(integer_field(msg, "port").value_or(0));
 
   const auto fd = integer_field(msg, "fd");
@@ -135,13 +136,9 @@ json newconn(const std::string& key, std::int64_t seq) {
   return {{"cmd", "NODE_CLUSTER"}, {"act", "newconn"}, {"key", key}, {"seq", seq}};
 }
 
-json disconnect_request(std::int64_t seq) {
-  return {{"cmd", "NODE_CLUSTER"}, {"act", "disconnect"}, {"seq", seq}};
-}
+json disconnect_request(std::int64_t seq) { return {{"cmd", "NODE_CLUSTER"}, {"act", "disconnect"}, {"seq", seq}}; }
 
-json ack_reply(std::int64_t ack, std::int64_t seq) {
-  return {{"cmd", "NODE_CLUSTER"}, {"ack", ack}, {"seq", seq}};
-}
+json ack_reply(std::int64_t ack, std::int64_t seq) { return {{"cmd", "NODE_CLUSTER"}, {"ack", ack}, {"seq", seq}}; }
 
 std::optional<NewconnReply> parse_newconn_reply(const json& msg) {
   if (!is_cluster_message(msg)) return std::nullopt;
@@ -177,7 +174,8 @@ std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(c
   if (auto reply = parse_newconn_reply(msg)) return Out{WorkerMessage{*reply}};
   const json* act_field = field(msg, "act");
   if (act_field == nullptr) {
-    if (field(msg, "accepted") != nullptr) return Out{ProtocolError{"newconn reply without an integer ack and a boolean accepted", {}, {}}};
+    if (field(msg, "accepted") != nullptr)
+      return Out{ProtocolError{"newconn reply without an integer ack and a boolean accepted", {}, {}}};
     return Out{WorkerMessage{WorkerIgnored{}}};
   }
   if (!act_field->is_string()) return Out{ProtocolError{"\"act\" must be a string", {}, {}}};
@@ -191,7 +189,8 @@ std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(c
     if (typed) {
       if (auto q = parse_query_server(msg)) return Out{WorkerMessage{std::move(*q)}};
     }
-    return Out{ProtocolError{typed ? "malformed queryServer" : "malformed queryServer: " + why, seq_of(msg), node_key(msg)}};
+    return Out{
+        ProtocolError{typed ? "malformed queryServer" : "malformed queryServer: " + why, seq_of(msg), node_key(msg)}};
   }
   if (act == "listening") {
     if (!optional_integer(msg, "port", why) || !optional_string_or_null(msg, "address", why)) {
@@ -207,23 +206,27 @@ std::optional<std::variant<WorkerMessage, ProtocolError>> parse_worker_message(c
     const auto port = integer_field(msg, "port").value_or(0);
     if (port < -1 || port > 65535) return Out{ProtocolError{"malformed listening: \"port\" out of range", {}, {}}};
     l.port = static_cast<int>(port);
-    if (const auto type = integer_field(msg, "addressType"); type == 4 || type == 6 || type == -1) l.address_type = static_cast<int>(*type);
+    if (const auto type = integer_field(msg, "addressType"); type == 4 || type == 6 || type == -1)
+      l.address_type = static_cast<int>(*type);
     return Out{WorkerMessage{std::move(l)}};
   }
   if (act == "close") {
     const json* key = field(msg, "key");
-    if (key == nullptr || !key->is_string()) return Out{ProtocolError{"malformed close: \"key\" must be a string", {}, {}}};
+    if (key == nullptr || !key->is_string())
+      return Out{ProtocolError{"malformed close: \"key\" must be a string", {}, {}}};
     return Out{WorkerMessage{WorkerServerClosed{key->get<std::string>()}}};
   }
   if (act == "exitedAfterDisconnect") {
-    if (!optional_integer(msg, "seq", why)) return Out{ProtocolError{"malformed exitedAfterDisconnect: " + why, {}, {}}};
+    if (!optional_integer(msg, "seq", why))
+      return Out{ProtocolError{"malformed exitedAfterDisconnect: " + why, {}, {}}};
     return Out{WorkerMessage{WorkerExitedAfterDisconnect{seq_of(msg).value_or(0)}}};
   }
   return Out{WorkerMessage{WorkerIgnored{}}};
 }
 
 json query_error_reply(const std::string& key, std::int64_t ack, int negative_errno, std::int64_t seq) {
-  return {{"cmd", "NODE_CLUSTER"}, {"key", key}, {"ack", ack}, {"data", nullptr}, {"errno", negative_errno}, {"seq", seq}};
+  return {{"cmd", "NODE_CLUSTER"},   {"key", key}, {"ack", ack}, {"data", nullptr},
+          {"errno", negative_errno}, {"seq", seq}};
 }
 
 json make_sockname(const std::string& address, int family, int port) {

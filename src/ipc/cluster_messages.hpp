@@ -19,18 +19,18 @@ namespace drove::ipc {
 struct QueryServer {
   enum class Kind { tcp, unix_path, udp, fd };
   Kind kind = Kind::tcp;
-  std::int64_t seq = 0;    // to answer with "ack"
-  std::int64_t index = 0;  // n-th listen on the same address in that worker
-  nlohmann::json data;     // echoed (TLS: {"ticketKeys": ...})
+  std::int64_t seq = 0;                // to answer with "ack"
+  std::int64_t index = 0;              // n-th listen on the same address in that worker
+  nlohmann::json data;                 // echoed (TLS: {"ticketKeys": ...})
   std::optional<std::string> address;  // TCP: null = all interfaces, dual-stack; unix: the path
-  int port = 0;            // TCP/UDP; -1 for unix paths
-  int family = 0;          // 4 or 6 for TCP/UDP when known (0: address null)
-  int flags = 0;           // TCP: 1 = ipv6Only. UDP: 1 = IPV6ONLY, 4 = REUSEADDR
-  int backlog = 0;         // 0 = default
-  std::optional<int> fd;   // listen({fd}): a descriptor number in the primary (unsupported)
+  int port = 0;                        // TCP/UDP; -1 for unix paths
+  int family = 0;                      // 4 or 6 for TCP/UDP when known (0: address null)
+  int flags = 0;                       // TCP: 1 = ipv6Only. UDP: 1 = IPV6ONLY, 4 = REUSEADDR
+  int backlog = 0;                     // 0 = default
+  std::optional<int> fd;               // listen({fd}): a descriptor number in the primary (unsupported)
   bool readable_all = false;
   bool writable_all = false;
-  std::string key;         // Node's key for this server, shared by all workers
+  std::string key;  // Node's key for this server, shared by all workers
 };
 
 bool is_cluster_message(const nlohmann::json& msg);  // cmd == "NODE_CLUSTER"
@@ -46,13 +46,12 @@ std::string node_key(const nlohmann::json& query_server_msg);
 std::optional<QueryServer> parse_query_server(const nlohmann::json& msg);
 
 // Round-robin reply (no fd). `sockname` is null for unix paths; else {address,family,port}.
-nlohmann::json rr_reply(const QueryServer& q, const nlohmann::json& data,
-                        const nlohmann::json& sockname, std::int64_t seq);
+nlohmann::json rr_reply(const QueryServer& q, const nlohmann::json& data, const nlohmann::json& sockname,
+                        std::int64_t seq);
 // Shared/reuseport/UDP reply: the inner message of a NODE_HANDLE that carries the socket.
 nlohmann::json shared_reply(const QueryServer& q, const nlohmann::json& data, std::int64_t seq);
 // Failure: `negative_errno` like -98 (EADDRINUSE); the worker's server emits 'error'.
-nlohmann::json error_reply(const QueryServer& q, const nlohmann::json& data, int negative_errno,
-                           std::int64_t seq);
+nlohmann::json error_reply(const QueryServer& q, const nlohmann::json& data, int negative_errno, std::int64_t seq);
 // The inner message of the NODE_HANDLE carrying a connection (type "net.Native").
 nlohmann::json newconn(const std::string& key, std::int64_t seq);
 nlohmann::json disconnect_request(std::int64_t seq);

@@ -6,8 +6,7 @@ namespace drove::ipc {
 namespace {
 
 bool is_blank(std::string_view line) {
-  return std::all_of(line.begin(), line.end(),
-                     [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+  return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
 
 void emit(std::string_view line, std::vector<std::string>& out) {

@@ -16,8 +16,7 @@ class LineFramer {
   // A peer that never sends '\n' must not make us buffer without limit.
   static constexpr std::size_t kDefaultMaxLineBytes = 64u * 1024u * 1024u;
 
-  explicit LineFramer(std::size_t max_line_bytes = kDefaultMaxLineBytes)
-      : max_line_bytes_(max_line_bytes) {}
+  explicit LineFramer(std::size_t max_line_bytes = kDefaultMaxLineBytes) : max_line_bytes_(max_line_bytes) {}
 
   // Appends `chunk` and moves every complete, non-blank line (without its '\n', and without a
   // trailing '\r') into `out`. Returns false once a line grew beyond the bound; the framer is

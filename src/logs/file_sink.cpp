@@ -136,7 +136,8 @@ Status FileSink::prune_as_owner() const {
   std::vector<std::string> entries;
   while (const dirent* entry = ::readdir(listing.get())) entries.emplace_back(entry->d_name);
   for (const auto& name : rotated_files_to_delete(file_name_of(path_), entries, rotation_.retain)) {
-    if (::unlinkat(dir_fd->get(), name.c_str(), 0) != 0 && errno != ENOENT) return last_error("remove " + dir + "/" + name);
+    if (::unlinkat(dir_fd->get(), name.c_str(), 0) != 0 && errno != ENOENT)
+      return last_error("remove " + dir + "/" + name);
   }
   return Ok{};
 }
@@ -161,8 +162,10 @@ SinkOutcome FileSink::run_as_owner(const SinkRequest& request) {
     }
   }
   if (request.truncate && regular_) {
-    if (::ftruncate(fd_.get(), 0) != 0) outcome.error = last_error("truncate " + path_);
-    else size_ = 0;
+    if (::ftruncate(fd_.get(), 0) != 0)
+      outcome.error = last_error("truncate " + path_);
+    else
+      size_ = 0;
   }
   bool can_rotate = regular_ && rotation_.enabled();
   if (request.rotate && can_rotate && size_ > 0) {
@@ -205,7 +208,8 @@ SinkOutcome FileSink::run_as_owner(const SinkRequest& request) {
     if (auto written = write_all(piece); !written) {
       const auto done = static_cast<std::size_t>(size_ - before);
       outcome.bytes_written += done;
-      outcome.lines_written += static_cast<std::uint64_t>(std::count(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(done), '\n'));
+      outcome.lines_written += static_cast<std::uint64_t>(
+          std::count(piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(done), '\n'));
       fail(written, remaining.substr(done));
       // A descriptor that went bad (EBADF, EIO on a vanished device) is reopened next time;
       // ENOSPC keeps it, the disk may free up.

@@ -26,19 +26,19 @@ namespace drove::logs {
 Status make_directories(const std::string& dir);
 
 struct SinkRequest {
-  std::string_view bytes;   // complete lines (or capped/flushed partial lines), in order
-  bool reopen = false;      // close and reopen by path (external logrotate moved the file)
-  bool truncate = false;    // `drove flush`
-  bool rotate = false;      // daily rotation due
-  std::int64_t wall_ms = 0; // for rotated names
+  std::string_view bytes;    // complete lines (or capped/flushed partial lines), in order
+  bool reopen = false;       // close and reopen by path (external logrotate moved the file)
+  bool truncate = false;     // `drove flush`
+  bool rotate = false;       // daily rotation due
+  std::int64_t wall_ms = 0;  // for rotated names
 };
 
 struct SinkOutcome {
   std::uint64_t bytes_written = 0;
   std::uint64_t lines_written = 0;
-  std::uint64_t bytes_dropped = 0;        // could not be written; lost and accounted
-  std::optional<SysError> error;          // the last failure, if any
-  std::vector<std::string> rotated_paths; // files rotated away during this job, in order
+  std::uint64_t bytes_dropped = 0;         // could not be written; lost and accounted
+  std::optional<SysError> error;           // the last failure, if any
+  std::vector<std::string> rotated_paths;  // files rotated away during this job, in order
 };
 
 class FileSink {

@@ -34,7 +34,8 @@ Status gzip_file(const std::string& source) {
   UniqueFd in(::openat(dir, source_name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!in) return last_error("open " + source);
   struct stat st {};
-  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) return SysError{EINVAL, "compress " + source + ": not a regular file"};
+  if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    return SysError{EINVAL, "compress " + source + ": not a regular file"};
   ::unlinkat(dir, target_name.c_str(), 0);  // a leftover of an interrupted compression
   UniqueFd out(::openat(dir, target_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!out) return last_error("create " + target);

@@ -7,8 +7,7 @@
 
 namespace drove::logs {
 
-InstanceOutput::InstanceOutput(uv_loop_t* loop, StreamSetup out, StreamSetup err,
-                               std::optional<SysError> open_error)
+InstanceOutput::InstanceOutput(uv_loop_t* loop, StreamSetup out, StreamSetup err, std::optional<SysError> open_error)
     : open_error_(std::move(open_error)) {
   notify_timer_ = UvHandle<uv_timer_t>::make();
   uv_timer_init(loop, notify_timer_.get());

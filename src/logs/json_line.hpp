@@ -14,9 +14,9 @@ namespace drove::logs {
 void append_json_string(std::string& out, std::string_view text);
 
 struct JsonLineFields {
-  std::string_view message;     // the line's text, without its newline
-  bool ends_line = true;        // append "\n" to message (the line was complete)
-  std::string_view timestamp;   // already formatted
+  std::string_view message;    // the line's text, without its newline
+  bool ends_line = true;       // append "\n" to message (the line was complete)
+  std::string_view timestamp;  // already formatted
   bool is_err = false;
   int process_id = 0;
   std::string_view app_name;

@@ -16,8 +16,7 @@ LineFramer::LineFramer(LineFormat format, std::size_t partial_cap_bytes)
   }
 }
 
-void LineFramer::feed(std::string_view chunk, std::int64_t now_wall_ms, std::string& out,
-                      const LineVisitor* visitor) {
+void LineFramer::feed(std::string_view chunk, std::int64_t now_wall_ms, std::string& out, const LineVisitor* visitor) {
   if (chunk.empty()) return;
   if (partial_.empty()) partial_started_ms_ = now_wall_ms;
 
@@ -62,8 +61,8 @@ void LineFramer::flush_partial(std::string& out, const LineVisitor* visitor) {
   partial_.clear();
 }
 
-void LineFramer::emit(std::string_view text, bool complete, std::int64_t timestamp_ms,
-                      std::string& out, const LineVisitor* visitor) {
+void LineFramer::emit(std::string_view text, bool complete, std::int64_t timestamp_ms, std::string& out,
+                      const LineVisitor* visitor) {
   switch (format_.kind) {
     case LineFormat::Kind::raw:
       out.append(text);

@@ -43,8 +43,7 @@ class LineFramer {
   explicit LineFramer(LineFormat format, std::size_t partial_cap_bytes = kDefaultPartialCapBytes);
 
   // Appends the rendering of every line `chunk` completes to `out`. `visitor` may be null.
-  void feed(std::string_view chunk, std::int64_t now_wall_ms, std::string& out,
-            const LineVisitor* visitor);
+  void feed(std::string_view chunk, std::int64_t now_wall_ms, std::string& out, const LineVisitor* visitor);
   // Renders the kept tail as is (no newline added) and forgets it.
   void flush_partial(std::string& out, const LineVisitor* visitor);
 

@@ -23,9 +23,8 @@ struct LogFile::CompressJob {
   Status result = Ok{};
 };
 
-std::shared_ptr<LogFile> LogFile::create(uv_loop_t* loop, std::string path, RotationPolicy rotation,
-                                         WaterMarks marks, std::optional<SysError>* open_error,
-                                         FileOwner owner) {
+std::shared_ptr<LogFile> LogFile::create(uv_loop_t* loop, std::string path, RotationPolicy rotation, WaterMarks marks,
+                                         std::optional<SysError>* open_error, FileOwner owner) {
   auto file = std::make_shared<LogFile>(PrivateTag{}, loop, std::move(path), rotation, marks, std::move(owner));
   // Synchronous on purpose: attach() must be able to say "cannot create /x/logs" right away.
   // It is one mkdir/open when an instance starts, not a per-line cost.
@@ -38,9 +37,13 @@ std::shared_ptr<LogFile> LogFile::create(uv_loop_t* loop, std::string path, Rota
   return file;
 }
 
-LogFile::LogFile(PrivateTag, uv_loop_t* loop, std::string path, RotationPolicy rotation,
-                 WaterMarks marks, FileOwner owner)
-    : loop_(loop), path_(std::move(path)), rotation_(rotation), marks_(marks), sink_(path_, rotation, std::move(owner)) {
+LogFile::LogFile(PrivateTag, uv_loop_t* loop, std::string path, RotationPolicy rotation, WaterMarks marks,
+                 FileOwner owner)
+    : loop_(loop),
+      path_(std::move(path)),
+      rotation_(rotation),
+      marks_(marks),
+      sink_(path_, rotation, std::move(owner)) {
   job_.data = this;
 }
 
@@ -87,9 +90,7 @@ void LogFile::request_rotate() {
   maybe_start_job();
 }
 
-std::size_t LogFile::queued_bytes() const noexcept {
-  return pending_.size() + (job_in_flight_ ? inflight_.size() : 0);
-}
+std::size_t LogFile::queued_bytes() const noexcept { return pending_.size() + (job_in_flight_ ? inflight_.size() : 0); }
 
 void LogFile::maybe_start_job() {
   if (job_in_flight_) return;
@@ -133,8 +134,7 @@ void LogFile::on_job_done() {
     record_failure(*outcome_.error, outcome_.bytes_dropped);
   } else if (failing_ && outcome_.bytes_written > 0) {
     failing_ = false;
-    log_info("logs: writing to {} again ({} bytes were dropped meanwhile)", path_,
-             dropped_since_report_);
+    log_info("logs: writing to {} again ({} bytes were dropped meanwhile)", path_, dropped_since_report_);
     dropped_since_report_ = 0;
   }
   if (rotation_.compress) {
@@ -177,8 +177,7 @@ void LogFile::record_failure(const SysError& error, std::uint64_t dropped) {
   dropped_since_report_ += dropped;
   const std::int64_t now = monotonic_ms();
   if (!failing_ || now - last_report_ms_ >= kFailureReportIntervalMs) {
-    log_warn("logs: {} ({} bytes dropped so far; the app keeps running)", error.message(),
-             bytes_dropped_);
+    log_warn("logs: {} ({} bytes dropped so far; the app keeps running)", error.message(), bytes_dropped_);
     last_report_ms_ = now;
   }
   failing_ = true;
@@ -201,7 +200,8 @@ void LogFile::maybe_start_compression() {
         // Rotations queued behind a slow gzip may already be beyond `retain` and pruned.
         if (!self->result && self->result.error().code == ENOENT) self->result = Ok{};
         // Retention counts rotations, compressed or not; prune once this one is settled.
-        if (self->result) self->result = FileSink(self->file->path_, self->file->rotation_, self->file->sink_.owner()).prune_rotated();
+        if (self->result)
+          self->result = FileSink(self->file->path_, self->file->rotation_, self->file->sink_.owner()).prune_rotated();
       },
       [](uv_work_t* work, int) {
         std::unique_ptr<CompressJob> self(static_cast<CompressJob*>(work->data));

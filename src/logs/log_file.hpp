@@ -44,9 +44,8 @@ class LogFile : public std::enable_shared_from_this<LogFile> {
   // Opens the file now (creating directories) so that a bad path is reported at attach time;
   // `open_error` receives the failure. The object is usable either way (it retries later).
   // Every file-system call for it runs with `owner`'s rights (safe_file.hpp).
-  static std::shared_ptr<LogFile> create(uv_loop_t* loop, std::string path, RotationPolicy rotation,
-                                         WaterMarks marks, std::optional<SysError>* open_error,
-                                         FileOwner owner = {});
+  static std::shared_ptr<LogFile> create(uv_loop_t* loop, std::string path, RotationPolicy rotation, WaterMarks marks,
+                                         std::optional<SysError>* open_error, FileOwner owner = {});
   LogFile(const LogFile&) = delete;
   LogFile& operator=(const LogFile&) = delete;
   ~LogFile();

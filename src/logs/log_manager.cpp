@@ -30,9 +30,7 @@ LineFormat format_for(const OutputSpec& spec, bool is_err) {
 }  // namespace
 
 LogManager::LogManager(uv_loop_t* loop, LogManagerOptions options)
-    : loop_(loop),
-      options_(options),
-      read_buffer_(std::make_shared<std::vector<char>>(options.read_chunk_bytes)) {
+    : loop_(loop), options_(options), read_buffer_(std::make_shared<std::vector<char>>(options.read_chunk_bytes)) {
   midnight_timer_ = UvHandle<uv_timer_t>::make();
   uv_timer_init(loop_, midnight_timer_.get());
   midnight_timer_->data = this;
@@ -71,15 +69,16 @@ std::shared_ptr<LogFile> LogManager::file_for(const std::string& path, const Rot
   return file;
 }
 
-std::unique_ptr<InstanceOutput> LogManager::attach(const OutputSpec& spec, UniqueFd stdout_read,
-                                                   UniqueFd stderr_read) {
+std::unique_ptr<InstanceOutput> LogManager::attach(const OutputSpec& spec, UniqueFd stdout_read, UniqueFd stderr_read) {
   std::erase_if(files_, [](const auto& entry) { return entry.second.expired(); });
   std::optional<SysError> open_error;
   std::vector<std::shared_ptr<LogFile>> out_files;
   std::vector<std::shared_ptr<LogFile>> err_files;
   if (!spec.disable) {
-    if (!discards(spec.out_path)) out_files.push_back(file_for(spec.out_path, spec.rotation, spec.owner_for(spec.out_path), open_error));
-    if (!discards(spec.err_path)) err_files.push_back(file_for(spec.err_path, spec.rotation, spec.owner_for(spec.err_path), open_error));
+    if (!discards(spec.out_path))
+      out_files.push_back(file_for(spec.out_path, spec.rotation, spec.owner_for(spec.out_path), open_error));
+    if (!discards(spec.err_path))
+      err_files.push_back(file_for(spec.err_path, spec.rotation, spec.owner_for(spec.err_path), open_error));
     if (!discards(spec.combined_path)) {
       auto combined = file_for(spec.combined_path, spec.rotation, spec.owner_for(spec.combined_path), open_error);
       // out_path == combined_path would write every line twice; a file appears once per stream.

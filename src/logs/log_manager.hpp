@@ -48,8 +48,7 @@ class LogManager {
   // Starts draining one process's pipes (our read ends; made non-blocking here). Never fails:
   // a file that cannot be opened is reported by InstanceOutput::open_error(), in stats() and in
   // the daemon log; its bytes are counted as dropped and opening is retried on later writes.
-  std::unique_ptr<InstanceOutput> attach(const OutputSpec& spec, UniqueFd stdout_read,
-                                         UniqueFd stderr_read);
+  std::unique_ptr<InstanceOutput> attach(const OutputSpec& spec, UniqueFd stdout_read, UniqueFd stderr_read);
 
   // Live lines (every line, and partial-line flushes) for `drove logs`. Callbacks run on the
   // loop and must not block or destroy InstanceOutputs synchronously.
@@ -71,8 +70,8 @@ class LogManager {
   [[nodiscard]] nlohmann::json stats() const;
 
  private:
-  std::shared_ptr<LogFile> file_for(const std::string& path, const RotationPolicy& rotation,
-                                    const FileOwner& owner, std::optional<SysError>& open_error);
+  std::shared_ptr<LogFile> file_for(const std::string& path, const RotationPolicy& rotation, const FileOwner& owner,
+                                    std::optional<SysError>& open_error);
   std::vector<std::shared_ptr<LogFile>> live_files() const;
   void arm_midnight_timer();
 

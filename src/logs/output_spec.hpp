@@ -27,8 +27,8 @@ struct OutputSpec {
 
   // Whose rights open `path`.
   [[nodiscard]] FileOwner owner_for(const std::string& path) const {
-    const bool own = !daemon_dir.empty() && path.size() > daemon_dir.size() && path.compare(0, daemon_dir.size(), daemon_dir) == 0 &&
-                     path[daemon_dir.size()] == '/';
+    const bool own = !daemon_dir.empty() && path.size() > daemon_dir.size() &&
+                     path.compare(0, daemon_dir.size(), daemon_dir) == 0 && path[daemon_dir.size()] == '/';
     return own ? FileOwner{} : owner;
   }
 };
@@ -38,9 +38,9 @@ struct LogLine {
   std::string app_name;
   int instance_id = 0;
   bool is_err = false;
-  std::string text;            // without newline and without prefix
+  std::string text;               // without newline and without prefix
   std::int64_t timestamp_ms = 0;  // wall time its first byte was read
-  bool partial = false;        // flushed before its newline arrived (the rest follows unprefixed)
+  bool partial = false;           // flushed before its newline arrived (the rest follows unprefixed)
 };
 
 }  // namespace drove::logs

@@ -28,10 +28,10 @@ OutputStream::OutputStream(StreamSetup setup)
   uv_timer_init(setup.loop, partial_timer_.get());
   partial_timer_->data = this;
   for (auto& file : files_) file->add_feeder(this);
-  reader_ = std::make_unique<PipeReader>(
-      setup.loop, std::move(setup.fd), std::move(setup.read_buffer),
-      PipeReader::Callbacks{.on_data = [this](std::string_view chunk) { on_data(chunk); },
-                            .on_eof = [this] { on_eof(); }});
+  reader_ =
+      std::make_unique<PipeReader>(setup.loop, std::move(setup.fd), std::move(setup.read_buffer),
+                                   PipeReader::Callbacks{.on_data = [this](std::string_view chunk) { on_data(chunk); },
+                                                         .on_eof = [this] { on_eof(); }});
 }
 
 OutputStream::~OutputStream() {
@@ -102,8 +102,7 @@ void OutputStream::on_partial_timer() {
     if (file->writer_count() > 1) return;
   }
   const std::int64_t now = wall_ms();
-  const std::int64_t due = std::min(last_data_ms_ + timing_.idle_ms,
-                                    framer_.partial_started_ms() + timing_.max_age_ms);
+  const std::int64_t due = std::min(last_data_ms_ + timing_.idle_ms, framer_.partial_started_ms() + timing_.max_age_ms);
   if (now < due) {
     arm_partial_timer(due - now);
     return;

@@ -44,7 +44,7 @@ struct StreamSetup {
   PartialFlushTiming timing;
   std::vector<std::shared_ptr<LogFile>> files;  // may be empty (discarded stream)
   std::shared_ptr<Subscribers> subscribers;
-  bool disabled = false;                        // drain only
+  bool disabled = false;  // drain only
   std::function<void()> on_eof;
 };
 

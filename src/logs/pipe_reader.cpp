@@ -37,11 +37,11 @@ PipeReader::PipeReader(uv_loop_t* loop, UniqueFd fd, ReadBuffer buffer, Callback
 
 void PipeReader::start_polling() {
   polling_ = uv_poll_start(poll_.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* handle, int, int) {
-    // An error status (POLLERR) needs no case of its own: read() below reports it or sees EOF.
-    loop_barrier("output pipe reader", [handle] {
-      if (auto* self = owner_of<PipeReader>(handle)) self->on_readable();
-    });
-  }) == 0;
+               // An error status (POLLERR) needs no case of its own: read() below reports it or sees EOF.
+               loop_barrier("output pipe reader", [handle] {
+                 if (auto* self = owner_of<PipeReader>(handle)) self->on_readable();
+               });
+             }) == 0;
 }
 
 void PipeReader::pause() {

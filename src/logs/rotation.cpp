@@ -35,12 +35,10 @@ bool is_stamp(std::string_view s) {
 
 }  // namespace
 
-std::string rotated_path(std::string_view live_path, std::int64_t wall_ms, int utc_offset_minutes,
-                         int sequence) {
+std::string rotated_path(std::string_view live_path, std::int64_t wall_ms, int utc_offset_minutes, int sequence) {
   const auto slash = live_path.rfind('/');
   const std::string_view dir = slash == std::string_view::npos ? "" : live_path.substr(0, slash + 1);
-  const auto [stem, ext] =
-      split_extension(slash == std::string_view::npos ? live_path : live_path.substr(slash + 1));
+  const auto [stem, ext] = split_extension(slash == std::string_view::npos ? live_path : live_path.substr(slash + 1));
   std::string out;
   out.append(dir).append(stem).append("__");
   append_timestamp(out, kStampFormat, wall_ms, utc_offset_minutes);
@@ -49,14 +47,12 @@ std::string rotated_path(std::string_view live_path, std::int64_t wall_ms, int u
   return out;
 }
 
-std::optional<RotatedFile> parse_rotated_name(std::string_view live_file_name,
-                                              std::string_view candidate) {
+std::optional<RotatedFile> parse_rotated_name(std::string_view live_file_name, std::string_view candidate) {
   const auto [stem, ext] = split_extension(live_file_name);
   RotatedFile parsed;
   parsed.file_name = std::string(candidate);
   std::string_view rest = candidate;
-  if (rest.size() < stem.size() + 2 || rest.substr(0, stem.size()) != stem ||
-      rest.substr(stem.size(), 2) != "__") {
+  if (rest.size() < stem.size() + 2 || rest.substr(0, stem.size()) != stem || rest.substr(stem.size(), 2) != "__") {
     return std::nullopt;
   }
   rest.remove_prefix(stem.size() + 2);
@@ -82,8 +78,7 @@ std::optional<RotatedFile> parse_rotated_name(std::string_view live_file_name,
 }
 
 std::vector<std::string> rotated_files_to_delete(std::string_view live_file_name,
-                                                 const std::vector<std::string>& directory_entries,
-                                                 int retain) {
+                                                 const std::vector<std::string>& directory_entries, int retain) {
   if (retain <= 0) return {};
   // Ordered by (stamp, sequence): the stamp sorts chronologically as text.
   std::map<std::pair<std::string, int>, std::vector<std::string>> rotations;

@@ -25,8 +25,7 @@ struct RotationPolicy {
 };
 
 // The name a live file gets when rotated at `wall_ms`; `sequence` > 0 disambiguates.
-std::string rotated_path(std::string_view live_path, std::int64_t wall_ms, int utc_offset_minutes,
-                         int sequence);
+std::string rotated_path(std::string_view live_path, std::int64_t wall_ms, int utc_offset_minutes, int sequence);
 
 // A rotated sibling of a live file, recognised by name.
 struct RotatedFile {
@@ -35,15 +34,13 @@ struct RotatedFile {
   int sequence = 0;
   bool compressed = false;
 };
-std::optional<RotatedFile> parse_rotated_name(std::string_view live_file_name,
-                                              std::string_view candidate);
+std::optional<RotatedFile> parse_rotated_name(std::string_view live_file_name, std::string_view candidate);
 
 // Of `directory_entries` (file names), those to delete so that at most `retain` rotations of
 // `live_file_name` remain, oldest first. A rotation counts once even while both its `.log` and
 // its `.log.gz` exist (during compression). retain == 0 keeps everything.
 std::vector<std::string> rotated_files_to_delete(std::string_view live_file_name,
-                                                 const std::vector<std::string>& directory_entries,
-                                                 int retain);
+                                                 const std::vector<std::string>& directory_entries, int retain);
 
 // Milliseconds from `wall_ms` to the next local midnight (at least 1).
 std::int64_t ms_until_next_local_midnight(std::int64_t wall_ms);

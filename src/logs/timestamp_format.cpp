@@ -6,16 +6,14 @@
 namespace drove::logs {
 namespace {
 
-constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",
-                                       "May",     "June",     "July",      "August",
-                                       "September", "October", "November", "December"};
-constexpr const char* kDayNames[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                     "Thursday", "Friday", "Saturday"};
+constexpr const char* kMonthNames[] = {"January", "February", "March",     "April",   "May",      "June",
+                                       "July",    "August",   "September", "October", "November", "December"};
+constexpr const char* kDayNames[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
 
 struct Civil {
   std::int64_t year;
-  int month;  // 1..12
-  int day;    // 1..31
+  int month;    // 1..12
+  int day;      // 1..31
   int weekday;  // 0 = Sunday
   int hour, minute, second, millisecond;
 };
@@ -68,18 +66,32 @@ void append_offset(std::string& out, int offset_minutes, bool with_colon) {
 // The longest run dayjs recognises for each token letter.
 std::size_t max_run(char c) {
   switch (c) {
-    case 'Y': case 'M': case 'd': return 4;
-    case 'D': case 'H': case 'h': case 'm': case 's': case 'Z': return 2;
-    case 'S': return 3;
-    case 'A': case 'a': case 'X': case 'x': return 1;
-    default: return 0;
+    case 'Y':
+    case 'M':
+    case 'd':
+      return 4;
+    case 'D':
+    case 'H':
+    case 'h':
+    case 'm':
+    case 's':
+    case 'Z':
+      return 2;
+    case 'S':
+      return 3;
+    case 'A':
+    case 'a':
+    case 'X':
+    case 'x':
+      return 1;
+    default:
+      return 0;
   }
 }
 
 }  // namespace
 
-void append_timestamp(std::string& out, std::string_view format, std::int64_t wall_ms,
-                      int utc_offset_minutes) {
+void append_timestamp(std::string& out, std::string_view format, std::int64_t wall_ms, int utc_offset_minutes) {
   const Civil c = civil_from_ms(wall_ms + std::int64_t{utc_offset_minutes} * 60000);
   std::size_t i = 0;
   while (i < format.size()) {
@@ -105,31 +117,62 @@ void append_timestamp(std::string& out, std::string_view format, std::int64_t wa
     const int hour12 = c.hour % 12 == 0 ? 12 : c.hour % 12;
     switch (ch) {
       case 'Y':
-        if (run == 2) append_number(out, c.year % 100, 2);
-        else append_number(out, c.year, 4);
+        if (run == 2)
+          append_number(out, c.year % 100, 2);
+        else
+          append_number(out, c.year, 4);
         break;
       case 'M':
-        if (run <= 2) append_number(out, c.month, static_cast<int>(run));
-        else if (run == 3) out.append(kMonthNames[c.month - 1], 3);
-        else out.append(kMonthNames[c.month - 1]);
+        if (run <= 2)
+          append_number(out, c.month, static_cast<int>(run));
+        else if (run == 3)
+          out.append(kMonthNames[c.month - 1], 3);
+        else
+          out.append(kMonthNames[c.month - 1]);
         break;
-      case 'D': append_number(out, c.day, static_cast<int>(run)); break;
+      case 'D':
+        append_number(out, c.day, static_cast<int>(run));
+        break;
       case 'd':
-        if (run == 1) append_number(out, c.weekday, 1);
-        else if (run == 4) out.append(kDayNames[c.weekday]);
-        else out.append(kDayNames[c.weekday], run);
+        if (run == 1)
+          append_number(out, c.weekday, 1);
+        else if (run == 4)
+          out.append(kDayNames[c.weekday]);
+        else
+          out.append(kDayNames[c.weekday], run);
         break;
-      case 'H': append_number(out, c.hour, static_cast<int>(run)); break;
-      case 'h': append_number(out, hour12, static_cast<int>(run)); break;
-      case 'm': append_number(out, c.minute, static_cast<int>(run)); break;
-      case 's': append_number(out, c.second, static_cast<int>(run)); break;
-      case 'S': append_number(out, c.millisecond, 3); break;
-      case 'Z': append_offset(out, utc_offset_minutes, run == 1); break;
-      case 'A': out.append(c.hour < 12 ? "AM" : "PM"); break;
-      case 'a': out.append(c.hour < 12 ? "am" : "pm"); break;
-      case 'X': append_number(out, wall_ms / 1000, 1); break;
-      case 'x': append_number(out, wall_ms, 1); break;
-      default: break;
+      case 'H':
+        append_number(out, c.hour, static_cast<int>(run));
+        break;
+      case 'h':
+        append_number(out, hour12, static_cast<int>(run));
+        break;
+      case 'm':
+        append_number(out, c.minute, static_cast<int>(run));
+        break;
+      case 's':
+        append_number(out, c.second, static_cast<int>(run));
+        break;
+      case 'S':
+        append_number(out, c.millisecond, 3);
+        break;
+      case 'Z':
+        append_offset(out, utc_offset_minutes, run == 1);
+        break;
+      case 'A':
+        out.append(c.hour < 12 ? "AM" : "PM");
+        break;
+      case 'a':
+        out.append(c.hour < 12 ? "am" : "pm");
+        break;
+      case 'X':
+        append_number(out, wall_ms / 1000, 1);
+        break;
+      case 'x':
+        append_number(out, wall_ms, 1);
+        break;
+      default:
+        break;
     }
   }
 }

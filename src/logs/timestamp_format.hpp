@@ -19,11 +19,9 @@ inline constexpr std::string_view kDefaultDateFormat = "YYYY-MM-DDTHH:mm:ss";
 // JSON lines without a date format carry an ISO-8601 UTC timestamp, like JS Date.toISOString().
 inline constexpr std::string_view kIsoUtcFormat = "YYYY-MM-DDTHH:mm:ss.SSS[Z]";
 
-void append_timestamp(std::string& out, std::string_view format, std::int64_t wall_ms,
-                      int utc_offset_minutes);
+void append_timestamp(std::string& out, std::string_view format, std::int64_t wall_ms, int utc_offset_minutes);
 
-inline std::string format_timestamp(std::string_view format, std::int64_t wall_ms,
-                                    int utc_offset_minutes) {
+inline std::string format_timestamp(std::string_view format, std::int64_t wall_ms, int utc_offset_minutes) {
   std::string out;
   append_timestamp(out, format, wall_ms, utc_offset_minutes);
   return out;

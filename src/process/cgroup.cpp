@@ -73,14 +73,16 @@ Result<std::unique_ptr<CgroupRoot>> CgroupRoot::create() {
   std::string own = own_cgroup();
   if (own == "/") own.clear();
   const std::string base = mount + own;
-  if (::access((base + "/cgroup.procs").c_str(), F_OK) != 0) return last_error("find this process's cgroup \"" + base + "\"");
+  if (::access((base + "/cgroup.procs").c_str(), F_OK) != 0)
+    return last_error("find this process's cgroup \"" + base + "\"");
   // cgroup.kill is what makes this path worth taking (Linux 5.14+); without it, the fallback.
   if (::access((base + "/cgroup.kill").c_str(), F_OK) != 0 && !own.empty()) {
     return SysError{ENOTSUP, "\"" + base + "\" has no cgroup.kill (Linux >= 5.14 needed)"};
   }
   const std::string path = base + "/drove-" + std::to_string(::getpid());
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return last_error("create cgroup \"" + path + "\" (run the daemon as root, or delegate a cgroup subtree to its user)");
+    return last_error("create cgroup \"" + path +
+                      "\" (run the daemon as root, or delegate a cgroup subtree to its user)");
   }
   if (::access((path + "/cgroup.kill").c_str(), W_OK) != 0) {
     ::rmdir(path.c_str());

@@ -54,7 +54,8 @@ MainThreadWait parse_proc_syscall(std::string_view text) {
 // The kernel function the thread sleeps in: do_epoll_wait / ep_poll; "0" when running or hidden.
 MainThreadWait parse_proc_wchan(std::string_view text) {
   if (text.empty() || text == "0") return MainThreadWait::unknown;
-  if (text.find("epoll_wait") != std::string_view::npos || text.starts_with("ep_poll")) return MainThreadWait::event_loop;
+  if (text.find("epoll_wait") != std::string_view::npos || text.starts_with("ep_poll"))
+    return MainThreadWait::event_loop;
   return MainThreadWait::other;
 }
 

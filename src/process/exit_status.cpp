@@ -12,8 +12,10 @@ namespace drove::process {
 
 ExitStatus ExitStatus::from_wait_status(int status) {
   ExitStatus s;
-  if (WIFEXITED(status)) s.code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) s.signal = WTERMSIG(status);
+  if (WIFEXITED(status))
+    s.code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    s.signal = WTERMSIG(status);
   return s;
 }
 

@@ -28,7 +28,8 @@ Status NotifySocket::bind_abstract() {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path + 1, name, static_cast<std::size_t>(length));  // sun_path[0] = 0: abstract
-    const auto address_length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + static_cast<std::size_t>(length));
+    const auto address_length =
+        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + static_cast<std::size_t>(length));
     auto bound = bind_address(addr, address_length);
     if (bound.ok()) {
       path_ = std::string("@") + name;
@@ -45,7 +46,8 @@ Status NotifySocket::bind_address(const sockaddr_un& address, socklen_t length) 
   // Credentials on before bind: no datagram can arrive without them.
   const int on = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return last_error("SO_PASSCRED");
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) return last_error("bind the notify socket");
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0)
+    return last_error("bind the notify socket");
   fd_ = std::move(fd);
   poll_ = UvHandle<uv_poll_t>::make();
   uv_poll_init(loop_, poll_.get(), fd_.get());

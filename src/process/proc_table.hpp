@@ -19,8 +19,8 @@ struct ProcEntry {
   pid_t pid = 0;
   pid_t ppid = 0;
   pid_t pgid = 0;
-  std::uint64_t cpu_ticks = 0;     // utime + stime
-  std::uint64_t start_ticks = 0;   // starttime: with pid, identifies a process across snapshots
+  std::uint64_t cpu_ticks = 0;    // utime + stime
+  std::uint64_t start_ticks = 0;  // starttime: with pid, identifies a process across snapshots
   std::uint64_t rss_bytes = 0;
 };
 

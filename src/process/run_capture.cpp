@@ -53,9 +53,8 @@ int reap(pid_t pid) {
 
 }  // namespace
 
-Result<Captured> run_capture(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env, const std::string& cwd,
-                             const std::string& stdin_text, int timeout_ms) {
+Result<Captured> run_capture(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                             const std::string& cwd, const std::string& stdin_text, int timeout_ms) {
   auto in = make_pipe();
   if (!in) return in.error();
   auto out = make_pipe();
@@ -86,13 +85,12 @@ Result<Captured> run_capture(const std::vector<std::string>& argv,
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (readers[0] || readers[1] || stdin_fd) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(-pid.value(), SIGKILL);
       reap(pid.value());
-      return SysError{ETIMEDOUT, "run " + argv.front() + ": no result after " +
-                                     std::to_string(timeout_ms) + " ms"};
+      return SysError{ETIMEDOUT, "run " + argv.front() + ": no result after " + std::to_string(timeout_ms) + " ms"};
     }
     pollfd fds[3];
     nfds_t count = 0;
@@ -106,8 +104,8 @@ Result<Captured> run_capture(const std::vector<std::string>& argv,
     for (nfds_t i = 0; i < count; ++i) {
       if (fds[i].revents == 0) continue;
       if (stdin_fd && fds[i].fd == stdin_fd.get()) {
-        const ssize_t n = write_without_sigpipe(stdin_fd.get(), stdin_text.data() + written,
-                                                 stdin_text.size() - written);
+        const ssize_t n =
+            write_without_sigpipe(stdin_fd.get(), stdin_text.data() + written, stdin_text.size() - written);
         if (n > 0) written += static_cast<size_t>(n);
         if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == stdin_text.size()) {
           stdin_fd.reset();  // done, or the child closed its stdin (EPIPE): stop feeding
@@ -118,8 +116,10 @@ Result<Captured> run_capture(const std::vector<std::string>& argv,
         if (!readers[r] || fds[i].fd != readers[r].get()) continue;
         char buffer[16384];
         const ssize_t n = ::read(readers[r].get(), buffer, sizeof buffer);
-        if (n > 0) sinks[r]->append(buffer, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR) readers[r].reset();
+        if (n > 0)
+          sinks[r]->append(buffer, static_cast<size_t>(n));
+        else if (n == 0 || errno != EINTR)
+          readers[r].reset();
       }
     }
   }

@@ -22,8 +22,7 @@ struct Captured {
 };
 
 // argv[0] is searched in env's PATH. stdin_text is written to the child's stdin, then closed.
-Result<Captured> run_capture(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env, const std::string& cwd,
-                             const std::string& stdin_text, int timeout_ms);
+Result<Captured> run_capture(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                             const std::string& cwd, const std::string& stdin_text, int timeout_ms);
 
 }  // namespace drove::process

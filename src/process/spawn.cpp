@@ -32,14 +32,22 @@ struct ChildReport {
 
 const char* step_name(Step step) {
   switch (step) {
-    case Step::dup_fd: return "set up file descriptors";
-    case Step::chdir: return "change directory to";
-    case Step::setsid: return "create session";
-    case Step::setgid: return "set group id";
-    case Step::setuid: return "set user id";
-    case Step::exec: return "exec";
-    case Step::open_null: return "open /dev/null";
-    case Step::join_cgroup: return "join its cgroup";
+    case Step::dup_fd:
+      return "set up file descriptors";
+    case Step::chdir:
+      return "change directory to";
+    case Step::setsid:
+      return "create session";
+    case Step::setgid:
+      return "set group id";
+    case Step::setuid:
+      return "set user id";
+    case Step::exec:
+      return "exec";
+    case Step::open_null:
+      return "open /dev/null";
+    case Step::join_cgroup:
+      return "join its cgroup";
   }
   return "spawn";
 }
@@ -57,7 +65,8 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// Child code (see clone_vm_signals_blocked): async-signal-safe, writes the decimal digits of `value` into `out` (room for 11 chars + NUL).
+// Child code (see clone_vm_signals_blocked): async-signal-safe, writes the decimal digits of `value` into `out` (room
+// for 11 chars + NUL).
 DROVE_CHILD_CODE void format_pid(char* out, pid_t value) {
   char digits[16];
   int n = 0;
@@ -104,7 +113,8 @@ struct ChildPlan {
 
   // Before anything else (and before dropping privileges): from here on, every process
   // the program starts is born in its cgroup.
-  if (options.cgroup_procs_fd >= 0 && ::write(options.cgroup_procs_fd, "0", 1) != 1) child_fail(report_fd, Step::join_cgroup);
+  if (options.cgroup_procs_fd >= 0 && ::write(options.cgroup_procs_fd, "0", 1) != 1)
+    child_fail(report_fd, Step::join_cgroup);
   if (options.new_session && ::setsid() < 0) child_fail(report_fd, Step::setsid);
 
   int scratch[64];
@@ -212,7 +222,7 @@ Result<pid_t> spawn(const SpawnOptions& options) {
 
   // Signals are blocked across the clone so no handler of the parent runs in the child before
   // the child has reset the dispositions.
-  ChildPlan plan{&options,         report_write.get(), scratch_floor, stdin_mapped,
+  ChildPlan plan{&options,          report_write.get(), scratch_floor, stdin_mapped,
                  exec_path.c_str(), argv.data(),        envp.data(),   listen_pid_slot};
   const pid_t pid = clone_vm_signals_blocked(&child_entry, &plan);
   if (pid < 0) return last_error("spawn: clone");

@@ -38,10 +38,10 @@ struct SpawnOptions {
   bool set_listen_pid = false;    // add LISTEN_PID=<the child's own pid> (socket activation)
   std::optional<uid_t> uid;       // drop privileges (needs root)
   std::optional<gid_t> gid;
-  int cgroup_procs_fd = -1;       // a cgroup's cgroup.procs (see cgroup.hpp): the child joins it
-                                  // first, so everything it starts is in that cgroup too
-  std::vector<gid_t> groups;      // supplementary groups with uid/gid (empty: just gid), computed
-                                  // by the caller (initgroups would read files in the child)
+  int cgroup_procs_fd = -1;   // a cgroup's cgroup.procs (see cgroup.hpp): the child joins it
+                              // first, so everything it starts is in that cgroup too
+  std::vector<gid_t> groups;  // supplementary groups with uid/gid (empty: just gid), computed
+                              // by the caller (initgroups would read files in the child)
 };
 
 // Starts the program. On success returns the child's pid; the child has exec'd.

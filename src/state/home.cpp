@@ -25,8 +25,10 @@ Status prepare_home(const HomeLayout& home) {
   if (::stat(home.root.c_str(), &st) != 0) return last_error("stat \"" + home.root + "\"");
   if (!S_ISDIR(st.st_mode)) return SysError{ENOTDIR, "DROVE_HOME \"" + home.root + "\""};
   if (st.st_uid != ::geteuid()) return SysError{EPERM, "DROVE_HOME \"" + home.root + "\" belongs to another user"};
-  if ((st.st_mode & 077) != 0 && ::chmod(home.root.c_str(), 0700) != 0) return last_error("chmod 0700 \"" + home.root + "\"");
-  if (::access(home.root.c_str(), W_OK | X_OK) != 0) return last_error("DROVE_HOME \"" + home.root + "\" is not writable");
+  if ((st.st_mode & 077) != 0 && ::chmod(home.root.c_str(), 0700) != 0)
+    return last_error("chmod 0700 \"" + home.root + "\"");
+  if (::access(home.root.c_str(), W_OK | X_OK) != 0)
+    return last_error("DROVE_HOME \"" + home.root + "\" is not writable");
   if (auto s = make_dir(home.logs_dir(), 0755); !s.ok()) return s;
   if (auto s = make_dir(home.pids_dir(), 0755); !s.ok()) return s;
   return Ok{};

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <deque>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +17,8 @@ namespace drove::supervisor {
 struct ReloadState {
   bool active = false;
   int batch_size = 1;
-  std::deque<Instance*> queue;          // instances still to replace
-  std::vector<Instance*> in_flight;     // replacements of the current batch not ready yet
+  std::deque<Instance*> queue;       // instances still to replace
+  std::vector<Instance*> in_flight;  // replacements of the current batch not ready yet
   std::function<void(bool ok, std::string message)> done;
 };
 
@@ -39,8 +39,12 @@ struct App {
   bool watch_restarting = false;
 
   [[nodiscard]] RestartPolicy restart_policy() const {
-    return {spec.autorestart, spec.min_uptime_ms, spec.max_restarts, spec.restart_delay_ms,
-            spec.exp_backoff_restart_delay_ms, spec.stop_exit_codes};
+    return {spec.autorestart,
+            spec.min_uptime_ms,
+            spec.max_restarts,
+            spec.restart_delay_ms,
+            spec.exp_backoff_restart_delay_ms,
+            spec.stop_exit_codes};
   }
 };
 

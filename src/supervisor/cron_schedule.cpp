@@ -17,10 +17,12 @@ int value_of(std::string text, int min, bool months, bool weekdays) {
   if (std::isdigit(static_cast<unsigned char>(text[0]))) return std::stoi(text);
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (months) {
-    for (int i = 0; i < 12; ++i) if (text == kMonthNames[i]) return i + 1;
+    for (int i = 0; i < 12; ++i)
+      if (text == kMonthNames[i]) return i + 1;
   }
   if (weekdays) {
-    for (int i = 0; i < 7; ++i) if (text == kDayNames[i]) return i;
+    for (int i = 0; i < 7; ++i)
+      if (text == kDayNames[i]) return i;
   }
   return min;  // unreachable for validated input
 }
@@ -28,7 +30,8 @@ int value_of(std::string text, int min, bool months, bool weekdays) {
 // Sets the bits of one field; `bits` is indexed by value. Returns whether the field restricts
 // anything (anything but `*` / `?`, with or without a step of 1).
 template <size_t N>
-bool fill(const std::string& field, int min, int max, std::bitset<N>& bits, bool months = false, bool weekdays = false) {
+bool fill(const std::string& field, int min, int max, std::bitset<N>& bits, bool months = false,
+          bool weekdays = false) {
   bool restricted = false;
   std::stringstream parts(field);
   std::string part;
@@ -119,8 +122,8 @@ std::optional<std::int64_t> next_cron_fire(const CronSchedule& s, std::int64_t a
     }
     const bool day_ok = s.days[static_cast<size_t>(tm.tm_mday)];
     const bool weekday_ok = s.weekdays[static_cast<size_t>(tm.tm_wday)];
-    const bool day_matches = (s.days_restricted && s.weekdays_restricted) ? (day_ok || weekday_ok)
-                                                                           : (day_ok && weekday_ok);
+    const bool day_matches =
+        (s.days_restricted && s.weekdays_restricted) ? (day_ok || weekday_ok) : (day_ok && weekday_ok);
     if (!day_matches) {
       tm.tm_mday += 1, tm.tm_hour = 0, tm.tm_min = 0, tm.tm_sec = 0;
       t = join(tm, zone);

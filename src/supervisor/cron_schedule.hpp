@@ -20,9 +20,9 @@ struct CronSchedule {
   std::bitset<60> seconds;
   std::bitset<60> minutes;
   std::bitset<24> hours;
-  std::bitset<32> days;      // 1..31
-  std::bitset<13> months;    // 1..12
-  std::bitset<7> weekdays;   // 0 = Sunday (7 is folded into 0)
+  std::bitset<32> days;     // 1..31
+  std::bitset<13> months;   // 1..12
+  std::bitset<7> weekdays;  // 0 = Sunday (7 is folded into 0)
   bool days_restricted = false;
   bool weekdays_restricted = false;
 };

@@ -56,14 +56,14 @@ struct ReloadFailed {
 
 }  // namespace events
 
-using EventData = std::variant<events::Spawn, events::Exit, events::StateChanged, events::Listening,
-                               events::BindError, events::Message, events::Restart, events::Deleted,
-                               events::StartFailed, events::ReloadFailed>;
+using EventData =
+    std::variant<events::Spawn, events::Exit, events::StateChanged, events::Listening, events::BindError,
+                 events::Message, events::Restart, events::Deleted, events::StartFailed, events::ReloadFailed>;
 
 struct Event {
-  int id = 0;            // the instance (pm_id)
-  std::string name;      // its app
-  pid_t pid = 0;         // its current process, 0 if none
+  int id = 0;              // the instance (pm_id)
+  std::string name;        // its app
+  pid_t pid = 0;           // its current process, 0 if none
   std::int64_t at_ms = 0;  // wall clock
   EventData data;
 };

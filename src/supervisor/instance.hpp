@@ -53,32 +53,32 @@ struct ActionTimer {
 };
 
 struct Run {
-  int worker_id = 0;                 // unique per process the daemon starts (NODE_UNIQUE_ID)
+  int worker_id = 0;  // unique per process the daemon starts (NODE_UNIQUE_ID)
   Instance* instance = nullptr;
-  pid_t pid = 0;                     // 0 once reaped
-  pid_t group = 0;                   // its process group (the first pid), outlives the process
+  pid_t pid = 0;    // 0 once reaped
+  pid_t group = 0;  // its process group (the first pid), outlives the process
   std::int64_t started_mono_ms = 0;
-  std::int64_t started_at_ms = 0;    // wall clock (pm_uptime)
-  bool ready = false;                // serving: listening / 'ready' / READY=1, as the app requires
-  bool said_ready = false;           // process.send('ready') or sd_notify READY=1
-  bool said_online = false;          // cluster worker's 'online'
-  bool main_script_ran = false;      // Node worker seen waiting in its event loop (event_loop_probe)
-  bool probe_unavailable = false;    // its /proc files cannot tell: listen_timeout decides
-  int idle_probes = 0;               // consecutive probes that found it waiting in its event loop
-  ActionTimer probe;                 // the event-loop probe (messages.cpp), until the main script ran
+  std::int64_t started_at_ms = 0;  // wall clock (pm_uptime)
+  bool ready = false;              // serving: listening / 'ready' / READY=1, as the app requires
+  bool said_ready = false;         // process.send('ready') or sd_notify READY=1
+  bool said_online = false;        // cluster worker's 'online'
+  bool main_script_ran = false;    // Node worker seen waiting in its event loop (event_loop_probe)
+  bool probe_unavailable = false;  // its /proc files cannot tell: listen_timeout decides
+  int idle_probes = 0;             // consecutive probes that found it waiting in its event loop
+  ActionTimer probe;               // the event-loop probe (messages.cpp), until the main script ran
   std::optional<process::ExitStatus> exit;
-  std::unique_ptr<ipc::Channel> channel;  // Node's IPC channel (process.send, cluster protocol)
+  std::unique_ptr<ipc::Channel> channel;         // Node's IPC channel (process.send, cluster protocol)
   std::unique_ptr<logs::InstanceOutput> output;  // its stdout/stderr pipes, drained to the logs
   std::unique_ptr<StdinWriter> stdin_writer;     // its stdin (fork mode; cluster workers: /dev/null)
 
   // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
   // process is reaped and its whole tree is gone.
   bool terminating = false;
-  bool signalled = false;            // the stop signal went to the tree
+  bool signalled = false;  // the stop signal went to the tree
   bool killed = false;
   std::int64_t terminate_began_mono_ms = 0;
   std::optional<process::TreeSnapshot> tree;   // without a cgroup: the tree found by /proc
-  std::unique_ptr<process::RunCgroup> cgroup;   // its cgroup, when the daemon can make them
+  std::unique_ptr<process::RunCgroup> cgroup;  // its cgroup, when the daemon can make them
   std::function<void()> on_gone;
   ActionTimer timer;
 
@@ -86,38 +86,38 @@ struct Run {
 };
 
 struct Instance {
-  int id = 0;        // pm_id: unique across the daemon
-  int index = 0;     // NODE_APP_INSTANCE: dense within the app
+  int id = 0;     // pm_id: unique across the daemon
+  int index = 0;  // NODE_APP_INSTANCE: dense within the app
   App* app = nullptr;
 
   InstanceState state = InstanceState::stopped;
-  std::unique_ptr<Run> run;                     // the current process, if any
-  std::unique_ptr<Run> incoming;                // reload: the replacement until it is ready
-  std::vector<std::unique_ptr<Run>> retiring;   // reload: replaced, stopping gracefully
+  std::unique_ptr<Run> run;                    // the current process, if any
+  std::unique_ptr<Run> incoming;               // reload: the replacement until it is ready
+  std::vector<std::unique_ptr<Run>> retiring;  // reload: replaced, stopping gracefully
 
-  std::int64_t created_at_ms = 0;               // wall clock, first start
-  int restart_time = 0;                         // restarts done (crash, restart, reload)
-  RestartHistory history;                       // unstable restarts, back-off
+  std::int64_t created_at_ms = 0;  // wall clock, first start
+  int restart_time = 0;            // restarts done (crash, restart, reload)
+  RestartHistory history;          // unstable restarts, back-off
   std::optional<process::ExitStatus> last_exit;
-  std::string last_error;                       // why it is errored / why a start failed
-  bool ready_timed_out = false;                 // its run was not ready within listen_timeout
-  bool start_queued = false;                    // launching, waiting for its turn (queue_start)
-  bool stop_queued = false;                     // to be stopped, waiting for its turn (queue_stop)
-  int transient_start_failures = 0;             // EMFILE/EAGAIN... in a row: the retry back-off
-  std::string last_restart_reason;              // what the daemon restarted it for (memory, cron, watch)
+  std::string last_error;            // why it is errored / why a start failed
+  bool ready_timed_out = false;      // its run was not ready within listen_timeout
+  bool start_queued = false;         // launching, waiting for its turn (queue_start)
+  bool stop_queued = false;          // to be stopped, waiting for its turn (queue_stop)
+  int transient_start_failures = 0;  // EMFILE/EAGAIN... in a row: the retry back-off
+  std::string last_restart_reason;   // what the daemon restarted it for (memory, cron, watch)
 
   std::vector<std::function<void()>> stop_waiters;
   // A user's `stop` came after a restart began (cron, watch, memory, or a `restart` still
   // stopping): the restart must not start the instance again once it is down.
   bool stop_requested = false;
-  std::deque<nlohmann::json> messages;          // the last messages the app sent (describe)
+  std::deque<nlohmann::json> messages;  // the last messages the app sent (describe)
   // Messages from the app that were dropped (not JSON, too deep, a malformed cluster message):
   // counted and shown by describe; drove.log gets at most one line per instance per minute.
   std::uint64_t dropped_messages = 0;
   std::string last_dropped_reason;
   std::int64_t dropped_logged_mono_ms = 0;
   std::uint64_t dropped_since_logged = 0;
-  ActionTimer restart_timer;                    // waiting restart
+  ActionTimer restart_timer;  // waiting restart
 
   // Resource use of the whole tree, refreshed by the sampler.
   double cpu_percent = 0;
@@ -125,9 +125,9 @@ struct Instance {
   std::uint64_t last_cpu_ticks = 0;
   std::int64_t last_sample_mono_ms = 0;
 
-  logs::OutputSpec output_spec;                 // where its output goes (paths, prefixes, rotation)
+  logs::OutputSpec output_spec;  // where its output goes (paths, prefixes, rotation)
   std::string pid_file_path;
-  FileOwner pid_file_owner;                     // whose rights write it (output_spec.owner_for)
+  FileOwner pid_file_owner;  // whose rights write it (output_spec.owner_for)
 
   [[nodiscard]] pid_t pid() const { return run ? run->pid : 0; }
   [[nodiscard]] bool has_processes() const { return run || incoming || !retiring.empty(); }

@@ -89,9 +89,12 @@ std::vector<std::string> instance_env(const Instance& instance, const Run& run, 
     // PM2: the variable's base value (from env, or 0) plus the instance index.
     long base = 0;
     auto set = over.find(spec.increment_var);
-    if (set != over.end() && set->second) base = std::strtol(set->second->c_str(), nullptr, 10);
-    else if (const std::string* value = own(spec.increment_var); value && set == over.end()) base = std::strtol(value->c_str(), nullptr, 10);
-    else if (spec.increment_var == "PORT" && spec.port) base = *spec.port;
+    if (set != over.end() && set->second)
+      base = std::strtol(set->second->c_str(), nullptr, 10);
+    else if (const std::string* value = own(spec.increment_var); value && set == over.end())
+      base = std::strtol(value->c_str(), nullptr, 10);
+    else if (spec.increment_var == "PORT" && spec.port)
+      base = *spec.port;
     over[spec.increment_var] = std::to_string(base + instance.index);
   }
   std::vector<std::string> out;

@@ -10,12 +10,12 @@
 #include <cerrno>
 
 #include "base/clock.hpp"
-#include "base/loop_barrier.hpp"
 #include "base/log.hpp"
+#include "base/loop_barrier.hpp"
+#include "ipc/channel.hpp"
 #include "process/spawn.hpp"
 #include "supervisor/app_identity.hpp"
 #include "supervisor/instance_env.hpp"
-#include "ipc/channel.hpp"
 #include "supervisor/output_files.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -183,13 +183,16 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   in_read.reset();
   if (in_write) {
     auto writer = StdinWriter::open(loop_, std::move(in_write));
-    if (writer.ok()) run->stdin_writer = std::move(writer.value());
-    else log_warn("{}:{} stdin: {} (`drove send` cannot reach it)", spec.name, instance.id, writer.error().message());
+    if (writer.ok())
+      run->stdin_writer = std::move(writer.value());
+    else
+      log_warn("{}:{} stdin: {} (`drove send` cannot reach it)", spec.name, instance.id, writer.error().message());
   }
   run->output = logs_.attach(instance.output_spec, std::move(out_read), std::move(err_read));
   if (const auto& error = run->output->open_error()) {
     instance.last_error = error->message();
-    log_warn("{}:{} log file: {} (the app runs; its output is counted as dropped)", spec.name, instance.id, instance.last_error);
+    log_warn("{}:{} log file: {} (the app runs; its output is counted as dropped)", spec.name, instance.id,
+             instance.last_error);
   }
   Run* raw = run.get();
   reaper_.watch(raw->pid, [this, raw](process::ExitStatus status) { on_run_exit(*raw, status); });
@@ -197,19 +200,21 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     channel_theirs.reset();
     auto channel = ipc::Channel::open(
         loop_, std::move(channel_ours),
-        {.on_message = [this, raw](nlohmann::json message, UniqueFd fd) { on_channel_message(*raw, std::move(message), std::move(fd)); },
-         .on_close = [this, raw](int) {
-           bool served = false;
-           if (auto* primary = raw->instance->app->primary.get()) {
-             served = primary->asked_for_server(raw->worker_id);
-             primary->remove_worker(raw->worker_id);
-           }
-           // A cluster worker stopped by `disconnect` that served nothing and still runs once
-           // its channel closed (a timer, a queue consumer: nothing of Node's ends it) gets the
-           // stop signal now, as PM2 would send it, instead of SIGKILL at kill_timeout. One that
-           // served may still be finishing requests: it is left to end by itself.
-           if (!served && raw->terminating && !raw->signalled && raw->pid != 0) signal_run(*raw);
-         },
+        {.on_message = [this, raw](nlohmann::json message,
+                                   UniqueFd fd) { on_channel_message(*raw, std::move(message), std::move(fd)); },
+         .on_close =
+             [this, raw](int) {
+               bool served = false;
+               if (auto* primary = raw->instance->app->primary.get()) {
+                 served = primary->asked_for_server(raw->worker_id);
+                 primary->remove_worker(raw->worker_id);
+               }
+               // A cluster worker stopped by `disconnect` that served nothing and still runs once
+               // its channel closed (a timer, a queue consumer: nothing of Node's ends it) gets the
+               // stop signal now, as PM2 would send it, instead of SIGKILL at kill_timeout. One that
+               // served may still be finishing requests: it is left to end by itself.
+               if (!served && raw->terminating && !raw->signalled && raw->pid != 0) signal_run(*raw);
+             },
          .on_dropped = [this, raw](const std::string& reason) { on_dropped_message(*raw->instance, reason); }});
     if (channel.ok()) {
       raw->channel = std::move(channel.value());
@@ -256,7 +261,8 @@ void Supervisor::arm_readiness(Run& run) {
     const std::string waited = std::to_string(app_spec.listen_timeout_ms) + " ms";
     const auto* primary = owner.app->primary.get();
     const bool serves_nothing = raw->said_online && primary && !primary->asked_for_server(raw->worker_id);
-    if (owner.incoming.get() == raw && !(serves_nothing && !app_spec.wait_ready && peer_listening_keys(*owner.app).empty())) {
+    if (owner.incoming.get() == raw &&
+        !(serves_nothing && !app_spec.wait_ready && peer_listening_keys(*owner.app).empty())) {
       on_incoming_failed(owner, "its replacement was not ready within listen_timeout (" + waited + ")");
     } else if (!app_spec.wait_ready && raw->said_online) {
       mark_ready(*raw);  // a cluster worker with no server: nothing more to wait for
@@ -329,7 +335,8 @@ void Supervisor::start_instance(Instance& instance) {
   const int shift = std::min(instance.transient_start_failures, 6);
   const std::int64_t delay_ms = std::min<std::int64_t>(kTransientRetryFirstMs << shift, kTransientRetryMaxMs);
   ++instance.transient_start_failures;
-  log_warn("{}:{} could not start ({}): retrying in {} ms", instance.app->spec.name, instance.id, instance.last_error, delay_ms);
+  log_warn("{}:{} could not start ({}): retrying in {} ms", instance.app->spec.name, instance.id, instance.last_error,
+           delay_ms);
   set_state(instance, InstanceState::waiting_restart);
   instance.restart_timer.start(delay_ms, [this, &instance] {
     if (instance.state == InstanceState::waiting_restart) start_instance(instance);
@@ -436,10 +443,12 @@ void Supervisor::terminate(Run& run, Done on_gone) {
   run.killed = false;
   run.terminate_began_mono_ms = monotonic_ms();
   // Without a cgroup, the tree is recorded now (and refreshed before each signal).
-  if (spec.treekill && !run.cgroup && !run.tree) run.tree = process::TreeSnapshot::take(tree_identity(run), run.pid != 0);
+  if (spec.treekill && !run.cgroup && !run.tree)
+    run.tree = process::TreeSnapshot::take(tree_identity(run), run.pid != 0);
   if (primary) primary->stop_routing(run.worker_id);
   const bool channel_open = run.channel && run.channel->is_open() && run.pid != 0;
-  if (channel_open && primary && spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec) && !spec.shutdown_with_message) {
+  if (channel_open && primary && spec.exec_mode == ExecMode::cluster && speaks_node_ipc(spec) &&
+      !spec.shutdown_with_message) {
     // Node's graceful worker stop: it closes its servers, finishes in-flight requests, exits.
     primary->disconnect(run.worker_id);
   } else if (channel_open && spec.shutdown_with_message) {
@@ -496,7 +505,8 @@ void Supervisor::poll_terminating(Run& run) {
   }
   if (!run.killed && elapsed >= spec.kill_timeout_ms) {
     run.killed = true;
-    log_warn("{}:{} still running {} ms after {}: sending SIGKILL", spec.name, run.instance->id, elapsed, spec.kill_signal);
+    log_warn("{}:{} still running {} ms after {}: sending SIGKILL", spec.name, run.instance->id, elapsed,
+             spec.kill_signal);
     if (spec.treekill && run.cgroup) {
       run.cgroup->kill_all();
     } else if (spec.treekill && run.tree) {

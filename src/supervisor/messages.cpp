@@ -5,8 +5,8 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
-#include "supervisor/app_identity.hpp"
 #include "process/event_loop_probe.hpp"
+#include "supervisor/app_identity.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -211,13 +211,15 @@ void Supervisor::probe_event_loop(Run& run) {
 CommandStatus Supervisor::send_message(const std::vector<Instance*>& instances, const nlohmann::json& message) {
   for (Instance* instance : instances) {
     if (!instance->run || !instance->run->channel || !instance->run->channel->is_open()) {
-      return CommandError{ErrorCode::no_channel, "process " + std::to_string(instance->id) + " (" + instance->app->spec.name +
-                                            ") has no IPC channel: only node apps that are running can receive messages"};
+      return CommandError{ErrorCode::no_channel,
+                          "process " + std::to_string(instance->id) + " (" + instance->app->spec.name +
+                              ") has no IPC channel: only node apps that are running can receive messages"};
     }
   }
   for (Instance* instance : instances) {
     if (auto s = instance->run->channel->send(message); !s.ok()) {
-      return CommandError{ErrorCode::io, "cannot send to process " + std::to_string(instance->id) + ": " + s.error().message()};
+      return CommandError{ErrorCode::io,
+                          "cannot send to process " + std::to_string(instance->id) + ": " + s.error().message()};
     }
   }
   return Ok{};
@@ -226,15 +228,19 @@ CommandStatus Supervisor::send_message(const std::vector<Instance*>& instances, 
 CommandStatus Supervisor::send_line(const std::vector<Instance*>& instances, const std::string& bytes) {
   for (Instance* instance : instances) {
     const std::string who = "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ")";
-    if (!instance->run || instance->run->pid == 0) return CommandError{ErrorCode::no_such_process, who + " is not running"};
+    if (!instance->run || instance->run->pid == 0)
+      return CommandError{ErrorCode::no_such_process, who + " is not running"};
     if (!instance->run->stdin_writer) {
-      return CommandError{ErrorCode::no_stdin, who + " has no stdin to write to: cluster workers read /dev/null, as under PM2 "
-                                            "(use `drove message` to reach process.on('message'))"};
+      return CommandError{ErrorCode::no_stdin,
+                          who +
+                              " has no stdin to write to: cluster workers read /dev/null, as under PM2 "
+                              "(use `drove message` to reach process.on('message'))"};
     }
   }
   for (Instance* instance : instances) {
     if (auto s = instance->run->stdin_writer->write(bytes); !s.ok()) {
-      return CommandError{ErrorCode::io, "cannot write to the stdin of process " + std::to_string(instance->id) + ": " + s.error().message()};
+      return CommandError{ErrorCode::io, "cannot write to the stdin of process " + std::to_string(instance->id) + ": " +
+                                             s.error().message()};
     }
   }
   return Ok{};

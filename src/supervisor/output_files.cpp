@@ -9,7 +9,6 @@
 #include <cctype>
 #include <string>
 
-
 namespace drove::supervisor {
 
 std::string file_safe_name(const std::string& name) {

@@ -44,10 +44,11 @@ logs::OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std:
   spec.time = app.time;
   spec.date_format = app.log_date_format;
   spec.json = app.log_type == LogType::json;
-  spec.rotation = logs::RotationPolicy{.max_size_bytes = static_cast<std::uint64_t>(app.log_max_size > 0 ? app.log_max_size : 0),
-                                 .daily = app.log_rotate_daily,
-                                 .retain = app.log_retain,
-                                 .compress = app.log_compress};
+  spec.rotation =
+      logs::RotationPolicy{.max_size_bytes = static_cast<std::uint64_t>(app.log_max_size > 0 ? app.log_max_size : 0),
+                           .daily = app.log_rotate_daily,
+                           .retain = app.log_retain,
+                           .compress = app.log_compress};
   return spec;
 }
 

@@ -23,12 +23,13 @@ bool Supervisor::holds_sockets(const App& app) const {
 }
 
 CommandStatus Supervisor::reload(const std::vector<Instance*>& instances, int batch_size,
-                                               std::function<void(std::vector<ReloadOutcome>)> done) {
+                                 std::function<void(std::vector<ReloadOutcome>)> done) {
   std::map<App*, std::vector<Instance*>> by_app;
   for (Instance* instance : instances) by_app[instance->app].push_back(instance);
   for (auto& [app, _] : by_app) {
     if (app->reload.active) {
-      return CommandError{ErrorCode::busy, "a reload of '" + app->spec.name + "' is already running; wait for it to finish"};
+      return CommandError{ErrorCode::busy,
+                          "a reload of '" + app->spec.name + "' is already running; wait for it to finish"};
     }
   }
   auto outcomes = std::make_shared<std::vector<ReloadOutcome>>();
@@ -84,7 +85,8 @@ void Supervisor::reload_next_batch(App& app) {
       // still queued to start will start with the new spec anyway).
       if (instance->start_queued) continue;
       if (instance->state != InstanceState::online && instance->state != InstanceState::launching) {
-        if (instance->state == InstanceState::stopped || instance->state == InstanceState::errored) start_instance(*instance);
+        if (instance->state == InstanceState::stopped || instance->state == InstanceState::errored)
+          start_instance(*instance);
         continue;
       }
       r.in_flight.push_back(instance);
@@ -133,8 +135,8 @@ void Supervisor::on_incoming_failed(Instance& instance, const std::string& why) 
       if (i->incoming.get() == incoming) bury(std::move(i->incoming));
     });
   }
-  const std::string message = "reload of '" + app.spec.name + "' aborted: instance " + std::to_string(instance.id) + ": " +
-                              why + "; the previous processes still serve";
+  const std::string message = "reload of '" + app.spec.name + "' aborted: instance " + std::to_string(instance.id) +
+                              ": " + why + "; the previous processes still serve";
   log_warn("{}", message);
   emit(instance, events::ReloadFailed{message});
   auto done = std::move(r.done);

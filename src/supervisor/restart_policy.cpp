@@ -8,8 +8,8 @@ RestartDecision decide_restart(const RestartPolicy& policy, const RunEnd& run, c
   RestartDecision d;
   d.next = history;
 
-  if (run.exit_code && std::find(policy.stop_exit_codes.begin(), policy.stop_exit_codes.end(),
-                                 *run.exit_code) != policy.stop_exit_codes.end()) {
+  if (run.exit_code && std::find(policy.stop_exit_codes.begin(), policy.stop_exit_codes.end(), *run.exit_code) !=
+                           policy.stop_exit_codes.end()) {
     d.action = RestartDecision::Action::stop;
     d.reason = "exit code " + std::to_string(*run.exit_code) + " is in stop_exit_codes";
     return d;

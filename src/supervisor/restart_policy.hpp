@@ -40,8 +40,8 @@ struct RestartDecision {
   enum class Action { restart, stop, errored };
   Action action = Action::restart;
   std::int64_t delay_ms = 0;
-  RestartHistory next;   // the history to keep after this decision
-  std::string reason;    // for the daemon log and `describe`
+  RestartHistory next;  // the history to keep after this decision
+  std::string reason;   // for the daemon log and `describe`
 };
 
 inline constexpr std::int64_t kBackoffCapMs = 15000;

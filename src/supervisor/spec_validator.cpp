@@ -23,10 +23,12 @@ std::optional<std::string> check_duration(const std::string& app, const char* fi
   return std::nullopt;
 }
 
-std::optional<std::string> check_user(const std::string& app, const char* field, const std::optional<std::string>& user) {
+std::optional<std::string> check_user(const std::string& app, const char* field,
+                                      const std::optional<std::string>& user) {
   if (!user) return std::nullopt;
   if (user->empty()) return fmt::format("app '{}': '{}' is empty (omit it to run as the daemon's user)", app, field);
-  if (user->size() > 256 || has_control_char(*user)) return fmt::format("app '{}': '{}' is not a user or group name or number", app, field);
+  if (user->size() > 256 || has_control_char(*user))
+    return fmt::format("app '{}': '{}' is not a user or group name or number", app, field);
   return std::nullopt;
 }
 
@@ -38,12 +40,14 @@ std::optional<std::string> validate_spec(const AppSpec& spec) {
   const std::string& name = spec.name;
   if (name.empty()) return std::string("app name is empty");
   if (name.size() > kMaxNameBytes) {
-    return fmt::format("app name '{}...' is {} bytes long; the limit is {}", name.substr(0, 32), name.size(), kMaxNameBytes);
+    return fmt::format("app name '{}...' is {} bytes long; the limit is {}", name.substr(0, 32), name.size(),
+                       kMaxNameBytes);
   }
   if (has_control_char(name)) return fmt::format("app name {:?} contains a control character", name);
   if (is_reserved_name(name)) return fmt::format("app name '{}' is reserved (it targets every process)", name);
   if (name == "." || name == "..") return fmt::format("app name '{}' is not a usable file name", name);
-  if (spec.namespace_name.empty() || spec.namespace_name.size() > kMaxNameBytes || has_control_char(spec.namespace_name)) {
+  if (spec.namespace_name.empty() || spec.namespace_name.size() > kMaxNameBytes ||
+      has_control_char(spec.namespace_name)) {
     return fmt::format("app '{}': 'namespace' must be 1 to {} printable bytes", name, kMaxNameBytes);
   }
   if (spec.exec_path.empty() && spec.script.empty()) return fmt::format("app '{}': 'script' is empty", name);
@@ -54,30 +58,36 @@ std::optional<std::string> validate_spec(const AppSpec& spec) {
     if (has_nul(arg)) return fmt::format("app '{}': an argument contains a NUL byte", name);
   }
   if (spec.instances < 1 || spec.instances > kMaxInstancesPerApp) {
-    return fmt::format("app '{}': 'instances' must be between 1 and {}, got {}", name, kMaxInstancesPerApp, spec.instances);
+    return fmt::format("app '{}': 'instances' must be between 1 and {}, got {}", name, kMaxInstancesPerApp,
+                       spec.instances);
   }
   if (auto e = check_user(name, "uid", spec.uid)) return e;
   if (auto e = check_user(name, "gid", spec.gid)) return e;
-  for (const auto& [field, ms] : {std::pair{"min_uptime", spec.min_uptime_ms}, std::pair{"restart_delay", spec.restart_delay_ms},
-                                  std::pair{"exp_backoff_restart_delay", spec.exp_backoff_restart_delay_ms},
-                                  std::pair{"kill_timeout", spec.kill_timeout_ms}, std::pair{"listen_timeout", spec.listen_timeout_ms},
-                                  std::pair{"watch_delay", spec.watch_delay_ms}}) {
+  for (const auto& [field, ms] :
+       {std::pair{"min_uptime", spec.min_uptime_ms}, std::pair{"restart_delay", spec.restart_delay_ms},
+        std::pair{"exp_backoff_restart_delay", spec.exp_backoff_restart_delay_ms},
+        std::pair{"kill_timeout", spec.kill_timeout_ms}, std::pair{"listen_timeout", spec.listen_timeout_ms},
+        std::pair{"watch_delay", spec.watch_delay_ms}}) {
     if (auto e = check_duration(name, field, ms)) return e;
   }
-  if (spec.max_restarts < 0) return fmt::format("app '{}': 'max_restarts' must not be negative, got {}", name, spec.max_restarts);
+  if (spec.max_restarts < 0)
+    return fmt::format("app '{}': 'max_restarts' must not be negative, got {}", name, spec.max_restarts);
   if (spec.port && (*spec.port < 0 || *spec.port > 65535)) {
     return fmt::format("app '{}': 'port' must be between 0 and 65535, got {}", name, *spec.port);
   }
   for (const auto& l : spec.listen) {
-    if (l.port < 0 || l.port > 65535) return fmt::format("app '{}': a 'listen' port must be between 0 and 65535, got {}", name, l.port);
+    if (l.port < 0 || l.port > 65535)
+      return fmt::format("app '{}': a 'listen' port must be between 0 and 65535, got {}", name, l.port);
   }
   if (!spec.kill_signal.empty() && process::signal_from_name(spec.kill_signal) == 0) {
     return fmt::format("app '{}': 'kill_signal' {:?} is not a signal", name, spec.kill_signal);
   }
   for (int code : spec.stop_exit_codes) {
-    if (code < 0 || code > 255) return fmt::format("app '{}': 'stop_exit_codes' entries must be 0-255, got {}", name, code);
+    if (code < 0 || code > 255)
+      return fmt::format("app '{}': 'stop_exit_codes' entries must be 0-255, got {}", name, code);
   }
-  if (spec.log_max_size < 0 || spec.log_retain < 0) return fmt::format("app '{}': log rotation sizes must not be negative", name);
+  if (spec.log_max_size < 0 || spec.log_retain < 0)
+    return fmt::format("app '{}': log rotation sizes must not be negative", name);
   return check_env(name, spec.env);
 }
 
@@ -96,8 +106,8 @@ std::optional<std::string> check_instance_caps(const std::string& name, int curr
   }
   const long long after = static_cast<long long>(total) - current + target;
   if (after > kMaxInstancesTotal) {
-    return fmt::format("cannot run {} instances of '{}': the daemon would manage {} processes; the limit is {}", target, name,
-                       after, kMaxInstancesTotal);
+    return fmt::format("cannot run {} instances of '{}': the daemon would manage {} processes; the limit is {}", target,
+                       name, after, kMaxInstancesTotal);
   }
   return std::nullopt;
 }
@@ -105,7 +115,8 @@ std::optional<std::string> check_instance_caps(const std::string& name, int curr
 std::optional<std::string> check_disk_name(const std::string& name, const std::map<std::string, std::string>& taken) {
   const std::string on_disk = file_safe_name(name);
   if (auto it = taken.find(on_disk); it != taken.end() && it->second != name) {
-    return fmt::format("app name '{}' would share log files with app '{}' (both are '{}' on disk)", name, it->second, on_disk);
+    return fmt::format("app name '{}' would share log files with app '{}' (both are '{}' on disk)", name, it->second,
+                       on_disk);
   }
   return std::nullopt;
 }

@@ -33,9 +33,8 @@ Status StdinWriter::write(std::string bytes) {
   auto* pending = new PendingWrite{{}, std::move(bytes)};
   pending->req.data = pending;
   uv_buf_t buf = uv_buf_init(pending->bytes.data(), static_cast<unsigned>(pending->bytes.size()));
-  const int rc = uv_write(&pending->req, stream, &buf, 1, [](uv_write_t* req, int) {
-    delete static_cast<PendingWrite*>(req->data);
-  });
+  const int rc = uv_write(&pending->req, stream, &buf, 1,
+                          [](uv_write_t* req, int) { delete static_cast<PendingWrite*>(req->data); });
   if (rc != 0) {
     delete pending;
     return SysError{-rc, "write to its stdin"};

@@ -8,20 +8,20 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 #include <limits>
+#include <regex>
 #include <set>
 #include <unordered_map>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
-#include "base/off_loop.hpp"
 #include "base/loop_barrier.hpp"
+#include "base/off_loop.hpp"
 #include "config/app_environment.hpp"
 #include "process/proc_table.hpp"
-#include "supervisor/output_spec_for_app.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
+#include "supervisor/output_spec_for_app.hpp"
 #include "supervisor/spec_validator.hpp"
 
 namespace drove::supervisor {
@@ -36,12 +36,18 @@ constexpr std::int64_t kMemoryCheckIntervalMs = 1000;
 
 const char* to_string(InstanceState state) {
   switch (state) {
-    case InstanceState::launching: return "launching";
-    case InstanceState::online: return "online";
-    case InstanceState::stopping: return "stopping";
-    case InstanceState::stopped: return "stopped";
-    case InstanceState::waiting_restart: return "waiting restart";
-    case InstanceState::errored: return "errored";
+    case InstanceState::launching:
+      return "launching";
+    case InstanceState::online:
+      return "online";
+    case InstanceState::stopping:
+      return "stopping";
+    case InstanceState::stopped:
+      return "stopped";
+    case InstanceState::waiting_restart:
+      return "waiting restart";
+    case InstanceState::errored:
+      return "errored";
   }
   return "unknown";
 }
@@ -54,10 +60,11 @@ Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths
       logs_(loop),
       collector_(UvHandle<uv_check_t>::make()),
       starts_(loop, "queued starts", [this](int id) { start_queued(id); }),
-      stops_(loop, "queued stops", [this](int id) { stop_queued(id); }, TurnQueue::kDefaultBudgetMs,
-             [this] {
-               if (!cgroups_) (void)proc_table_.get();  // the snapshot the batch's stops share
-             }),
+      stops_(
+          loop, "queued stops", [this](int id) { stop_queued(id); }, TurnQueue::kDefaultBudgetMs,
+          [this] {
+            if (!cgroups_) (void)proc_table_.get();  // the snapshot the batch's stops share
+          }),
       sampler_(UvHandle<uv_timer_t>::make()),
       memory_guard_(UvHandle<uv_timer_t>::make()),
       notify_(loop, [this](pid_t sender, const std::map<std::string, std::string>& fields) {
@@ -155,11 +162,13 @@ CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool
   for (const auto& spec : specs) {
     if (auto why = validate_spec(spec)) return CommandError{ErrorCode::invalid, *why};
     if (!force && (apps_.count(spec.name) || !names.insert(spec.name).second)) {
-      return CommandError{ErrorCode::exists, "an app named '" + spec.name + "' already exists (use restart, or delete it first)"};
+      return CommandError{ErrorCode::exists,
+                          "an app named '" + spec.name + "' already exists (use restart, or delete it first)"};
     }
     if (auto why = check_disk_name(spec.name, on_disk)) return CommandError{ErrorCode::exists, *why};
     on_disk.emplace(file_safe_name(spec.name), spec.name);
-    if (auto why = check_instance_caps(spec.name, 0, spec.instances, total)) return CommandError{ErrorCode::too_big, *why};
+    if (auto why = check_instance_caps(spec.name, 0, spec.instances, total))
+      return CommandError{ErrorCode::too_big, *why};
     total += spec.instances;
   }
   std::vector<int> ids;
@@ -172,7 +181,8 @@ CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool
     if (holds_sockets(*raw)) create_primary(*raw);
     apps_.emplace(raw->spec.name, std::move(app));
     for (int index : free_indexes(*raw, raw->spec.instances)) ids.push_back(new_instance(*raw, index).id);
-    log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances, to_string(raw->spec.exec_mode));
+    log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances,
+             to_string(raw->spec.exec_mode));
     if (raw->spec.autostart) {
       // The first instance starts now, so that `start` reports a failure to start (unknown
       // user, missing script) in its reply; the others are queued and started a batch per
@@ -180,8 +190,10 @@ CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool
       // The reply waits until each queued one has been launched (starts_pending).
       bool first = true;
       for (Instance* instance : raw->instances) {
-        if (first) start_instance(*instance);
-        else queue_start(*instance);
+        if (first)
+          start_instance(*instance);
+        else
+          queue_start(*instance);
         first = false;
       }
     }
@@ -219,7 +231,8 @@ CommandStatus Supervisor::scale(const std::string& name, const std::string& coun
   } catch (const std::exception&) {
     return CommandError{ErrorCode::invalid, "invalid instance count '" + count + "': expected N, +N or -N"};
   }
-  if (target < 1) return CommandError{ErrorCode::invalid, "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
+  if (target < 1)
+    return CommandError{ErrorCode::invalid, "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
   if (auto why = check_instance_caps(name, current, target, static_cast<int>(instances_.size()))) {
     return CommandError{ErrorCode::too_big, *why};
   }
@@ -270,7 +283,7 @@ std::vector<int> Supervisor::free_indexes(const App& app, int count) const {
 // absolute path of an app's script (the CLI resolves `stop echo.js` against its cwd); a
 // namespace. A target that matches nothing is an error, 'all' with no app included.
 CommandResult<std::vector<Instance*>> Supervisor::resolve(const std::vector<std::string>& targets,
-                                                                   const std::string& cwd) {
+                                                          const std::string& cwd) {
   std::vector<Instance*> out;
   std::set<int> seen;
   auto add_instance = [&](Instance* instance) {
@@ -331,12 +344,14 @@ CommandStatus Supervisor::send_signal(const std::vector<Instance*>& instances, i
   for (Instance* instance : instances) {
     // While the run's pid is set the reaper has not collected it: the pid is still this process.
     if (instance->pid() == 0) {
-      return CommandError{ErrorCode::not_running, "process " + std::to_string(instance->id) + " (" + instance->app->spec.name + ") is not running"};
+      return CommandError{ErrorCode::not_running, "process " + std::to_string(instance->id) + " (" +
+                                                      instance->app->spec.name + ") is not running"};
     }
     pids.push_back(instance->pid());
   }
   for (pid_t pid : pids) {
-    if (::kill(pid, signal) != 0) return CommandError{ErrorCode::io, "cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno)};
+    if (::kill(pid, signal) != 0)
+      return CommandError{ErrorCode::io, "cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno)};
   }
   return Ok{};
 }
@@ -344,9 +359,9 @@ CommandStatus Supervisor::send_signal(const std::vector<Instance*>& instances, i
 void Supervisor::assign_log_paths(Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
   instance.output_spec = output_spec_for(spec, instance.id, paths_.logs_dir);
-  instance.pid_file_path = spec.pid_file.empty()
-                               ? paths_.pids_dir + "/" + file_safe_name(spec.name) + "-" + std::to_string(instance.id) + ".pid"
-                               : spec.pid_file;
+  instance.pid_file_path = spec.pid_file.empty() ? paths_.pids_dir + "/" + file_safe_name(spec.name) + "-" +
+                                                       std::to_string(instance.id) + ".pid"
+                                                 : spec.pid_file;
 }
 
 void Supervisor::stop(const std::vector<Instance*>& instances, Done done) {
@@ -442,7 +457,9 @@ CommandStatus Supervisor::rename_app(const std::string& from, const std::string&
   if (from == to) return Ok{};
   auto it = apps_.find(from);
   if (it == apps_.end()) return CommandError{ErrorCode::not_found, "app '" + from + "' not found"};
-  if (apps_.count(from) > 1) return CommandError{ErrorCode::invalid, "several apps are named '" + from + "' (start -f): delete the extra ones first"};
+  if (apps_.count(from) > 1)
+    return CommandError{ErrorCode::invalid,
+                        "several apps are named '" + from + "' (start -f): delete the extra ones first"};
   if (apps_.count(to)) return CommandError{ErrorCode::exists, "an app named '" + to + "' already exists"};
   AppSpec renamed = it->second->spec;
   renamed.name = to;
@@ -489,8 +506,10 @@ void Supervisor::remove(const std::vector<Instance*>& instances, Done done) {
         // The port closes now: a deleted app must not keep accepting connections.
         if (app->primary) {
           // A primary shared with other apps keeps the sockets their workers hold.
-          if (app->primary.use_count() > 1) app->primary->close_unheld();
-          else app->primary->close_all();
+          if (app->primary.use_count() > 1)
+            app->primary->close_unheld();
+          else
+            app->primary->close_all();
         }
         stop_triggers(*app);
         for (auto [entry, end] = apps_.equal_range(app->spec.name); entry != end; ++entry) {
@@ -526,7 +545,8 @@ void Supervisor::set_state(Instance& instance, InstanceState state) {
 
 void Supervisor::emit(const Instance& instance, EventData data) {
   if (!event_sink_) return;
-  event_sink_(Event{instance.id, instance.app ? instance.app->spec.name : "", instance.pid(), wall_ms(), std::move(data)});
+  event_sink_(
+      Event{instance.id, instance.app ? instance.app->spec.name : "", instance.pid(), wall_ms(), std::move(data)});
 }
 
 // Reading /proc costs tens of microseconds per process: with 1,000 apps a snapshot held the
@@ -545,14 +565,17 @@ void Supervisor::sample() {
 
 // Reads /proc on a pool thread; `apply` gets the snapshot on the loop (at once, if the pool
 // refuses). `busy` is set meanwhile, so that a slow read is not queued twice.
-void Supervisor::read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply) {
+void Supervisor::read_proc_off_loop(const char* what, bool& busy,
+                                    std::function<void(const process::ProcTable&)> apply) {
   busy = true;
   auto done = [alive = std::weak_ptr<int>(alive_), &busy, apply = std::move(apply)](const process::ProcTable& table) {
     if (alive.expired()) return;
     busy = false;
     apply(table);
   };
-  if (!run_off_loop(loop_, what, [] { return process::ProcTable::snapshot(); }, done)) done(process::ProcTable::snapshot());
+  if (!run_off_loop(
+          loop_, what, [] { return process::ProcTable::snapshot(); }, done))
+    done(process::ProcTable::snapshot());
 }
 
 void Supervisor::apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled) {
@@ -571,7 +594,8 @@ void Supervisor::apply_sample(const process::ProcTable& table, const std::vector
     if (instance->last_sample_mono_ms != 0 && instance->last_cpu_ticks != 0 && ticks >= instance->last_cpu_ticks) {
       const double seconds = static_cast<double>(now - instance->last_sample_mono_ms) / 1000.0;
       if (seconds > 0) {
-        instance->cpu_percent = static_cast<double>(ticks - instance->last_cpu_ticks) / ticks_per_second / seconds * 100.0;
+        instance->cpu_percent =
+            static_cast<double>(ticks - instance->last_cpu_ticks) / ticks_per_second / seconds * 100.0;
       }
     }
     instance->last_cpu_ticks = ticks;
@@ -598,8 +622,7 @@ std::map<std::string, nlohmann::json> Supervisor::log_file_stats() const {
 }
 
 nlohmann::json Supervisor::describe(const Instance& instance, bool full,
-                                    const std::map<std::string, nlohmann::json>& log_files,
-                                    bool with_app) const {
+                                    const std::map<std::string, nlohmann::json>& log_files, bool with_app) const {
   const AppSpec& spec = instance.app->spec;
   nlohmann::json j = summary(instance);  // the table's row, and the rest of the description
   j.update(nlohmann::json{
@@ -620,8 +643,10 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
     j["dropped_messages"] = {{"count", instance.dropped_messages}, {"last_reason", instance.last_dropped_reason}};
   }
   // How its process tree is stopped: by its cgroup, or by the /proc + pidfd fallback.
-  if (instance.run) j["tree_kill"] = instance.run->cgroup ? "cgroup" : "pidfd";
-  else j["tree_kill"] = cgroups_ ? "cgroup" : "pidfd";
+  if (instance.run)
+    j["tree_kill"] = instance.run->cgroup ? "cgroup" : "pidfd";
+  else
+    j["tree_kill"] = cgroups_ ? "cgroup" : "pidfd";
   if (instance.last_exit) {
     j["last_exit"] = {{"code", instance.last_exit->code},
                       {"signal", instance.last_exit->signal ? process::signal_name(instance.last_exit->signal) : ""}};
@@ -646,7 +671,8 @@ nlohmann::json Supervisor::describe(const Instance& instance, bool full,
 
 bool Supervisor::any_launching(const std::vector<int>& ids) const {
   for (const int id : ids) {
-    if (auto it = instances_.find(id); it != instances_.end() && it->second->state == InstanceState::launching) return true;
+    if (auto it = instances_.find(id); it != instances_.end() && it->second->state == InstanceState::launching)
+      return true;
   }
   return false;
 }
@@ -685,7 +711,8 @@ nlohmann::json Supervisor::list_shared() const {
 nlohmann::json Supervisor::list(bool full) const {
   nlohmann::json out = nlohmann::json::array();
   const auto log_files = full ? log_file_stats() : std::map<std::string, nlohmann::json>{};
-  for (const auto& [_, instance] : instances_) out.push_back(full ? describe(*instance, true, log_files) : summary(*instance));
+  for (const auto& [_, instance] : instances_)
+    out.push_back(full ? describe(*instance, true, log_files) : summary(*instance));
   return out;
 }
 

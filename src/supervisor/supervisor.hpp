@@ -10,8 +10,8 @@
 #include <functional>
 #include <list>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -88,7 +88,7 @@ class Supervisor {
   CommandStatus scale(const std::string& name, const std::string& count, Done done);
   // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
   CommandStatus reload(const std::vector<Instance*>& instances, int batch_size,
-                                     std::function<void(std::vector<ReloadOutcome>)> done);
+                       std::function<void(std::vector<ReloadOutcome>)> done);
   // Sends a message to instances' process.on('message') (`drove send`, `drove trigger`).
   CommandStatus send_message(const std::vector<Instance*>& instances, const nlohmann::json& message);
   // Writes `bytes` to each instance's stdin (fork mode), as PM2's sendLineToStdin.
@@ -217,11 +217,11 @@ class Supervisor {
   logs::LogManager logs_;
   // By name; several apps may share one (`start <script> -f`, as PM2).
   std::multimap<std::string, std::unique_ptr<App>> apps_;
-  std::map<int, std::unique_ptr<Instance>> instances_;     // by id
-  std::set<int> released_ids_;                             // free ids below next_id_
-  int next_id_ = 0;                                        // every id >= it is free
-  std::vector<std::unique_ptr<Run>> graveyard_;            // finished runs, freed after the loop turn
-  std::vector<std::unique_ptr<Instance>> deleted_;         // deleted instances, likewise
+  std::map<int, std::unique_ptr<Instance>> instances_;  // by id
+  std::set<int> released_ids_;                          // free ids below next_id_
+  int next_id_ = 0;                                     // every id >= it is free
+  std::vector<std::unique_ptr<Run>> graveyard_;         // finished runs, freed after the loop turn
+  std::vector<std::unique_ptr<Instance>> deleted_;      // deleted instances, likewise
   std::vector<std::unique_ptr<App>> deleted_apps_;
   UvHandle<uv_check_t> collector_;
   // Starts wait here and run a bounded batch per loop turn (see queue_start).

@@ -22,9 +22,7 @@ bool is_running(const Instance& instance) {
          instance.state == InstanceState::waiting_restart;
 }
 
-std::string megabytes(std::uint64_t bytes) {
-  return std::to_string((bytes + 512 * 1024) / (1024 * 1024)) + " MB";
-}
+std::string megabytes(std::uint64_t bytes) { return std::to_string((bytes + 512 * 1024) / (1024 * 1024)) + " MB"; }
 
 }  // namespace
 
@@ -119,14 +117,16 @@ void Supervisor::enable_watch(App& app) {
   const std::string name = app.spec.name;
   auto watcher = FileWatcher::start(loop_, roots, WatchFilter(app.spec.ignore_watch, app.spec.cwd),
                                     [this, name](const std::string& path) {
-                                      if (auto it = apps_.find(name); it != apps_.end()) on_watched_change(*it->second, path);
+                                      if (auto it = apps_.find(name); it != apps_.end())
+                                        on_watched_change(*it->second, path);
                                     });
   if (!watcher.ok()) {
     log_error("app '{}': watch not started: {}", name, watcher.error().message());
     return;
   }
   app.watcher = std::move(watcher.value());
-  log_info("app '{}': watching {} director{}", name, app.watcher->watch_count(), app.watcher->watch_count() == 1 ? "y" : "ies");
+  log_info("app '{}': watching {} director{}", name, app.watcher->watch_count(),
+           app.watcher->watch_count() == 1 ? "y" : "ies");
 }
 
 void Supervisor::disable_watch(App& app) {
@@ -202,7 +202,8 @@ void Supervisor::check_memory() {
 
 // Only instances still online with the process that was measured: one restarted or stopped
 // meanwhile is measured again next time.
-void Supervisor::apply_memory_check(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& limited) {
+void Supervisor::apply_memory_check(const process::ProcTable& table,
+                                    const std::vector<std::pair<int, pid_t>>& limited) {
   for (const auto& [id, pid] : limited) {
     auto found = instances_.find(id);
     if (found == instances_.end()) continue;

@@ -43,7 +43,9 @@ TEST_F(BadInput, EachIsOneLineNonZeroAndLeavesDaemonServing) {
       {"non-executable file", {"start", scratch + "/plain.txt"}, "not executable"},
       {"unknown flag", {"start", fixture("apps/worker.py"), "--no-such-flag"}, "--no-such-flag"},
       {"unknown target", {"stop", "no-such-app"}, "'no-such-app' not found"},
-      {"instances not a number", {"start", fixture("apps/worker.py"), "--name", "x", "-i", "abc"}, "'instances' must be a number or \"max\", got \"abc\""},
+      {"instances not a number",
+       {"start", fixture("apps/worker.py"), "--name", "x", "-i", "abc"},
+       "'instances' must be a number or \"max\", got \"abc\""},
       {"name already taken", {"start", fixture("apps/worker.py"), "--name", "bystander"}, "already exists"},
   };
   for (const auto& c : cases) {

@@ -134,8 +134,9 @@ TEST_P(Chaos, RandomWorkerKilledEvery200msUnderLoad) {
 #endif
 }
 
-INSTANTIATE_TEST_SUITE_P(Robustness, Chaos, ::testing::Values("round-robin", "reuseport"),
-                         [](const auto& param_info) { return std::string(param_info.param) == "reuseport" ? "reuseport" : "round_robin"; });
+INSTANTIATE_TEST_SUITE_P(Robustness, Chaos, ::testing::Values("round-robin", "reuseport"), [](const auto& param_info) {
+  return std::string(param_info.param) == "reuseport" ? "reuseport" : "round_robin";
+});
 
 }  // namespace
 }  // namespace drove::e2e

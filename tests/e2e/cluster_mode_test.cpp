@@ -28,7 +28,8 @@ TEST(ClusterMode, SeedAppOnTwoInstancesAnswersFromBothPids) {
   DroveHome home;
   const int port = free_tcp_port();
   // The seed's app.js, unmodified: server.listen(3000) with PORT from the environment.
-  auto r = home.drove({"start", fixture("../../examples/cluster-app/app.js"), "-i", "2", "--name", "seed"}, {{"PORT", std::to_string(port)}});
+  auto r = home.drove({"start", fixture("../../examples/cluster-app/app.js"), "-i", "2", "--name", "seed"},
+                      {{"PORT", std::to_string(port)}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto pids = home.wait_online("seed", 2);
   ASSERT_EQ(pids.size(), 2u);
@@ -40,7 +41,8 @@ TEST(ClusterMode, SeedAppOnTwoInstancesAnswersFromBothPids) {
       if (body.find("cluster " + std::to_string(pid)) != std::string::npos) seen.insert(std::to_string(pid));
     }
     return seen.size() == 2;
-  })) << "answered by " << seen.size() << " pid(s)";
+  })) << "answered by "
+      << seen.size() << " pid(s)";
 }
 
 TEST(ClusterMode, PythonAppGetsSocketsByActivationAndEachInstanceAnswers) {
@@ -56,7 +58,8 @@ TEST(ClusterMode, PythonAppGetsSocketsByActivationAndEachInstanceAnswers) {
     std::string body;
     if (http_request(port, "/", &body) == 200) seen.insert(body);
     return seen.size() == 2;
-  })) << "answered by " << seen.size() << " instance(s)";
+  })) << "answered by "
+      << seen.size() << " instance(s)";
   for (pid_t pid : pids) EXPECT_TRUE(seen.count("pid " + std::to_string(pid) + "\n")) << pid;
 }
 
@@ -95,7 +98,8 @@ TEST_P(Policies, ThousandConnectionsOverFourWorkersSpreadAsDocumented) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(ClusterMode, Policies, ::testing::Values("round-robin", "shared", "reuseport", "least-connections"),
+INSTANTIATE_TEST_SUITE_P(ClusterMode, Policies,
+                         ::testing::Values("round-robin", "shared", "reuseport", "least-connections"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            std::replace(n.begin(), n.end(), '-', '_');
@@ -105,7 +109,10 @@ INSTANTIATE_TEST_SUITE_P(ClusterMode, Policies, ::testing::Values("round-robin",
 TEST(ClusterMode, WorkerKilledUnderLoadIsReplacedAndPortNeverRefuses) {
   DroveHome home;
   const int port = free_tcp_port();
-  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api"}, {{"PORT", std::to_string(port)}}).exit_code, 0);
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api"}, {{"PORT", std::to_string(port)}})
+          .exit_code,
+      0);
   auto pids = home.wait_online("api", 2);
   ASSERT_EQ(pids.size(), 2u);
   LoadGenerator load(port, 2, false);
@@ -130,7 +137,10 @@ TEST(ClusterMode, WorkerKilledUnderLoadIsReplacedAndPortNeverRefuses) {
 TEST(ClusterMode, DeleteClosesThePort) {
   DroveHome home;
   const int port = free_tcp_port();
-  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "gone"}, {{"PORT", std::to_string(port)}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "gone"},
+                       {{"PORT", std::to_string(port)}})
+                .exit_code,
+            0);
   home.wait_online("gone", 2);
   ASSERT_TRUE(wait_until([&] { return http_request(port, "/", nullptr) == 200; }));
   ASSERT_EQ(home.drove({"delete", "gone"}).exit_code, 0);
@@ -153,8 +163,14 @@ TEST(ClusterMode, TwoAppsOnOnePortShareItRoundRobin) {
   const auto two = home.wait_online("two", 2);
   for (const auto& p : home.processes("two")) EXPECT_EQ(p["pm2_env"].value("status", ""), "online");
   const auto counts = spread(port, 400);
-  for (pid_t pid : one) EXPECT_EQ(counts.count("pid " + std::to_string(pid) + "\n") ? counts.at("pid " + std::to_string(pid) + "\n") : 0, 100) << pid;
-  for (pid_t pid : two) EXPECT_EQ(counts.count("pid " + std::to_string(pid) + "\n") ? counts.at("pid " + std::to_string(pid) + "\n") : 0, 100) << pid;
+  for (pid_t pid : one)
+    EXPECT_EQ(counts.count("pid " + std::to_string(pid) + "\n") ? counts.at("pid " + std::to_string(pid) + "\n") : 0,
+              100)
+        << pid;
+  for (pid_t pid : two)
+    EXPECT_EQ(counts.count("pid " + std::to_string(pid) + "\n") ? counts.at("pid " + std::to_string(pid) + "\n") : 0,
+              100)
+        << pid;
 
   ASSERT_EQ(home.drove({"delete", "one"}).exit_code, 0);
   const auto after = spread(port, 20);
@@ -171,7 +187,10 @@ TEST(ClusterMode, TwoAppsOnOnePortShareItRoundRobin) {
 TEST(ClusterMode, ScaleUpAndDownRemovesTheOldestAndServesFromEveryInstance) {
   DroveHome home;
   const int port = free_tcp_port();
-  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "sc"}, {{"PORT", std::to_string(port)}}).exit_code, 0);
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "sc"}, {{"PORT", std::to_string(port)}})
+          .exit_code,
+      0);
   home.wait_online("sc", 2);
   auto r = home.drove({"scale", "sc", "+2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

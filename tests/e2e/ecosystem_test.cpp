@@ -22,7 +22,8 @@ TEST(Ecosystem, JsFileWithEnvProductionThenRestartUpdateEnv) {
   // The file's computed value changes; restart --update-env picks it up.
   ::unlink(out.c_str());
   env["ECO_VALUE"] = "v2";
-  r = home.drove({"restart", fixture("apps/env_eco.config.js"), "--env", "production", "--only", "eco", "--update-env"}, env);
+  r = home.drove({"restart", fixture("apps/env_eco.config.js"), "--env", "production", "--only", "eco", "--update-env"},
+                 env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(env_seen(out).value("GREETING", ""), "production v2");
 
@@ -55,7 +56,8 @@ TEST(Ecosystem, BadFileIsOneLineErrorWithLineAndNothingStarts) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_TRUE(home.jlist().empty());
   // Unknown keys warn (with a suggestion) and the app still starts.
-  write_file(path, "{\"apps\": [{\"name\": \"a\", \"script\": \"" + fixture("apps/worker.py") + "\", \"instance\": 2}]}\n");
+  write_file(path,
+             "{\"apps\": [{\"name\": \"a\", \"script\": \"" + fixture("apps/worker.py") + "\", \"instance\": 2}]}\n");
   r = home.drove({"start", path});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("did you mean 'instances'"), std::string::npos) << r.err;

@@ -14,7 +14,8 @@ namespace {
 TEST(ForkMode, NodeAndPythonAppsComeOnlineWithRealPids) {
   DroveHome home;
   const int port = free_tcp_port();
-  auto r = home.drove({"start", fixture("../../examples/cluster-app/app.js"), "--name", "web"}, {{"PORT", std::to_string(port)}});
+  auto r = home.drove({"start", fixture("../../examples/cluster-app/app.js"), "--name", "web"},
+                      {{"PORT", std::to_string(port)}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = home.drove({"start", fixture("apps/worker.py"), "--name", "jobs", "-i", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -32,7 +33,9 @@ TEST(ForkMode, NodeAndPythonAppsComeOnlineWithRealPids) {
   // Python instances see their index, as PM2 sets it.
   auto entries = home.processes("jobs");
   ASSERT_EQ(entries.size(), 2u);
-  ASSERT_TRUE(wait_until([&] { return read_file(entries[1]["pm2_env"].value("pm_out_log_path", "")).find("instance 1") != std::string::npos; }));
+  ASSERT_TRUE(wait_until([&] {
+    return read_file(entries[1]["pm2_env"].value("pm_out_log_path", "")).find("instance 1") != std::string::npos;
+  }));
   EXPECT_EQ(entries[0]["pm2_env"].value("exec_mode", ""), "fork_mode");
 }
 
@@ -54,7 +57,8 @@ TEST(ForkMode, SigkilledAppComesBackWithNewPidAndCountedRestart) {
 TEST(ForkMode, CrashLoopEndsErroredWithPolicyDelays) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
-  auto r = home.drove({"start", fixture("apps/crash.sh"), "--name", "loop", "--max-restarts", "4", "--exp-backoff-restart-delay", "100"},
+  auto r = home.drove({"start", fixture("apps/crash.sh"), "--name", "loop", "--max-restarts", "4",
+                       "--exp-backoff-restart-delay", "100"},
                       {{"MARKER", marker}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] {
@@ -164,7 +168,8 @@ TEST(Daemon, SigtermStopsEveryAppGracefullyAndExitsZero) {
 TEST(Daemon, ControlSocketIsOwnerOnly) {
   DroveHome home;
   ASSERT_EQ(home.drove({"ping"}).exit_code, 0);
-  struct stat home_stat {}, sock_stat {};
+  struct stat home_stat {
+  }, sock_stat{};
   ASSERT_EQ(::stat(home.path().c_str(), &home_stat), 0);
   ASSERT_EQ(::stat((home.path() + "/drove.sock").c_str(), &sock_stat), 0);
   EXPECT_EQ(home_stat.st_mode & 0777, 0700u);

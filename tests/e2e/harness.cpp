@@ -51,9 +51,13 @@ RunResult run_program(const std::vector<std::string>& argv, const std::map<std::
   EXPECT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0);
   EXPECT_EQ(::pipe2(err_pipe, O_CLOEXEC), 0);
   EXPECT_EQ(::pipe2(in_pipe, O_CLOEXEC), 0);
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]), in_r(in_pipe[0]), in_w(in_pipe[1]);
-  auto pid = process::spawn({.file = argv[0], .argv = argv, .env = env,
-                             .fds = {{0, in_r.get()}, {1, out_w.get()}, {2, err_w.get()}}, .new_session = false});
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]), in_r(in_pipe[0]),
+      in_w(in_pipe[1]);
+  auto pid = process::spawn({.file = argv[0],
+                             .argv = argv,
+                             .env = env,
+                             .fds = {{0, in_r.get()}, {1, out_w.get()}, {2, err_w.get()}},
+                             .new_session = false});
   RunResult result;
   if (!pid.ok()) {
     result.err = pid.error().message();
@@ -155,7 +159,8 @@ DroveHome::~DroveHome() {
   (void)ignored;
 }
 
-RunResult DroveHome::drove(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env) const {
+RunResult DroveHome::drove(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& extra_env) const {
   std::vector<std::string> argv = {DROVE_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   auto env = extra_env;
@@ -178,7 +183,8 @@ std::vector<nlohmann::json> DroveHome::processes(const std::string& name) const 
   return out;
 }
 
-std::vector<pid_t> DroveHome::wait_online(const std::string& name, size_t count, std::chrono::milliseconds timeout) const {
+std::vector<pid_t> DroveHome::wait_online(const std::string& name, size_t count,
+                                          std::chrono::milliseconds timeout) const {
   std::vector<pid_t> pids;
   wait_until(
       [&] {

@@ -55,7 +55,8 @@ class DroveHome {
   // The jlist entries of one app name.
   std::vector<nlohmann::json> processes(const std::string& name) const;
   // Waits until every instance of `name` is online with a pid; returns their pids.
-  std::vector<pid_t> wait_online(const std::string& name, size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
+  std::vector<pid_t> wait_online(const std::string& name, size_t count,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
   std::optional<pid_t> daemon_pid() const;
 
  private:

@@ -31,10 +31,12 @@ UniqueFd connect_to(int port, int timeout_ms) {
 enum class Outcome { ok, idle_close, io_error };
 
 // Sends one request and reads one response (Content-Length framing).
-Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, std::string& body, bool& server_closes) {
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                              (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) return Outcome::idle_close;
+Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, std::string& body,
+                 bool& server_closes) {
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
+    return Outcome::idle_close;
   std::string data;
   char buf[16384];
   size_t header_end = std::string::npos;
@@ -51,7 +53,8 @@ Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, 
       std::string head = data.substr(0, header_end);
       for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       status = std::atoi(data.c_str() + 9);
-      if (auto at = head.find("content-length:"); at != std::string::npos) content_length = std::atol(head.c_str() + at + 15);
+      if (auto at = head.find("content-length:"); at != std::string::npos)
+        content_length = std::atol(head.c_str() + at + 15);
       server_closes = head.find("connection: close") != std::string::npos;
     }
     if (header_end != std::string::npos && content_length >= 0 &&
@@ -67,8 +70,9 @@ Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, 
 }  // namespace
 
 std::string LoadStats::summary() const {
-  return "ok=" + std::to_string(ok) + " non_200=" + std::to_string(non_200) + " connect_errors=" + std::to_string(connect_errors) +
-         " io_errors=" + std::to_string(io_errors) + " retried=" + std::to_string(retried);
+  return "ok=" + std::to_string(ok) + " non_200=" + std::to_string(non_200) +
+         " connect_errors=" + std::to_string(connect_errors) + " io_errors=" + std::to_string(io_errors) +
+         " retried=" + std::to_string(retried);
 }
 
 int http_request(int port, const std::string& path, std::string* body, int timeout_ms) {
@@ -132,12 +136,16 @@ void LoadGenerator::run_thread() {
       connection.reset();
       continue;
     }
-    if (status == 200) ++mine.ok;
-    else ++mine.non_200;
+    if (status == 200)
+      ++mine.ok;
+    else
+      ++mine.non_200;
     ++mine.bodies[body];
     ++completed_;
-    if (!keep_alive_ || server_closes) connection.reset();
-    else reused = true;
+    if (!keep_alive_ || server_closes)
+      connection.reset();
+    else
+      reused = true;
   }
   std::lock_guard lock(mutex_);
   total_.ok += mine.ok;

@@ -17,11 +17,11 @@
 namespace drove::e2e {
 
 struct LoadStats {
-  long ok = 0;               // 200 responses
+  long ok = 0;  // 200 responses
   long non_200 = 0;
-  long connect_errors = 0;   // refused / failed to connect
-  long io_errors = 0;        // reset, EOF mid-response, timeout
-  long retried = 0;          // keep-alive connection closed while idle: retried once
+  long connect_errors = 0;             // refused / failed to connect
+  long io_errors = 0;                  // reset, EOF mid-response, timeout
+  long retried = 0;                    // keep-alive connection closed while idle: retried once
   std::map<std::string, long> bodies;  // response body → count (e.g. "pid 123")
   [[nodiscard]] long failed() const { return non_200 + connect_errors + io_errors; }
   [[nodiscard]] std::string summary() const;

@@ -1,7 +1,7 @@
 // Logs through the real daemon: nothing lost, rotation, failing disks, `drove logs`.
 #include <fcntl.h>
-#include <signal.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,7 +51,8 @@ TEST(Logs, MillionLinesFromFourInstancesAllKeptInOrder) {
 
 TEST(Logs, MegabyteLineArrivesWholeWithOnePrefix) {
   DroveHome home;
-  auto r = home.drove({"start", fixture("apps/lines.js"), "--name", "big", "--time"}, {{"LINES", "3"}, {"BIG_LINE", "1"}});
+  auto r =
+      home.drove({"start", fixture("apps/lines.js"), "--name", "big", "--time"}, {{"LINES", "3"}, {"BIG_LINE", "1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string log = home.processes("big").at(0)["pm2_env"].value("pm_out_log_path", "");
   ASSERT_TRUE(wait_until([&] { return read_file(log).find("done") != std::string::npos; }));
@@ -61,9 +62,9 @@ TEST(Logs, MegabyteLineArrivesWholeWithOnePrefix) {
     const auto b = line.find('B');
     if (b == std::string::npos || line.size() < (1u << 20)) continue;
     found = true;
-    EXPECT_EQ(line.size() - b, 1u << 20);             // every byte, on one line
+    EXPECT_EQ(line.size() - b, 1u << 20);  // every byte, on one line
     EXPECT_EQ(line.find_first_not_of('B', b), std::string::npos);
-    EXPECT_GT(b, 0u);                                  // one timestamp prefix before it
+    EXPECT_GT(b, 0u);  // one timestamp prefix before it
   }
   EXPECT_TRUE(found);
 }
@@ -71,27 +72,34 @@ TEST(Logs, MegabyteLineArrivesWholeWithOnePrefix) {
 TEST(Logs, SizeRotationKeepsRetainedCompressedFiles) {
   DroveHome home;
   const std::string dir = home.scratch() + "/rot";
-  auto r = home.drove({"start", fixture("apps/lines.js"), "--name", "rot", "-o", dir + "/out.log", "--log-max-size", "64K",
-                       "--log-retain", "3", "--log-compress"},
+  auto r = home.drove({"start", fixture("apps/lines.js"), "--name", "rot", "-o", dir + "/out.log", "--log-max-size",
+                       "64K", "--log-retain", "3", "--log-compress"},
                       {{"LINES", "100000"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_TRUE(wait_until([&] { return read_file(dir + "/out.log").find("done") != std::string::npos; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(wait_until([&] { return read_file(dir + "/out.log").find("done") != std::string::npos; },
+                         std::chrono::seconds(30)));
   size_t gz = 0, plain_rotated = 0;
-  ASSERT_TRUE(wait_until([&] {
-    gz = plain_rotated = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      const std::string name = entry.path().filename().string();
-      if (name.size() > 3 && name.substr(name.size() - 3) == ".gz") ++gz;
-      else if (name != "out.log") ++plain_rotated;
-    }
-    return gz == 3 && plain_rotated == 0;
-  }, std::chrono::seconds(30))) << gz << " compressed, " << plain_rotated << " uncompressed";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        gz = plain_rotated = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+          const std::string name = entry.path().filename().string();
+          if (name.size() > 3 && name.substr(name.size() - 3) == ".gz")
+            ++gz;
+          else if (name != "out.log")
+            ++plain_rotated;
+        }
+        return gz == 3 && plain_rotated == 0;
+      },
+      std::chrono::seconds(30)))
+      << gz << " compressed, " << plain_rotated << " uncompressed";
 }
 
 TEST(Logs, PathUnderMissingDirectoryIsCreated) {
   DroveHome home;
   const std::string path = home.scratch() + "/a/b/c/out.log";
-  ASSERT_EQ(home.drove({"start", fixture("apps/lines.js"), "--name", "deep", "-o", path}, {{"LINES", "5"}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/lines.js"), "--name", "deep", "-o", path}, {{"LINES", "5"}}).exit_code,
+            0);
   EXPECT_TRUE(wait_until([&] { return read_file(path).find("done") != std::string::npos; }));
 }
 
@@ -127,8 +135,9 @@ TEST(Logs, LogsCommandShowsLastLinesThenStreams) {
   const std::string streamed = home.scratch() + "/streamed.txt";
   const std::string pid_file = home.scratch() + "/stream.pid";
   auto stream = std::async(std::launch::async, [&] {
-    return run_program({"sh", "-c", "echo $$ > '" + pid_file + "'; exec timeout 30 '" + DROVE_BIN + "' logs talk --lines 0 --raw > '" +
-                                        streamed + "'"},
+    return run_program({"sh", "-c",
+                        "echo $$ > '" + pid_file + "'; exec timeout 30 '" + DROVE_BIN +
+                            "' logs talk --lines 0 --raw > '" + streamed + "'"},
                        {{"DROVE_HOME", home.path()}});
   });
   // Keep sending until a line arrives through the stream (it subscribes asynchronously).

@@ -46,10 +46,11 @@ TEST(OptionEffects, ArgsInterpreterAndInterpreterArgsReachTheProcess) {
   const std::string out = home.scratch() + "/argv.json";
   const std::string script = home.scratch() + "/argv.js";
   write_file(script,
-             "require('fs').writeFileSync(process.env.OUT, JSON.stringify({argv: process.argv.slice(2), exec: process.execArgv, cwd: process.cwd()}));\n"
+             "require('fs').writeFileSync(process.env.OUT, JSON.stringify({argv: process.argv.slice(2), exec: "
+             "process.execArgv, cwd: process.cwd()}));\n"
              "setInterval(() => {}, 1 << 30);\n");
-  auto r = home.drove({"start", script, "--name", "argv", "--interpreter", "node", "--node-args", "--max-old-space-size=64",
-                       "--cwd", "/tmp", "--", "one", "two"},
+  auto r = home.drove({"start", script, "--name", "argv", "--interpreter", "node", "--node-args",
+                       "--max-old-space-size=64", "--cwd", "/tmp", "--", "one", "two"},
                       {{"OUT", out}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto seen = env_of(out);
@@ -80,8 +81,9 @@ TEST(OptionEffects, LogFilesTypesAndDatesGoWhereTold) {
   auto r = home.drove({"start", script, "--name", "say", "-o", out, "-e", err, "-l", all, "--log-type", "json",
                        "--log-date-format", "YYYY"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_TRUE(wait_until([&] { return read_file(all).find("to-err") != std::string::npos && read_file(all).find("to-out") != std::string::npos; }))
-      << read_file(all);
+  ASSERT_TRUE(wait_until([&] {
+    return read_file(all).find("to-err") != std::string::npos && read_file(all).find("to-out") != std::string::npos;
+  })) << read_file(all);
   EXPECT_NE(read_file(out).find("to-out"), std::string::npos);
   EXPECT_EQ(read_file(out).find("to-err"), std::string::npos);
   EXPECT_NE(read_file(err).find("to-err"), std::string::npos);
@@ -121,7 +123,8 @@ TEST(OptionEffects, PidFileHoldsThePid) {
   DroveHome home;
   const std::string pid_file = home.scratch() + "/w.pid";
   const std::string file = home.scratch() + "/eco.json";
-  write_file(file, R"({"apps": [{"name": "p", "script": ")" + fixture("apps/worker.py") + R"(", "pid_file": ")" + pid_file + R"("}]})");
+  write_file(file, R"({"apps": [{"name": "p", "script": ")" + fixture("apps/worker.py") + R"(", "pid_file": ")" +
+                       pid_file + R"("}]})");
   ASSERT_EQ(home.drove({"start", file}).exit_code, 0);
   const pid_t pid = home.wait_online("p", 1).at(0);
   ASSERT_TRUE(wait_until([&] { return read_file(pid_file).find(std::to_string(pid)) == 0; })) << read_file(pid_file);
@@ -130,7 +133,9 @@ TEST(OptionEffects, PidFileHoldsThePid) {
 TEST(OptionEffects, NoAutorestartLeavesACrashedAppStopped) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
-  ASSERT_EQ(home.drove({"start", fixture("apps/crash.sh"), "--name", "once", "--no-autorestart"}, {{"MARKER", marker}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/crash.sh"), "--name", "once", "--no-autorestart"}, {{"MARKER", marker}})
+                .exit_code,
+            0);
   ASSERT_TRUE(wait_until([&] { return status_of(home, "once") == "stopped"; }));
   EXPECT_FALSE(wait_until([&] { return first(home, "once")["pm2_env"].value("restart_time", 0) != 0; }, 1s));
 }
@@ -147,7 +152,10 @@ TEST(OptionEffects, NoAutostartRegistersWithoutStarting) {
 TEST(OptionEffects, StopExitCodeIsNotRestarted) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
-  ASSERT_EQ(home.drove({"start", fixture("apps/crash.sh"), "--name", "done", "--stop-exit-codes", "3"}, {{"MARKER", marker}}).exit_code, 0);
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/crash.sh"), "--name", "done", "--stop-exit-codes", "3"}, {{"MARKER", marker}})
+          .exit_code,
+      0);
   ASSERT_TRUE(wait_until([&] { return status_of(home, "done") == "stopped"; }));
   EXPECT_EQ(first(home, "done")["pm2_env"].value("restart_time", -1), 0);
 }
@@ -156,9 +164,11 @@ TEST(OptionEffects, RestartDelayAndMinUptimeSpaceAndCountRestarts) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
   // Each run lasts ~0 ms < min_uptime 5 s: unstable; 3 max restarts then errored, 300 ms apart.
-  ASSERT_EQ(home.drove({"start", fixture("apps/crash.sh"), "--name", "slow", "--restart-delay", "300", "--min-uptime", "5s",
-                        "--max-restarts", "3"},
-                       {{"MARKER", marker}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/crash.sh"), "--name", "slow", "--restart-delay", "300", "--min-uptime",
+                        "5s", "--max-restarts", "3"},
+                       {{"MARKER", marker}})
+                .exit_code,
+            0);
   ASSERT_TRUE(wait_until([&] { return status_of(home, "slow") == "errored"; }));
   std::vector<long long> starts;
   std::istringstream lines(read_file(marker));
@@ -172,7 +182,8 @@ TEST(OptionEffects, KillSignalIsWhatStopSends) {
   const std::string marker = home.scratch() + "/got";
   const std::string script = home.scratch() + "/trap.sh";
   write_file(script, "#!/bin/sh\ntrap 'echo TERM > \"$MARKER\"; exit 0' TERM\nwhile :; do sleep 0.1; done\n", true);
-  ASSERT_EQ(home.drove({"start", script, "--name", "trap", "--kill-signal", "SIGTERM"}, {{"MARKER", marker}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", script, "--name", "trap", "--kill-signal", "SIGTERM"}, {{"MARKER", marker}}).exit_code,
+            0);
   home.wait_online("trap", 1);
   ASSERT_EQ(home.drove({"stop", "trap"}).exit_code, 0);
   EXPECT_NE(read_file(marker).find("TERM"), std::string::npos);
@@ -184,16 +195,20 @@ TEST(OptionEffects, ShutdownWithMessageSendsShutdownOverIpc) {
   const std::string script = home.scratch() + "/msg.js";
   write_file(script,
              "process.on('SIGINT', () => {});\n"
-             "process.on('message', (m) => { if (m === 'shutdown') { require('fs').writeFileSync(process.env.MARKER, m); process.exit(0); } });\n"
+             "process.on('message', (m) => { if (m === 'shutdown') { require('fs').writeFileSync(process.env.MARKER, "
+             "m); process.exit(0); } });\n"
              "setInterval(() => {}, 1 << 30);\n");
-  ASSERT_EQ(home.drove({"start", script, "--name", "msg", "--shutdown-with-message"}, {{"MARKER", marker}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", script, "--name", "msg", "--shutdown-with-message"}, {{"MARKER", marker}}).exit_code,
+            0);
   home.wait_online("msg", 1);
   ASSERT_EQ(home.drove({"stop", "msg"}).exit_code, 0);
   EXPECT_EQ(read_file(marker), "shutdown");
 
   // PM2_KILL_USE_MESSAGE=true in the caller's environment means the same, as under PM2.
   const std::string marker2 = home.scratch() + "/got2";
-  ASSERT_EQ(home.drove({"start", script, "--name", "msg2"}, {{"MARKER", marker2}, {"PM2_KILL_USE_MESSAGE", "true"}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", script, "--name", "msg2"}, {{"MARKER", marker2}, {"PM2_KILL_USE_MESSAGE", "true"}})
+                .exit_code,
+            0);
   home.wait_online("msg2", 1);
   ASSERT_EQ(home.drove({"stop", "msg2"}).exit_code, 0);
   EXPECT_EQ(read_file(marker2), "shutdown");
@@ -206,7 +221,10 @@ TEST(OptionEffects, NoTreekillSignalsOnlyTheMainProcess) {
   // The child ignores nothing: it would die from a group-wide SIGINT, so surviving shows
   // that only the parent was signalled.
   write_file(script, "#!/bin/sh\nsleep 300 &\necho $! > \"$CHILD\"\nwait\n", true);
-  ASSERT_EQ(home.drove({"start", script, "--name", "tree", "--no-treekill", "--kill-signal", "SIGTERM"}, {{"CHILD", child_file}}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", script, "--name", "tree", "--no-treekill", "--kill-signal", "SIGTERM"},
+                       {{"CHILD", child_file}})
+                .exit_code,
+            0);
   home.wait_online("tree", 1);
   ASSERT_TRUE(wait_until([&] { return !read_file(child_file).empty(); }));
   const pid_t child = std::stoi(read_file(child_file));
@@ -221,7 +239,8 @@ TEST(OptionEffects, ListenGivesANonNodeClusterAppItsSocket) {
   const int port = free_tcp_port();
   const std::string file = home.scratch() + "/eco.json";
   write_file(file, R"({"apps": [{"name": "act", "script": ")" + fixture("apps/activated_server.py") +
-                       R"(", "exec_mode": "cluster", "instances": 1, "listen": "127.0.0.1:)" + std::to_string(port) + R"("}]})");
+                       R"(", "exec_mode": "cluster", "instances": 1, "listen": "127.0.0.1:)" + std::to_string(port) +
+                       R"("}]})");
   auto r = home.drove({"start", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const pid_t pid = home.wait_online("act", 1).at(0);

@@ -44,7 +44,8 @@ TEST(Pm2Options, MaxMemoryRestartRestartsAGrowingApp) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("grow", 1);
   const pid_t first = current_pid(home, "grow");
-  ASSERT_TRUE(wait_until([&] { return restart_time(home, "grow") >= 1; }, 20s)) << read_file(home.path() + "/drove.log");
+  ASSERT_TRUE(wait_until([&] { return restart_time(home, "grow") >= 1; }, 20s))
+      << read_file(home.path() + "/drove.log");
   EXPECT_NE(current_pid(home, "grow"), first);
   // The reason is said: in the daemon's log and in describe.
   const std::string log = read_file(home.path() + "/drove.log");
@@ -57,8 +58,9 @@ TEST(Pm2Options, MaxMemoryRestartRestartsAGrowingApp) {
 TEST(Pm2Options, MaxMemoryRestartLeavesAnAppUnderTheLimitAlone) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
-  auto r = home.drove({"start", counting_app(home, home.scratch() + "/small"), "--name", "small", "--max-memory-restart", "500M"},
-                      {{"STARTS", marker}});
+  auto r = home.drove(
+      {"start", counting_app(home, home.scratch() + "/small"), "--name", "small", "--max-memory-restart", "500M"},
+      {{"STARTS", marker}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("small", 1);
   // Several memory checks (1 s apart) pass without a restart.
@@ -68,11 +70,13 @@ TEST(Pm2Options, MaxMemoryRestartLeavesAnAppUnderTheLimitAlone) {
 TEST(Pm2Options, CronRestartWithSecondsFieldRestartsRepeatedly) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
-  auto r = home.drove({"start", counting_app(home, home.scratch() + "/cron"), "--name", "tick", "--cron-restart", "*/2 * * * * *"},
-                      {{"STARTS", marker}});
+  auto r = home.drove(
+      {"start", counting_app(home, home.scratch() + "/cron"), "--name", "tick", "--cron-restart", "*/2 * * * * *"},
+      {{"STARTS", marker}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("tick", 1);
-  ASSERT_TRUE(wait_until([&] { return restart_time(home, "tick") >= 2; }, 10s)) << read_file(home.path() + "/drove.log");
+  ASSERT_TRUE(wait_until([&] { return restart_time(home, "tick") >= 2; }, 10s))
+      << read_file(home.path() + "/drove.log");
   const std::string log = read_file(home.path() + "/drove.log");
   EXPECT_NE(log.find("cron_restart '*/2 * * * * *'"), std::string::npos) << log;
 }
@@ -81,13 +85,17 @@ TEST(Pm2Options, CronRestartLeavesAStoppedAppStopped) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
   ASSERT_EQ(home.drove({"start", counting_app(home, home.scratch() + "/cron"), "--name", "tick", "-c", "* * * * * *"},
-                       {{"STARTS", marker}}).exit_code, 0);
+                       {{"STARTS", marker}})
+                .exit_code,
+            0);
   home.wait_online("tick", 1);
   ASSERT_EQ(home.drove({"stop", "tick"}).exit_code, 0);
-  EXPECT_FALSE(wait_until([&] {
-    auto p = home.processes("tick");
-    return p.empty() || p[0]["pm2_env"]["status"] != "stopped";
-  }, 2500ms));
+  EXPECT_FALSE(wait_until(
+      [&] {
+        auto p = home.processes("tick");
+        return p.empty() || p[0]["pm2_env"]["status"] != "stopped";
+      },
+      2500ms));
 }
 
 TEST(Pm2Options, WatchRestartsOnChangeButNotUnderIgnoredDirectory) {
@@ -96,8 +104,9 @@ TEST(Pm2Options, WatchRestartsOnChangeButNotUnderIgnoredDirectory) {
   const std::string marker = home.scratch() + "/starts";
   const std::string script = counting_app(home, dir);
   std::filesystem::create_directories(dir + "/logs");
-  auto r = home.drove({"start", script, "--name", "w", "--cwd", dir, "--watch", "--ignore-watch", "logs", "--watch-delay", "100"},
-                      {{"STARTS", marker}});
+  auto r = home.drove(
+      {"start", script, "--name", "w", "--cwd", dir, "--watch", "--ignore-watch", "logs", "--watch-delay", "100"},
+      {{"STARTS", marker}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("w", 1);
   // A file under the ignored directory changes nothing.
@@ -157,15 +166,21 @@ TEST(Pm2Options, WatchReloadsClusterAppsInsteadOfRestarting) {
   const std::string dir = home.scratch() + "/cluster";
   std::filesystem::create_directories(dir);
   const std::string script = dir + "/server.js";
-  write_file(script,
-             "require('http').createServer((q, s) => s.end('pid ' + process.pid)).listen(process.env.PORT);\n");
-  ASSERT_EQ(home.drove({"start", script, "--name", "cw", "-i", "2", "--cwd", dir, "--watch"}, {{"PORT", std::to_string(port)}}).exit_code, 0);
+  write_file(script, "require('http').createServer((q, s) => s.end('pid ' + process.pid)).listen(process.env.PORT);\n");
+  ASSERT_EQ(home.drove({"start", script, "--name", "cw", "-i", "2", "--cwd", dir, "--watch"},
+                       {{"PORT", std::to_string(port)}})
+                .exit_code,
+            0);
   home.wait_online("cw", 2);
   write_file(dir + "/changed.txt", "x\n");
-  ASSERT_TRUE(wait_until([&] {
-    auto p = home.processes("cw");
-    return p.size() == 2 && p[0]["pm2_env"].value("restart_time", 0) >= 1 && p[1]["pm2_env"].value("restart_time", 0) >= 1;
-  }, 20s)) << read_file(home.path() + "/drove.log");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto p = home.processes("cw");
+        return p.size() == 2 && p[0]["pm2_env"].value("restart_time", 0) >= 1 &&
+               p[1]["pm2_env"].value("restart_time", 0) >= 1;
+      },
+      20s))
+      << read_file(home.path() + "/drove.log");
   // It went through the rolling reload, not a stop-everything restart.
   const std::string log = read_file(home.path() + "/drove.log");
   EXPECT_EQ(log.find("reload failed"), std::string::npos) << log;
@@ -174,8 +189,8 @@ TEST(Pm2Options, WatchReloadsClusterAppsInsteadOfRestarting) {
 
 TEST(Pm2Options, Pm2OnlyFlagsAreAcceptedWithOneWarningEach) {
   DroveHome home;
-  auto r = home.drove({"start", fixture("apps/worker.py"), "--name", "pm2only", "--no-vizion", "--no-automation", "--no-pmx",
-                       "--source-map-support", "--disable-source-map-support"});
+  auto r = home.drove({"start", fixture("apps/worker.py"), "--name", "pm2only", "--no-vizion", "--no-automation",
+                       "--no-pmx", "--source-map-support", "--disable-source-map-support"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* key : {"vizion", "automation", "pmx", "source_map_support", "disable_source_map_support"}) {
     const std::string said = std::string("option '") + key + "' has no effect in drove";

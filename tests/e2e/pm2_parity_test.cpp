@@ -36,7 +36,8 @@ constexpr long kWellBelowListenTimeoutMs = 30000;
 TEST(Pm2ParityLifecycle, ClusterWorkerThatNeverListensIsOnlineAsSoonAsItRuns) {
   DroveHome home;
   const auto began = Clock::now();
-  auto r = home.drove({"start", fixture("apps/queue_worker.js"), "-i", "2", "--name", "queue", "--listen-timeout", kLongListenTimeout});
+  auto r = home.drove(
+      {"start", fixture("apps/queue_worker.js"), "-i", "2", "--name", "queue", "--listen-timeout", kLongListenTimeout});
   const long took = elapsed_ms(began);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(took, kWellBelowListenTimeoutMs) << "start of a worker that never listens waited for listen_timeout";
@@ -51,19 +52,25 @@ TEST(Pm2ParityLifecycle, ClusterWorkerThatNeverListensIsOnlineAsSoonAsItRuns) {
 
 TEST(Pm2ParityLifecycle, CrashedWorkerThatNeverListensIsOnlineAgainPromptly) {
   DroveHome home;
-  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "-i", "2", "--name", "queue", "--listen-timeout", kLongListenTimeout}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "-i", "2", "--name", "queue", "--listen-timeout",
+                        kLongListenTimeout})
+                .exit_code,
+            0);
   const auto pids = home.wait_online("queue", 2);
   ASSERT_EQ(pids.size(), 2u);
   const auto began = Clock::now();
   ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
   pid_t replacement = 0;
-  ASSERT_TRUE(wait_until([&] {
-    for (const auto& p : home.processes("queue")) {
-      const pid_t pid = p.value("pid", 0);
-      if (pid != pids[0] && pid != pids[1] && pid > 0 && p["pm2_env"].value("status", "") == "online") replacement = pid;
-    }
-    return replacement != 0;
-  }, std::chrono::seconds(15)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& p : home.processes("queue")) {
+          const pid_t pid = p.value("pid", 0);
+          if (pid != pids[0] && pid != pids[1] && pid > 0 && p["pm2_env"].value("status", "") == "online")
+            replacement = pid;
+        }
+        return replacement != 0;
+      },
+      std::chrono::seconds(15)));
   EXPECT_LT(elapsed_ms(began), kWellBelowListenTimeoutMs) << "the new pid was online only after listen_timeout";
 }
 
@@ -72,7 +79,8 @@ TEST(Pm2ParityLifecycle, CrashedWorkerThatNeverListensIsOnlineAgainPromptly) {
 TEST(Pm2ParityLifecycle, WorkerThatListensLateIsServingWhenStartReturns) {
   DroveHome home;
   const int port = free_tcp_port();
-  auto r = home.drove({"start", fixture("apps/busy_then_listen.js"), "-i", "2", "--name", "late", "--listen-timeout", kLongListenTimeout},
+  auto r = home.drove({"start", fixture("apps/busy_then_listen.js"), "-i", "2", "--name", "late", "--listen-timeout",
+                       kLongListenTimeout},
                       {{"PORT", std::to_string(port)}, {"BUSY_MS", "1500"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   bool refused = false;
@@ -83,7 +91,10 @@ TEST(Pm2ParityLifecycle, WorkerThatListensLateIsServingWhenStartReturns) {
 
 TEST(Pm2ParityLifecycle, ReloadReplacesClusterWorkersThatNeverListen) {
   DroveHome home;
-  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "-i", "2", "--name", "queue", "--listen-timeout", kLongListenTimeout}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "-i", "2", "--name", "queue", "--listen-timeout",
+                        kLongListenTimeout})
+                .exit_code,
+            0);
   home.wait_online("queue", 2);
   const auto before = pids_of(home, "queue");
   const auto began = Clock::now();
@@ -97,9 +108,9 @@ TEST(Pm2ParityLifecycle, ReloadReplacesClusterWorkersThatNeverListen) {
     EXPECT_EQ(p["pm2_env"].value("status", ""), "online");
     EXPECT_EQ(p["pm2_env"].value("restart_time", -1), 1);
   }
-  for (pid_t pid : before) EXPECT_TRUE(wait_until([&] { return !pid_alive(pid); })) << "old worker " << pid << " still runs";
+  for (pid_t pid : before)
+    EXPECT_TRUE(wait_until([&] { return !pid_alive(pid); })) << "old worker " << pid << " still runs";
 }
-
 
 // PM2's scale: rmProcs deletes the first (oldest) processes; a new one takes the lowest
 // NODE_APP_INSTANCE no process of the app holds (God.injectVariables).
@@ -109,7 +120,8 @@ TEST(Pm2ParityLifecycle, ScaleDownRemovesOldestAndScaleUpReusesTheirNumbers) {
   home.wait_online("queue", 3);
   auto instances = [&] {
     std::map<int, int> by_id;  // pm_id -> NODE_APP_INSTANCE
-    for (const auto& p : home.processes("queue")) by_id[p.value("pm_id", -1)] = p["pm2_env"].value("NODE_APP_INSTANCE", -1);
+    for (const auto& p : home.processes("queue"))
+      by_id[p.value("pm_id", -1)] = p["pm2_env"].value("NODE_APP_INSTANCE", -1);
     return by_id;
   };
   ASSERT_EQ(instances(), (std::map<int, int>{{0, 0}, {1, 1}, {2, 2}}));
@@ -129,14 +141,16 @@ TEST(Pm2ParityLifecycle, ScaleDownRemovesOldestAndScaleUpReusesTheirNumbers) {
     if (p["pm2_env"].value("NODE_APP_INSTANCE", -1) != 0) continue;
     const std::string expected = "worker 0 pid " + std::to_string(p.value("pid", 0)) + " started";
     const std::string log_path = p["pm2_env"].value("pm_out_log_path", "");
-    EXPECT_TRUE(wait_until([&] { return read_file(log_path).find(expected) != std::string::npos; })) << read_file(log_path);
+    EXPECT_TRUE(wait_until([&] { return read_file(log_path).find(expected) != std::string::npos; }))
+        << read_file(log_path);
   }
 }
 
 TEST(Pm2ParityLifecycle, RestartDelayCountsTheRestartWhenItHappens) {
   DroveHome home;
   const std::string marker = home.scratch() + "/starts";
-  auto r = home.drove({"start", fixture("apps/crash.sh"), "--name", "crashy", "--restart-delay", "2500"}, {{"MARKER", marker}});
+  auto r = home.drove({"start", fixture("apps/crash.sh"), "--name", "crashy", "--restart-delay", "2500"},
+                      {{"MARKER", marker}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto starts = [&marker] {
     const std::string text = read_file(marker);
@@ -147,14 +161,16 @@ TEST(Pm2ParityLifecycle, RestartDelayCountsTheRestartWhenItHappens) {
   // (the same count of starts before and after): a `jlist` may take longer than the delay on a
   // loaded machine, so the snapshot is compared with the starts, not with a moment.
   int checked = 0;
-  ASSERT_TRUE(wait_until([&] {
-    const int before = starts();
-    auto p = home.processes("crashy");
-    if (starts() != before || p.empty() || p[0]["pm2_env"].value("status", "") != "waiting restart") return false;
-    EXPECT_EQ(p[0]["pm2_env"].value("restart_time", -1), before - 1) << "restarts counted before they happened";
-    ++checked;
-    return checked >= 2 && before >= 2;
-  }, std::chrono::seconds(60)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const int before = starts();
+        auto p = home.processes("crashy");
+        if (starts() != before || p.empty() || p[0]["pm2_env"].value("status", "") != "waiting restart") return false;
+        EXPECT_EQ(p[0]["pm2_env"].value("restart_time", -1), before - 1) << "restarts counted before they happened";
+        ++checked;
+        return checked >= 2 && before >= 2;
+      },
+      std::chrono::seconds(60)));
 }
 
 // ---- Starting (PM2's _startScript / _startJson) ----
@@ -283,7 +299,7 @@ TEST(Pm2ParityTargets, RegexOnNames) {
 
 TEST(Pm2ParityTargets, ANumberIsAnAppNameFirstThenAnId) {
   DroveHome home;
-  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "--name", "x"}).exit_code, 0);   // id 0
+  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "--name", "x"}).exit_code, 0);        // id 0
   ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "--name", "0", "-f"}).exit_code, 0);  // id 1
   home.wait_online("0", 1);
   auto r = home.drove({"stop", "0"});
@@ -394,11 +410,15 @@ TEST(Pm2ParityStart, RestartAndReloadApplyTheOptionsGiven) {
     std::replace(text.begin(), text.end(), '\0', ' ');
     return text;
   };
-  ASSERT_EQ(home.drove({"start", fixture("apps/queue_worker.js"), "--name", "nw", "--node-args=--max-old-space-size=100"}).exit_code, 0);
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/queue_worker.js"), "--name", "nw", "--node-args=--max-old-space-size=100"})
+          .exit_code,
+      0);
   auto pids = home.wait_online("nw", 1);
   EXPECT_NE(cmdline_of(pids[0]).find("--max-old-space-size=100"), std::string::npos) << cmdline_of(pids[0]);
 
-  auto r = home.drove({"restart", "nw", "--node-args=--max-old-space-size=200", "--kill-timeout", "4321", "--port", "4444"});
+  auto r =
+      home.drove({"restart", "nw", "--node-args=--max-old-space-size=200", "--kill-timeout", "4321", "--port", "4444"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   pids = home.wait_online("nw", 1);
   EXPECT_NE(cmdline_of(pids[0]).find("--max-old-space-size=200"), std::string::npos) << cmdline_of(pids[0]);
@@ -423,7 +443,8 @@ TEST(Pm2ParityStart, RestartAndReloadApplyTheOptionsGiven) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(home.processes("nw").empty());
   home.wait_online("renamed", 1);
-  EXPECT_NE(home.processes("renamed").at(0)["pm2_env"].value("pm_out_log_path", "").find("renamed-out.log"), std::string::npos);
+  EXPECT_NE(home.processes("renamed").at(0)["pm2_env"].value("pm_out_log_path", "").find("renamed-out.log"),
+            std::string::npos);
   const int restarts = home.processes("renamed").at(0)["pm2_env"].value("restart_time", 0);
   EXPECT_TRUE(wait_until([&] { return home.processes("renamed").at(0)["pm2_env"].value("restart_time", 0) > restarts; },
                          std::chrono::seconds(30)))
@@ -455,7 +476,8 @@ TEST(Pm2ParityFiles, RestartOrReloadOfAFileReadsItAgainAndStartsWhatIsMissing) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("a", 1);
   EXPECT_NE(home.processes("a").at(0).value("pid", 0), before) << "not restarted";
-  EXPECT_EQ(home.processes("a").at(0)["pm2_env"].value("kill_timeout", 0), 2345) << "the file's new options were not applied";
+  EXPECT_EQ(home.processes("a").at(0)["pm2_env"].value("kill_timeout", 0), 2345)
+      << "the file's new options were not applied";
   EXPECT_EQ(env_of("a")["A"], "prod") << "env_production must win over env and deploy env";
   EXPECT_EQ(env_of("a")["D"], "deploy");
   EXPECT_EQ(env_of("a")["KEEP"], "x") << "PM2 merges the file's env into the app's, it does not reset it";
@@ -464,7 +486,8 @@ TEST(Pm2ParityFiles, RestartOrReloadOfAFileReadsItAgainAndStartsWhatIsMissing) {
   r = home.drove({"reload", file, "--update-env"}, {{"DROVE_PARITY_SHELL", "from-shell"}, {"A", "shell"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("a", 1);
-  EXPECT_EQ(env_of("a")["DROVE_PARITY_SHELL"], "from-shell") << "reload --update-env did not apply the caller's environment";
+  EXPECT_EQ(env_of("a")["DROVE_PARITY_SHELL"], "from-shell")
+      << "reload --update-env did not apply the caller's environment";
   EXPECT_EQ(env_of("a")["A"], "2") << "the file's env must win over the shell's";
   EXPECT_EQ(env_of("b")["DROVE_PARITY_SHELL"], "from-shell");
 }
@@ -476,16 +499,33 @@ TEST(Pm2ParityFiles, ResurrectReadsADumpWrittenByPm2) {
   ASSERT_EQ(home.drove({"ping"}).exit_code, 0);  // the daemon and its home exist
   const std::string cwd = home.scratch();
   auto entry = [&cwd](const std::string& name, const std::string& status, int pm_id) {
-    return nlohmann::json{{"name", name}, {"pm_exec_path", "/bin/sleep"}, {"pm_cwd", cwd}, {"exec_interpreter", "none"},
-                          {"args", {"1000"}}, {"node_args", nlohmann::json::array()}, {"exec_mode", "fork_mode"},
-                          {"env", {{"FOO", "bar"}, {"unique_id", "x"}}}, {"FOO", "bar"}, {"status", status},
-                          {"pm_id", pm_id}, {"restart_time", 3}, {"unstable_restarts", 0}, {"created_at", 1700000000000},
-                          {"pm_uptime", 1700000000000}, {"autorestart", true}, {"kill_timeout", 2222}, {"vizion", true},
-                          {"axm_options", nlohmann::json::object()}, {"cron_restart", ""}, {"namespace", "default"},
-                          {"pm_out_log_path", cwd + "/" + name + "-out.log"}, {"pm_err_log_path", cwd + "/" + name + "-error.log"}};
+    return nlohmann::json{{"name", name},
+                          {"pm_exec_path", "/bin/sleep"},
+                          {"pm_cwd", cwd},
+                          {"exec_interpreter", "none"},
+                          {"args", {"1000"}},
+                          {"node_args", nlohmann::json::array()},
+                          {"exec_mode", "fork_mode"},
+                          {"env", {{"FOO", "bar"}, {"unique_id", "x"}}},
+                          {"FOO", "bar"},
+                          {"status", status},
+                          {"pm_id", pm_id},
+                          {"restart_time", 3},
+                          {"unstable_restarts", 0},
+                          {"created_at", 1700000000000},
+                          {"pm_uptime", 1700000000000},
+                          {"autorestart", true},
+                          {"kill_timeout", 2222},
+                          {"vizion", true},
+                          {"axm_options", nlohmann::json::object()},
+                          {"cron_restart", ""},
+                          {"namespace", "default"},
+                          {"pm_out_log_path", cwd + "/" + name + "-out.log"},
+                          {"pm_err_log_path", cwd + "/" + name + "-error.log"}};
   };
-  write_file(home.path() + "/dump.pm2", nlohmann::json::array({entry("web", "online", 0), entry("web", "online", 1),
-                                                               entry("idle", "stopped", 2)}).dump(2));
+  write_file(home.path() + "/dump.pm2",
+             nlohmann::json::array({entry("web", "online", 0), entry("web", "online", 1), entry("idle", "stopped", 2)})
+                 .dump(2));
   auto r = home.drove({"resurrect"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("PM2"), std::string::npos) << r.out;
@@ -505,7 +545,9 @@ TEST(Pm2ParityFiles, ResurrectReadsADumpWrittenByPm2) {
 TEST(Pm2ParityFiles, Pm2KeyIsAnAliasOfApps) {
   DroveHome home;
   const std::string file = home.scratch() + "/package.json";
-  write_file(file, R"({"name": "pkg", "version": "1.0.0", "pm2": [{"name": "fromkey", "script": "/bin/sleep", "args": "1000", "interpreter": "none"}]})");
+  write_file(
+      file,
+      R"({"name": "pkg", "version": "1.0.0", "pm2": [{"name": "fromkey", "script": "/bin/sleep", "args": "1000", "interpreter": "none"}]})");
   auto r = home.drove({"start", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(home.wait_online("fromkey", 1).size(), 1u);
@@ -520,7 +562,8 @@ TEST(Pm2ParityVerbs, SendWritesToStdinAndAttachForwardsLines) {
   const std::string out = home.processes("echo").at(0)["pm2_env"].value("pm_out_log_path", "");
   auto r = home.drove({"send", "echo", "hello", "world"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_TRUE(wait_until([&] { return read_file(out).find("got: hello world\n") != std::string::npos; })) << read_file(out);
+  ASSERT_TRUE(wait_until([&] { return read_file(out).find("got: hello world\n") != std::string::npos; }))
+      << read_file(out);
 
   const std::string id = std::to_string(home.processes("echo").at(0)["pm2_env"].value("pm_id", -1));
   auto attached = run_program({DROVE_BIN, "attach", id}, {{"DROVE_HOME", home.path()}}, "first\nsecond\n");

@@ -39,7 +39,10 @@ TEST_P(ReloadUnderLoad, NodeClusterAppLosesNoRequest) {
   const bool keep_alive = GetParam();
   DroveHome home;
   const int port = free_tcp_port();
-  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api"}, {{"PORT", std::to_string(port)}}).exit_code, 0);
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api"}, {{"PORT", std::to_string(port)}})
+          .exit_code,
+      0);
   home.wait_online("api", 2);
   ASSERT_TRUE(wait_until([&] { return http_request(port, "/", nullptr) == 200; }));
   LoadGenerator load(port, 2, keep_alive);
@@ -69,15 +72,18 @@ TEST_P(ReloadUnderLoad, SocketActivatedPythonAppLosesNoRequest) {
   EXPECT_EQ(stats.failed(), 0) << stats.summary();
 }
 
-INSTANTIATE_TEST_SUITE_P(Reload, ReloadUnderLoad, ::testing::Values(false, true),
-                         [](const auto& param_info) { return param_info.param ? "keep_alive" : "new_connection_per_request"; });
+INSTANTIATE_TEST_SUITE_P(Reload, ReloadUnderLoad, ::testing::Values(false, true), [](const auto& param_info) {
+  return param_info.param ? "keep_alive" : "new_connection_per_request";
+});
 
 TEST(Reload, RequestInFlightCompletes) {
   DroveHome home;
   const int port = free_tcp_port();
   // The request outlives the default kill_timeout (1600 ms): give the app time to finish.
   ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "slow", "--kill-timeout", "10000"},
-                       {{"PORT", std::to_string(port)}, {"SLOW_MS", "2000"}}).exit_code, 0);
+                       {{"PORT", std::to_string(port)}, {"SLOW_MS", "2000"}})
+                .exit_code,
+            0);
   home.wait_online("slow", 2);
   ASSERT_TRUE(wait_until([&] { return http_request(port, "/", nullptr) == 200; }));
   auto slow = std::async(std::launch::async, [port] {
@@ -87,7 +93,8 @@ TEST(Reload, RequestInFlightCompletes) {
   });
   ASSERT_TRUE(wait_until([&] {
     for (const auto& p : home.processes("slow")) {
-      if (read_file(p["pm2_env"].value("pm_out_log_path", "")).find("slow request started") != std::string::npos) return true;
+      if (read_file(p["pm2_env"].value("pm_out_log_path", "")).find("slow request started") != std::string::npos)
+        return true;
     }
     return false;
   }));
@@ -103,7 +110,9 @@ TEST(Reload, ReplacementCrashingAtBootAbortsAndOldPidsServe) {
   const int port = free_tcp_port();
   const std::string marker = home.scratch() + "/crash";
   ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api"},
-                       {{"PORT", std::to_string(port)}, {"CRASH_IF", marker}}).exit_code, 0);
+                       {{"PORT", std::to_string(port)}, {"CRASH_IF", marker}})
+                .exit_code,
+            0);
   home.wait_online("api", 2);
   const auto before = pids_of(home, "api");
   write_file(marker, "1");
@@ -125,8 +134,9 @@ TEST(Reload, ReplacementNeverReadyAbortsAfterListenTimeout) {
   DroveHome home;
   const int port = free_tcp_port();
   const std::string marker = home.scratch() + "/silent";
-  auto r = home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api", "--wait-ready", "--listen-timeout", "800"},
-                      {{"PORT", std::to_string(port)}, {"NO_READY_IF", marker}});
+  auto r = home.drove(
+      {"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api", "--wait-ready", "--listen-timeout", "800"},
+      {{"PORT", std::to_string(port)}, {"NO_READY_IF", marker}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto before = pids_of(home, "api");
   ASSERT_EQ(before.size(), 2u);
@@ -142,7 +152,9 @@ TEST(Reload, SecondReloadOfSameAppIsRefusedWhileOneRuns) {
   DroveHome home;
   const int port = free_tcp_port();
   ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api", "--wait-ready"},
-                       {{"PORT", std::to_string(port)}, {"READY_DELAY_MS", "1500"}}).exit_code, 0);
+                       {{"PORT", std::to_string(port)}, {"READY_DELAY_MS", "1500"}})
+                .exit_code,
+            0);
   cli::Client events = cli::Client::connect(HomeLayout{home.path()}, false);
   events.call("subscribe", {{"events", true}});
   auto first = std::async(std::launch::async, [&] { return home.drove({"reload", "api"}); });

@@ -55,7 +55,8 @@ class RawClient {
         buffer_.erase(0, nl + 1);
         return json::parse(line, nullptr, false);
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return std::nullopt;
       pollfd p{fd_.get(), POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -110,8 +111,8 @@ class RobustnessInput : public ::testing::Test {
   }
   // A spec as a raw client could send it (fields not given keep AppSpec's defaults).
   json sleeper(const std::string& name) const {
-    return {{"name", name}, {"script", "/bin/sleep"}, {"exec_path", "/bin/sleep"}, {"args", {"600"}},
-            {"interpreter", "none"}, {"cwd", home_.scratch()}};
+    return {{"name", name},    {"script", "/bin/sleep"}, {"exec_path", "/bin/sleep"},
+            {"args", {"600"}}, {"interpreter", "none"},  {"cwd", home_.scratch()}};
   }
   DroveHome home_;
   pid_t bystander_ = 0;
@@ -122,7 +123,8 @@ TEST_F(RobustnessInput, DeepJsonLineOnControlSocketIsAnErrorAndDaemonStillAnswer
   RawClient client(home_.path() + "/drove.sock");
   ASSERT_TRUE(client.connected());
   // Used to segfault the daemon (recursive copy of `id`; recursive dump of `params`).
-  ASSERT_TRUE(client.send_all("{\"id\":" + std::string(66'000, '[') + std::string(66'000, ']') + ",\"method\":\"ping\"}\n"));
+  ASSERT_TRUE(
+      client.send_all("{\"id\":" + std::string(66'000, '[') + std::string(66'000, ']') + ",\"method\":\"ping\"}\n"));
   auto reply = client.read_reply();
   ASSERT_TRUE(reply);
   EXPECT_EQ((*reply)["error"]["code"], "EPROTO");
@@ -218,10 +220,13 @@ TEST_F(RobustnessInput, DeepJsonFromAnAppChannelIsDroppedAndCounted) {
   auto r = home_.drove(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json d;
-  ASSERT_TRUE(wait_until([&] {
-    d = describe("bomber");
-    return d.contains("messages") && !d["messages"].empty();
-  }, 15s)) << d.dump();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        d = describe("bomber");
+        return d.contains("messages") && !d["messages"].empty();
+      },
+      15s))
+      << d.dump();
   EXPECT_EQ(d["messages"].back()["data"], json({{"after", "bomb"}}));
   ASSERT_TRUE(d.contains("dropped_messages")) << d.dump();
   EXPECT_EQ(d["dropped_messages"]["count"], 1);
@@ -241,10 +246,13 @@ TEST_F(RobustnessInput, ClusterListeningWithStringPortIsAProtocolErrorNotATermin
   // It never listens: `start` waits for listen_timeout, then says so; the app runs either way.
   (void)home_.drove({"start", script, "--name", "liar", "-i", "1", "--exec-mode", "cluster"});
   json d;
-  ASSERT_TRUE(wait_until([&] {
-    d = describe("liar");
-    return d.contains("dropped_messages");
-  }, 15s)) << d.dump();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        d = describe("liar");
+        return d.contains("dropped_messages");
+      },
+      15s))
+      << d.dump();
   EXPECT_EQ(d["dropped_messages"]["last_reason"], "cluster protocol: malformed listening: \"port\" must be an integer");
   EXPECT_EQ(d["exec_mode"], "cluster");
   ExpectDaemonAndBystanderUntouched();

@@ -33,8 +33,10 @@ std::string write_daemonising_app(const DroveHome& home, const std::string& pid_
   const std::string script = home.scratch() + "/daemonise.sh";
   write_file(script,
              "#!/bin/sh\n"
-             "( setsid sh -c 'echo $$ >> " + pid_log + "; exec sleep 1000' & )\n"
-             "exec sleep 1000\n",
+             "( setsid sh -c 'echo $$ >> " +
+                 pid_log +
+                 "; exec sleep 1000' & )\n"
+                 "exec sleep 1000\n",
              true);
   return script;
 }
@@ -45,7 +47,8 @@ class RawClient {
   explicit RawClient(const DroveHome& home) : fd_(connect_unix(home.path() + "/drove.sock")) {}
   [[nodiscard]] bool connected() const { return fd_.valid(); }
   bool send(const std::string& method, int id) {
-    const std::string line = nlohmann::json{{"id", id}, {"method", method}, {"params", nlohmann::json::object()}}.dump() + "\n";
+    const std::string line =
+        nlohmann::json{{"id", id}, {"method", method}, {"params", nlohmann::json::object()}}.dump() + "\n";
     return ::send(fd_.get(), line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
   }
   nlohmann::json reply() {

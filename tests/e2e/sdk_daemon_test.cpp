@@ -72,27 +72,29 @@ TEST_P(SdkUnderDaemon, CppAppServesInClusterModeAndStopsGracefully) {
   const auto entries = home.processes("sdk");
   ASSERT_FALSE(entries.empty());
   const std::string out_log = entries[0]["pm2_env"].value("pm_out_log_path", "");
-  EXPECT_TRUE(wait_until([&] { return read_file(out_log).find("stopping") != std::string::npos; })) << read_file(out_log);
+  EXPECT_TRUE(wait_until([&] { return read_file(out_log).find("stopping") != std::string::npos; }))
+      << read_file(out_log);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Policies, SdkUnderDaemon,
-    ::testing::Values(Case{"round-robin", false}, Case{"shared", false}, Case{"reuseport", false},
-                      Case{"least-connections", false}, Case{"round-robin", true}, Case{"shared", true},
-                      Case{"reuseport", true}, Case{"least-connections", true}),
-    [](const auto& param_info) {
-      std::string n = param_info.param.lb + (param_info.param.protocol ? "_protocol" : "_activation");
-      n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Policies, SdkUnderDaemon,
+                         ::testing::Values(Case{"round-robin", false}, Case{"shared", false}, Case{"reuseport", false},
+                                           Case{"least-connections", false}, Case{"round-robin", true},
+                                           Case{"shared", true}, Case{"reuseport", true},
+                                           Case{"least-connections", true}),
+                         [](const auto& param_info) {
+                           std::string n =
+                               param_info.param.lb + (param_info.param.protocol ? "_protocol" : "_activation");
+                           n.erase(std::remove(n.begin(), n.end(), '-'), n.end());
+                           return n;
+                         });
 
 // The same through the CLI: a C++ binary with --ipc gets the channel on fd 3 and
 // NODE_UNIQUE_ID, so the daemon's round-robin hand-over reaches it.
 TEST(SdkUnderDaemon, IpcFlagMakesACppBinaryAClusterProtocolWorker) {
   DroveHome home;
   const int port = free_tcp_port();
-  auto r = home.drove({"start", example("drove_http_app"), "--name", "sdk", "-i", "2", "--exec-mode", "cluster", "--port",
-                       std::to_string(port), "--ipc"});
+  auto r = home.drove({"start", example("drove_http_app"), "--name", "sdk", "-i", "2", "--exec-mode", "cluster",
+                       "--port", std::to_string(port), "--ipc"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto pids = home.wait_online("sdk", 2);
   ASSERT_EQ(pids.size(), 2u);

@@ -17,7 +17,8 @@ namespace {
 std::set<std::string> pids_in(const std::string& text, const std::string& prefix) {
   std::set<std::string> pids;
   const std::regex re(prefix + "([0-9]+)");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) pids.insert((*it)[1]);
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    pids.insert((*it)[1]);
   return pids;
 }
 
@@ -87,8 +88,8 @@ class HttpClusterExample : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HttpClusterExample, ServesHelloFromWorkersAndEndsAfterTheRequests) {
   const int port = free_tcp_port();
-  RunningExample primary("http_cluster", {"--port", std::to_string(port), "--workers", "2", "--requests", "4",
-                                          "--policy", GetParam()});
+  RunningExample primary("http_cluster",
+                         {"--port", std::to_string(port), "--workers", "2", "--requests", "4", "--policy", GetParam()});
   ASSERT_TRUE(primary.wait_output("已启动", 2)) << primary.out;
   const auto bodies = primary.while_running([port] {
     std::vector<std::string> r;
@@ -152,7 +153,9 @@ TEST_P(PrimaryDeath, LeavesNoWorkerRunning) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, PrimaryDeath, ::testing::Values(SIGTERM, SIGKILL),
-                         [](const ::testing::TestParamInfo<int>& p) { return p.param == SIGTERM ? "SIGTERM" : "SIGKILL"; });
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return p.param == SIGTERM ? "SIGTERM" : "SIGKILL";
+                         });
 
 }  // namespace
 }  // namespace drove::e2e

@@ -37,12 +37,14 @@ TEST(SdkInterop, CppParentAndNodeChildExchangeMessagesWithFds) {
   UniqueFd ours(sv[0]);
   ASSERT_TRUE(child->send({{"kind", "socket"}, {"text", "hi"}}, UniqueFd(sv[1]), HandleType::net_socket).ok());
   std::string got;
-  ASSERT_TRUE(loop.run_until([&] {
-    char buf[64];
-    const ssize_t n = ::recv(ours.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
-    return n == 0;
-  }, 10000));
+  ASSERT_TRUE(loop.run_until(
+      [&] {
+        char buf[64];
+        const ssize_t n = ::recv(ours.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+        return n == 0;
+      },
+      10000));
   EXPECT_EQ(got, "node got hi");
   ours.reset();  // Node's end() waits for our side to close too
   // Node → C++: a listening server arrives as an fd with its message, and is usable.
@@ -123,8 +125,9 @@ INSTANTIATE_TEST_SUITE_P(Policies, NodeWorkersOfCppPrimary,
 TEST(SdkInterop, CppWorkersServeUnderARealNodePrimary) {
   const int port = free_tcp_port();
   EventLoop loop;
-  auto primary = drove::spawn(loop, "node", {fixture("lib/node_primary.js"), example("http_cluster"), std::to_string(port), "4"},
-                              {.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()}});
+  auto primary =
+      drove::spawn(loop, "node", {fixture("lib/node_primary.js"), example("http_cluster"), std::to_string(port), "4"},
+                   {.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()}});
   ASSERT_TRUE(primary.ok()) << primary.error().message();
   std::string out;
   std::optional<ExitInfo> done;

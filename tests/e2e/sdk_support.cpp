@@ -1,7 +1,7 @@
 #include "sdk_support.hpp"
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -23,7 +23,8 @@ std::string tcp_read_all(int port) {
 }
 
 RunningExample::RunningExample(const std::string& name, const std::vector<std::string>& args) {
-  auto started = spawn(loop, name.starts_with('/') ? name : example(name), args, {.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()}});
+  auto started = spawn(loop, name.starts_with('/') ? name : example(name), args,
+                       {.stdio = {Stdio::ignore(), Stdio::pipe(), Stdio::inherit()}});
   if (!started.ok()) {
     ADD_FAILURE() << "cannot start " << name << ": " << started.error().message();
     return;

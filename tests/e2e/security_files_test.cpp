@@ -87,13 +87,16 @@ TEST_F(SecurityFiles, PidFileAndItsTempNameSymlinkedToVictimLeaveItUntouched) {
   plant(victim_, attacker_ + "/app.pid");
   plant(victim_, attacker_ + "/app.pid.tmp");
   const std::string eco = base_ + "/ecosystem.json";
-  write_file(eco, "{\"apps\": [{\"name\": \"pidapp\", \"script\": \"" + app_ + "\", \"uid\": \"nobody\", \"cwd\": \"/\", " +
-                      "\"out_file\": \"" + attacker_ + "/out.log\", \"pid_file\": \"" + attacker_ + "/app.pid\"}]}\n");
+  write_file(eco, "{\"apps\": [{\"name\": \"pidapp\", \"script\": \"" + app_ +
+                      "\", \"uid\": \"nobody\", \"cwd\": \"/\", " + "\"out_file\": \"" + attacker_ +
+                      "/out.log\", \"pid_file\": \"" + attacker_ + "/app.pid\"}]}\n");
   auto r = home.drove({"start", eco});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const pid_t pid = home.wait_online("pidapp", 1).at(0);
   // The pid file replaces the planted link (rename), written by nobody, never through it.
-  ASSERT_TRUE(wait_until([&] { return !fs::is_symlink(attacker_ + "/app.pid") && read_file(attacker_ + "/app.pid") == std::to_string(pid); }));
+  ASSERT_TRUE(wait_until([&] {
+    return !fs::is_symlink(attacker_ + "/app.pid") && read_file(attacker_ + "/app.pid") == std::to_string(pid);
+  }));
   struct stat st {};
   ASSERT_EQ(::stat((attacker_ + "/app.pid").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, nobody_.pw_uid);

@@ -2,13 +2,13 @@
 // for an app run as another user (binds, socket files, ports, the notify socket) it does with
 // that user's rights, and an app cannot make the daemon hold unbounded listeners. Every test runs
 // a real app as the real user `nobody` against a root daemon, so they need root and skip without.
-#include <gtest/gtest.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <grp.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -228,18 +228,18 @@ TEST(SecurityNet, UnixBindChmodRaceLeavesRootFileUntouched) {
   Swapper swapper(sockets, victim);
   ASSERT_GT(swapper.pid(), 0);
   constexpr int kRounds = 3000;
-  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "race", "--exec-mode", "cluster", "-i", "1",
-                       "--uid", "nobody", "--cwd", "/", "--", sockets, std::to_string(kRounds), "60"});
+  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "race", "--exec-mode", "cluster", "-i",
+                       "1", "--uid", "nobody", "--cwd", "/", "--", sockets, std::to_string(kRounds), "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::optional<nlohmann::json> summary;
-  ASSERT_TRUE(wait_until([&] { return (summary = json_line(out_log(home, "race"))).has_value(); },
-                         std::chrono::seconds(90)))
+  ASSERT_TRUE(
+      wait_until([&] { return (summary = json_line(out_log(home, "race"))).has_value(); }, std::chrono::seconds(90)))
       << out_log(home, "race");
   std::cout << "[ race ] " << summary->dump() << "\n";
   EXPECT_GE(summary->value("rounds", 0), 200) << "too few rounds to mean anything";
   EXPECT_EQ(summary->value("errors", -1), 0) << summary->dump();
 
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(victim.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u) << "the victim's mode changed";
   EXPECT_EQ(st.st_uid, 0u);
@@ -255,8 +255,8 @@ TEST(SecurityNet, UnixSocketIsOwnedByTheAppUserWithItsMode) {
   const std::string sockets = base.path() + "/sockets";
   ASSERT_EQ(::mkdir(sockets.c_str(), 0755), 0);
   ASSERT_EQ(::chown(sockets.c_str(), kNobodyUid, kNobodyGid), 0);
-  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "once", "--exec-mode", "cluster", "-i", "1",
-                       "--uid", "nobody", "--cwd", "/", "--", sockets, "1", "60"});
+  auto r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "once", "--exec-mode", "cluster", "-i",
+                       "1", "--uid", "nobody", "--cwd", "/", "--", sockets, "1", "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] { return json_line(out_log(home, "once")).has_value(); }, std::chrono::seconds(20)));
   EXPECT_EQ(json_line(out_log(home, "once"))->value("errors", -1), 0);
@@ -264,14 +264,14 @@ TEST(SecurityNet, UnixSocketIsOwnedByTheAppUserWithItsMode) {
   // A root-owned directory: nobody may not create a socket there, so neither may the daemon for it.
   const std::string root_only = base.path() + "/root-only";
   ASSERT_EQ(::mkdir(root_only.c_str(), 0755), 0);
-  r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "denied", "--exec-mode", "cluster", "-i", "1",
-                  "--uid", "nobody", "--cwd", "/", "--", root_only, "1", "60"});
+  r = home.drove({"start", fixture("security/unix_race_app.js"), "--name", "denied", "--exec-mode", "cluster", "-i",
+                  "1", "--uid", "nobody", "--cwd", "/", "--", root_only, "1", "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(wait_until([&] { return json_line(out_log(home, "denied")).has_value(); }, std::chrono::seconds(20)));
   const auto denied = *json_line(out_log(home, "denied"));
   EXPECT_EQ(denied.value("errors", 0), 1) << denied.dump();
   EXPECT_EQ(denied.value("lastError", ""), "EACCES") << denied.dump();
-  struct stat st{};
+  struct stat st {};
   EXPECT_NE(::lstat((root_only + "/s0.sock").c_str(), &st), 0) << "the daemon created a socket where nobody cannot";
 }
 
@@ -286,17 +286,20 @@ TEST(SecurityNet, ListenFloodEndsAtTheCapWithBoundedDaemonFds) {
   ASSERT_GT(daemon, 0);
   const std::size_t baseline = fd_count(daemon);
 
-  auto r = home.drove({"start", fixture("security/listen_flood.js"), "--name", "flood", "--exec-mode", "cluster", "-i", "1",
-                       "--uid", "nobody", "--cwd", "/", "--", "5000"});
+  auto r = home.drove({"start", fixture("security/listen_flood.js"), "--name", "flood", "--exec-mode", "cluster", "-i",
+                       "1", "--uid", "nobody", "--cwd", "/", "--", "5000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::optional<nlohmann::json> flood;
   std::size_t at_cap = 0;  // the most the daemon held while the app flooded it
-  ASSERT_TRUE(wait_until([&] {
-    at_cap = std::max(at_cap, fd_count(daemon));
-    return (flood = json_line(out_log(home, "flood"), "flood")).has_value();
-  }, std::chrono::seconds(60)))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        at_cap = std::max(at_cap, fd_count(daemon));
+        return (flood = json_line(out_log(home, "flood"), "flood")).has_value();
+      },
+      std::chrono::seconds(60)))
       << out_log(home, "flood");
-  std::cout << "[ flood ] " << flood->dump() << " daemon fds: baseline " << baseline << ", at the cap " << at_cap << "\n";
+  std::cout << "[ flood ] " << flood->dump() << " daemon fds: baseline " << baseline << ", at the cap " << at_cap
+            << "\n";
   EXPECT_EQ(flood->value("listening", 0), 64);
   EXPECT_EQ(flood->value("emfile", 0), 5000 - 64);
   EXPECT_EQ(flood->value("other", "?"), "");
@@ -328,9 +331,10 @@ TEST(SecurityNet, PrivilegedPortOnlyWithAllowPrivilegedPorts) {
   if (!port) GTEST_SKIP() << "no free port in 900-1023";
   DroveHome home;
   // (start may report that the instance never listened: that is the point)
-  auto r = home.drove({"start", fixture("security/listen_port.js"), "--name", "low", "--exec-mode", "cluster", "-i", "1",
-                       "--uid", "nobody", "--cwd", "/", "--listen-timeout", "500", "--", std::to_string(*port)});
-  ASSERT_TRUE(wait_until([&] { return out_log(home, "low").find("error ") != std::string::npos; }, std::chrono::seconds(20)))
+  auto r = home.drove({"start", fixture("security/listen_port.js"), "--name", "low", "--exec-mode", "cluster", "-i",
+                       "1", "--uid", "nobody", "--cwd", "/", "--listen-timeout", "500", "--", std::to_string(*port)});
+  ASSERT_TRUE(
+      wait_until([&] { return out_log(home, "low").find("error ") != std::string::npos; }, std::chrono::seconds(20)))
       << out_log(home, "low");
   EXPECT_NE(out_log(home, "low").find("error EACCES"), std::string::npos) << out_log(home, "low");
   bool refused = false;

@@ -6,13 +6,13 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -59,8 +59,8 @@ inline bool drain(int fd, std::string& sink) {
 // Writes `bytes` to non-blocking `fd` in `chunk`-sized sends, turning `loop` between them so the
 // reader sees the stream split at those points; replies are collected into `sink`. The first
 // send carries `fd_to_pass` (if >= 0) as SCM_RIGHTS.
-inline void send_in_chunks(uv_loop_t* loop, int fd, std::string_view bytes, std::size_t chunk,
-                           std::string& sink, int fd_to_pass = -1) {
+inline void send_in_chunks(uv_loop_t* loop, int fd, std::string_view bytes, std::size_t chunk, std::string& sink,
+                           int fd_to_pass = -1) {
   // Each send costs a loop turn (an epoll_wait and a read or two): a 4 KiB input sent a byte at a
   // time made a few hundred executions a second. What the reader must survive is a message split
   // at any point and many messages per read, not thousands of reads per input: at most

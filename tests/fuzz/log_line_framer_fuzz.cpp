@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         messages += line["message"].get<std::string>();
       }
       drove::fuzz::check(out.empty() || out.back() == '\n', "JSON output does not end a line");
-      const bool ascii = std::all_of(written.begin(), written.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+      const bool ascii =
+          std::all_of(written.begin(), written.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
       if (ascii) drove::fuzz::check(messages == written, "JSON messages differ from the bytes written");
       break;
     }

@@ -44,7 +44,8 @@ void handle(RpcServer& server, const RpcRequest& request, const RpcReply& reply)
                      [](const json& filter) { return filter.is_object() && filter.contains("name"); });
     reply.ok(true);
   } else if (request.method == "fail") {
-    reply.error(ErrorCode::invalid, request.method + ": " + request.params.dump(-1, ' ', false, json::error_handler_t::replace));
+    reply.error(ErrorCode::invalid,
+                request.method + ": " + request.params.dump(-1, ' ', false, json::error_handler_t::replace));
   } else {
     reply.ok(json{{"method", request.method}, {"params", request.params}, {"version", request.client_version}});
   }
@@ -81,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string replies;
   {
     RpcServer* server_ptr = nullptr;
-    RpcServer server(loop, [&server_ptr](const RpcRequest& r, const RpcReply& reply) { handle(*server_ptr, r, reply); });
+    RpcServer server(loop,
+                     [&server_ptr](const RpcRequest& r, const RpcReply& reply) { handle(*server_ptr, r, reply); });
     server_ptr = &server;
     auto pipe = UvHandle<uv_pipe_t>::make();
     uv_pipe_init(loop, pipe.get(), 0);
@@ -115,8 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // whose replies fit in the socket buffer, must all be answered.
   const ReplyBounds bounds = expected_replies(stream);
   if (stream.size() <= 16384 && (answered < bounds.at_least || answered > bounds.at_most)) {
-    std::fprintf(stderr, "%zu replies for %zu..%zu request lines:\n%s\n", answered, bounds.at_least,
-                 bounds.at_most, replies.c_str());
+    std::fprintf(stderr, "%zu replies for %zu..%zu request lines:\n%s\n", answered, bounds.at_least, bounds.at_most,
+                 replies.c_str());
     drove::fuzz::fail("replies do not match complete request lines");
   }
   return 0;

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   if (drove::cluster::is_worker()) {
     drove::cluster::on_message(loop, [](nlohmann::json, drove::UniqueFd) {});
     if (!drove::cluster::send(loop, {{"ready", ::getpid()}}).ok()) return 1;
-    drove::Timer work = loop.set_timer(50, [] {}, 50);
+    drove::Timer work = loop.set_timer(
+        50, [] {}, 50);
     loop.run();
     return 0;
   }

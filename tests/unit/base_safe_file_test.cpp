@@ -8,9 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <sstream>
-#include <future>
 
 #include <gtest/gtest.h>
 

@@ -15,9 +15,10 @@ using ordered = nlohmann::ordered_json;
 
 std::string node_says(const ordered& value) {
   const char* path = std::getenv("PATH");
-  auto r = process::run_capture(
-      {"node", "-e", "process.stdout.write(require('util').inspect(JSON.parse(require('fs').readFileSync(0, 'utf8')), false, null, false))"},
-      {{"PATH", path ? path : "/usr/bin:/bin"}}, ".", value.dump(), 20000);
+  auto r = process::run_capture({"node", "-e",
+                                 "process.stdout.write(require('util').inspect(JSON.parse(require('fs').readFileSync(0,"
+                                 " 'utf8')), false, null, false))"},
+                                {{"PATH", path ? path : "/usr/bin:/bin"}}, ".", value.dump(), 20000);
   if (!r.ok() || r->exit_code != 0) return "<node failed>";
   return r->out;
 }
@@ -36,7 +37,11 @@ void expect_as_node(const std::string& text) {
 TEST(NodeInspect, LaysOutLikeNode) {
   if (!have_node()) GTEST_SKIP() << "node is not installed (scripts/setup.sh installs it)";
   const char* cases[] = {
-      R"([])", R"({})", R"([[], {}, null, true, false])", R"("plain")", R"(42)",
+      R"([])",
+      R"({})",
+      R"([[], {}, null, true, false])",
+      R"("plain")",
+      R"(42)",
       R"([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 100, 2000, 30000])",
       R"(["a", "bb", "ccc", "dddd", "eeeee", "ffffff", "g", "hh", "iii", "jjjj"])",
       R"({"a": 1, "b": "two", "c": [1, 2], "d": {"e": {"f": {"g": 1}}}})",

@@ -4,25 +4,29 @@
 
 #include "cli/render.hpp"
 
-using nlohmann::json;
 using drove::cli::pm2_jlist_text;
 using drove::cli::to_pm2_jlist;
+using nlohmann::json;
 
 namespace {
 
 json spec(const std::string& name, int instances) {
-  return {{"name", name},
-          {"instances", instances},
-          {"args", {"--port", "8080"}},
-          {"env", {{"NODE_ENV", "production"}, {"QUOTE", "a\"b\\c"}, {"UNICODE", "żółw"}, {"PORT", "3000"}, {"name", "shadow"}}},
-          {"increment_var", "PORT"},
-          {"instance_var", "INSTANCE_ID"},
-          {"kill_timeout_ms", 5000}};
+  return {
+      {"name", name},
+      {"instances", instances},
+      {"args", {"--port", "8080"}},
+      {"env",
+       {{"NODE_ENV", "production"}, {"QUOTE", "a\"b\\c"}, {"UNICODE", "żółw"}, {"PORT", "3000"}, {"name", "shadow"}}},
+      {"increment_var", "PORT"},
+      {"instance_var", "INSTANCE_ID"},
+      {"kill_timeout_ms", 5000}};
 }
 
 json process(int id, int index, const std::string& name) {
-  return {{"id", id},           {"name", name},           {"index", index},  {"pid", 1000 + id},
-          {"status", "online"}, {"exec_mode", "cluster"}, {"memory", 12345}, {"cpu", 1.5},
+  return {{"id", id},           {"name", name},
+          {"index", index},     {"pid", 1000 + id},
+          {"status", "online"}, {"exec_mode", "cluster"},
+          {"memory", 12345},    {"cpu", 1.5},
           {"restart_time", 2},  {"last_exit", {{"code", 1}, {"signal", ""}}}};
 }
 
@@ -30,7 +34,8 @@ json process(int id, int index, const std::string& name) {
 std::pair<json, json> both_shapes() {
   json shared = {{"apps", {{{"spec", spec("api", 2)}}, {{"spec", spec("worker", 1)}}}}, {"processes", json::array()}};
   json per_process = json::array();
-  const std::vector<std::tuple<int, int, std::string, int>> rows = {{0, 0, "api", 0}, {1, 0, "worker", 1}, {2, 1, "api", 0}};
+  const std::vector<std::tuple<int, int, std::string, int>> rows = {
+      {0, 0, "api", 0}, {1, 0, "worker", 1}, {2, 1, "api", 0}};
   for (const auto& [id, index, name, app] : rows) {
     json p = process(id, index, name);
     json with_spec = p;

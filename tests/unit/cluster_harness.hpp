@@ -80,18 +80,24 @@ inline LoadResult run_http_load(ClusterHarness& h, int port, int total, int clie
       for (int i = c; i < total; i += clients) {
         const auto x = tcp_exchange(port, kHttpGet);
         const int pid = hello_pid(x.reply);
-        if (x.error == ECONNREFUSED) r.refused++;
-        else if (pid > 0) { r.ok++; r.per_pid[pid]++; }
-        else r.other_errors++;
+        if (x.error == ECONNREFUSED)
+          r.refused++;
+        else if (pid > 0) {
+          r.ok++;
+          r.per_pid[pid]++;
+        } else
+          r.other_errors++;
         done++;
       }
       finished_clients++;
     });
   }
-  const bool finished = h.loop.run_until([&] {
-    if (tick) tick(done.load());
-    return finished_clients.load() == clients;
-  }, 120000);
+  const bool finished = h.loop.run_until(
+      [&] {
+        if (tick) tick(done.load());
+        return finished_clients.load() == clients;
+      },
+      120000);
   for (auto& t : threads) t.join();
   EXPECT_TRUE(finished);
   LoadResult all;
@@ -107,8 +113,8 @@ inline LoadResult run_http_load(ClusterHarness& h, int port, int total, int clie
 inline std::string spread_text(const LoadResult& r) {
   std::string s;
   for (const auto& [pid, n] : r.per_pid) s += std::to_string(n) + " ";
-  return s + "(ok " + std::to_string(r.ok) + ", refused " + std::to_string(r.refused) +
-         ", other errors " + std::to_string(r.other_errors) + ")";
+  return s + "(ok " + std::to_string(r.ok) + ", refused " + std::to_string(r.refused) + ", other errors " +
+         std::to_string(r.other_errors) + ")";
 }
 
 }  // namespace drove::testing

@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 
 #include "cluster/listener.hpp"
 #include "cluster_harness.hpp"
@@ -48,7 +48,7 @@ TEST(BindHelper, UnixSocketIsCreatedAsTheUserWithTheModeAtBind) {
   const std::string path = dir.path + "/app.sock";
   auto l = open_listener({.kind = SocketKind::unix_path, .address = path, .writable_all = true}, nobody());
   ASSERT_TRUE(l.ok()) << l.error().message();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::lstat(path.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_uid, 65534u);
@@ -75,7 +75,7 @@ TEST(BindHelper, RefusesWhatTheUserCouldNotDo) {
   auto again = open_listener({.kind = SocketKind::unix_path, .address = root_path}, nobody());
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, EADDRINUSE) << again.error().message();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::lstat(root_path.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0u);
 }
@@ -109,14 +109,17 @@ TEST(BindHelper, RoundTripCost) {
     auto l = open_listener({.address = std::string("127.0.0.1"), .port = 0}, nobody());
     ASSERT_TRUE(l.ok()) << l.error().message();
   }
-  const auto helper_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count() / kBinds;
+  const auto helper_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count() / kBinds;
   const auto start_in_process = std::chrono::steady_clock::now();
   for (int i = 0; i < kBinds; ++i) {
     auto l = open_listener({.address = std::string("127.0.0.1"), .port = 0});
     ASSERT_TRUE(l.ok()) << l.error().message();
   }
   const auto in_process_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_in_process).count() / kBinds;
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_in_process)
+          .count() /
+      kBinds;
   std::cout << "[ bind ] helper " << helper_us << " us per listener, in-process " << in_process_us << " us\n";
 }
 
@@ -130,7 +133,8 @@ TEST(ClusterPrimaryLimits, QueriesPastTheCapGetEmfile) {
     ASSERT_NE(h.start(id, "app.js", {{"PORT", std::to_string(testing::free_port())}, {"HOST", "127.0.0.1"}}), nullptr);
     // One at a time, so which one is third is known.
     ASSERT_TRUE(h.loop.run_until([&] {
-      return h.workers[id]->has_message([](const json& m) { return m.value("event", "") == "listening" || m.value("event", "") == "error"; });
+      return h.workers[id]->has_message(
+          [](const json& m) { return m.value("event", "") == "listening" || m.value("event", "") == "error"; });
     }));
   }
   EXPECT_TRUE(h.workers[3]->has_message([](const json& m) { return m.value("code", "") == "EMFILE"; }));
@@ -147,7 +151,7 @@ TEST(ClusterPrimaryLimits, ListenerNobodyHoldsIsClosedAfterTheGrace) {
   ASSERT_TRUE(h.start_http_workers(1, port));
   ::kill(h.workers[1]->pid, SIGKILL);
   ASSERT_TRUE(h.loop.run_until([&] { return h.primary.worker_count() == 0; }));
-  EXPECT_EQ(h.primary.describe()["servers"].size(), 1u);  // kept for a restart...
+  EXPECT_EQ(h.primary.describe()["servers"].size(), 1u);                                   // kept for a restart...
   ASSERT_TRUE(h.loop.run_until([&] { return h.primary.describe()["servers"].empty(); }));  // ...not forever
   EXPECT_EQ(testing::tcp_exchange(port, testing::kHttpGet).error, ECONNREFUSED);
 }

@@ -50,11 +50,12 @@ TEST_P(ClusterPolicySpread, ThousandConnectionsAllServedOverFourWorkers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, ClusterPolicySpread,
-                         ::testing::Values(LoadBalance::round_robin, LoadBalance::shared,
-                                           LoadBalance::reuseport, LoadBalance::least_connections),
+                         ::testing::Values(LoadBalance::round_robin, LoadBalance::shared, LoadBalance::reuseport,
+                                           LoadBalance::least_connections),
                          [](const ::testing::TestParamInfo<LoadBalance>& param_info) {
                            std::string n = to_string(param_info.param);
-                           for (auto& c : n) if (c == '-') c = '_';
+                           for (auto& c : n)
+                             if (c == '-') c = '_';
                            return n;
                          });
 
@@ -111,12 +112,10 @@ TEST(ClusterPrimary, BindErrorReachesTheAppsErrorHandler) {
   ASSERT_TRUE(squatter.ok());
   auto* w = h.start(1, "app.js", {{"PORT", std::to_string(squatter->port)}, {"HOST", "127.0.0.1"}});
   ASSERT_NE(w, nullptr);
-  ASSERT_TRUE(h.loop.run_until([&] {
-    return w->has_message([](const json& m) { return m.value("event", "") == "error"; });
-  }));
-  EXPECT_TRUE(w->has_message([](const json& m) {
-    return m.value("code", "") == "EADDRINUSE" && m.value("syscall", "") == "bind";
-  }));
+  ASSERT_TRUE(
+      h.loop.run_until([&] { return w->has_message([](const json& m) { return m.value("event", "") == "error"; }); }));
+  EXPECT_TRUE(w->has_message(
+      [](const json& m) { return m.value("code", "") == "EADDRINUSE" && m.value("syscall", "") == "bind"; }));
   ASSERT_EQ(h.bind_errors.size(), 1u);
   EXPECT_EQ(h.primary.describe()["bind_errors"][0]["errno"], -EADDRINUSE);
 }
@@ -150,7 +149,11 @@ TEST(ClusterPrimary, LeastConnectionsSendsNewConnectionsToTheIdleWorker) {
   const int port = testing::free_port();
   ASSERT_TRUE(h.start_http_workers(2, port));
   // Keep-alive connections: each stays open after its response.
-  struct Conn { UniqueFd fd; int pid = -1; std::string buf; };
+  struct Conn {
+    UniqueFd fd;
+    int pid = -1;
+    std::string buf;
+  };
   auto open_conn = [&] {
     Conn c;
     sockaddr_in a{};
@@ -218,8 +221,12 @@ TEST(ClusterPrimary, UnixSocketPathServesHttp) {
   std::atomic<bool> finished{false};
   std::thread client([&] {
     for (int i = 0; i < 6; ++i) {
-      const int pid = testing::hello_pid(testing::exchange(reinterpret_cast<sockaddr*>(&a), sizeof a, testing::kHttpGet).reply);
-      if (pid > 0) { pids.insert(pid); pids_ok++; }
+      const int pid =
+          testing::hello_pid(testing::exchange(reinterpret_cast<sockaddr*>(&a), sizeof a, testing::kHttpGet).reply);
+      if (pid > 0) {
+        pids.insert(pid);
+        pids_ok++;
+      }
     }
     finished = true;
   });

@@ -30,16 +30,19 @@
 
 namespace drove::testing {
 
-inline std::string fixture(const std::string& name) {
-  return std::string(DROVE_FIXTURES_DIR) + "/cluster/" + name;
-}
+inline std::string fixture(const std::string& name) { return std::string(DROVE_FIXTURES_DIR) + "/cluster/" + name; }
 
 class TestLoop {
  public:
   TestLoop() { uv_loop_init(&loop_); }
   ~TestLoop() {
     // Close whatever is left (handles whose owners are gone are already closing).
-    uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) {
+          if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
     EXPECT_EQ(uv_loop_close(&loop_), 0);
   }
@@ -49,7 +52,8 @@ class TestLoop {
   bool run_until(const std::function<bool()>& done, std::int64_t timeout_ms = 10000) {
     uv_timer_t wake;
     uv_timer_init(&loop_, &wake);
-    uv_timer_start(&wake, [](uv_timer_t*) {}, 5, 5);  // wakes the loop to re-check done()
+    uv_timer_start(
+        &wake, [](uv_timer_t*) {}, 5, 5);  // wakes the loop to re-check done()
     const std::int64_t deadline = monotonic_ms() + timeout_ms;
     bool ok = done();
     while (!ok && monotonic_ms() < deadline) {
@@ -72,7 +76,7 @@ struct NodeChild {
   std::vector<nlohmann::json> messages;  // user messages (not consumed by `intercept`)
   std::vector<UniqueFd> handles;         // fds that came with user messages
   bool closed = false;
-  int exit_code = -1;                    // set by reap()
+  int exit_code = -1;                                               // set by reap()
   std::function<bool(const nlohmann::json&, UniqueFd&)> intercept;  // true: consumed
   std::function<void()> on_closed;
 
@@ -91,7 +95,8 @@ struct NodeChild {
     pid = -1;
   }
   bool has_message(const std::function<bool(const nlohmann::json&)>& pred) const {
-    for (const auto& m : messages) if (pred(m)) return true;
+    for (const auto& m : messages)
+      if (pred(m)) return true;
     return false;
   }
 };
@@ -113,17 +118,18 @@ inline std::unique_ptr<NodeChild> start_node(uv_loop_t* loop, const std::string&
   child->pid = pid.value();
   pair->second.reset();
   NodeChild* raw = child.get();
-  auto channel = ipc::Channel::open(
-      loop, std::move(pair->first),
-      {.on_message = [raw](nlohmann::json msg, UniqueFd fd) {
-         if (raw->intercept && raw->intercept(msg, fd)) return;
-         raw->messages.push_back(std::move(msg));
-         if (fd) raw->handles.push_back(std::move(fd));
-       },
-       .on_close = [raw](int) {
-         raw->closed = true;
-         if (raw->on_closed) raw->on_closed();
-       }});
+  auto channel = ipc::Channel::open(loop, std::move(pair->first),
+                                    {.on_message =
+                                         [raw](nlohmann::json msg, UniqueFd fd) {
+                                           if (raw->intercept && raw->intercept(msg, fd)) return;
+                                           raw->messages.push_back(std::move(msg));
+                                           if (fd) raw->handles.push_back(std::move(fd));
+                                         },
+                                     .on_close =
+                                         [raw](int) {
+                                           raw->closed = true;
+                                           if (raw->on_closed) raw->on_closed();
+                                         }});
   EXPECT_TRUE(channel.ok());
   if (!channel.ok()) return nullptr;
   child->channel = std::move(channel.value());

@@ -26,18 +26,22 @@ struct Pair {
     EXPECT_TRUE(fds.ok());
     primary = std::make_unique<ClusterPrimary>(loop.get(), policy, ClusterPrimary::Events{});
     primary_end = ipc::Channel::open(loop.get(), std::move(fds->first),
-        {.on_message = [this](json m, UniqueFd fd) { primary->handle_message(1, m, fd); },
-         .on_close = [this](int) { primary->remove_worker(1); }}).value();
+                                     {.on_message = [this](json m, UniqueFd fd) { primary->handle_message(1, m, fd); },
+                                      .on_close = [this](int) { primary->remove_worker(1); }})
+                      .value();
     worker_end = ipc::Channel::open(loop.get(), std::move(fds->second),
-        {.on_message = [this](json m, UniqueFd fd) { worker->handle_message(m, fd); },
-         .on_close = nullptr}).value();
+                                    {.on_message = [this](json m, UniqueFd fd) { worker->handle_message(m, fd); },
+                                     .on_close = nullptr})
+                     .value();
     primary->add_worker(1, primary_end.get());
-    worker = std::make_unique<ClusterWorker>(worker_end.get(), ClusterWorker::Callbacks{
-        .on_connection = [this](const std::string&, UniqueFd c) { connections.push_back(std::move(c)); },
-        .on_listening_socket = [this](const std::string&, UniqueFd s) { sockets.push_back(std::move(s)); },
-        .on_listening = [this](const std::string& key, const json& sockname) { listening[key] = sockname; },
-        .on_error = [this](const std::string&, int e) { errors.push_back(e); },
-        .on_disconnect = nullptr});
+    worker = std::make_unique<ClusterWorker>(
+        worker_end.get(),
+        ClusterWorker::Callbacks{
+            .on_connection = [this](const std::string&, UniqueFd c) { connections.push_back(std::move(c)); },
+            .on_listening_socket = [this](const std::string&, UniqueFd s) { sockets.push_back(std::move(s)); },
+            .on_listening = [this](const std::string& key, const json& sockname) { listening[key] = sockname; },
+            .on_error = [this](const std::string&, int e) { errors.push_back(e); },
+            .on_disconnect = nullptr});
     worker->start();
   }
   ~Pair() { primary->remove_worker(1); }

@@ -65,9 +65,9 @@ TEST(ConfigCli, InstancesZeroAndNegativeFollowTheCpuCount) {
 }
 
 TEST(ConfigCli, ArgumentsAfterDoubleDashAndInterpreterFlags) {
-  const AppSpec app = start("apps/server.js",
-                            {{"args", {"--port", "80"}}, {"node_args", "--inspect --max-old-space-size=100"}},
-                            shell_in(corpus_dir()));
+  const AppSpec app =
+      start("apps/server.js", {{"args", {"--port", "80"}}, {"node_args", "--inspect --max-old-space-size=100"}},
+            shell_in(corpus_dir()));
   EXPECT_EQ(app.args, (Strings{"--port", "80"}));
   EXPECT_EQ(app.interpreter_args, (Strings{"--inspect", "--max-old-space-size=100"}));
 }
@@ -88,8 +88,8 @@ TEST(ConfigCli, ProgramsFromPathAndCommandLines) {
 
 TEST(ConfigCli, FlagPathsResolveFromTheShellsCwd) {
   const std::string dir = corpus_dir();
-  const AppSpec app = start("server.js", {{"cwd", "apps"}, {"output", "out.log"}, {"error", "/tmp/e.log"}},
-                            shell_in(dir));
+  const AppSpec app =
+      start("server.js", {{"cwd", "apps"}, {"output", "out.log"}, {"error", "/tmp/e.log"}}, shell_in(dir));
   EXPECT_EQ(app.cwd, dir + "/apps");
   EXPECT_EQ(app.exec_path, dir + "/apps/server.js");  // the script is looked for in --cwd
   EXPECT_EQ(app.out_file, dir + "/apps/out.log");     // logs are relative to the app's cwd
@@ -102,9 +102,13 @@ TEST(ConfigCli, ErrorsNameTheScriptOrTheOption) {
   EXPECT_EQ(error_of([&] { (void)app_from_script("app.js", json::object(), context); }),
             "app.js: script not found: " + tmp.path() + "/app.js");
   tmp.write("app.js", "");
-  EXPECT_EQ(error_of([&] { (void)app_from_script("app.js", {{"instances", "abc"}}, context); }),
+  EXPECT_EQ(error_of([&] {
+              (void)app_from_script("app.js", {{"instances", "abc"}}, context);
+            }),
             R"('instances' must be a number or "max", got "abc")");
-  EXPECT_EQ(error_of([&] { (void)app_from_script("app.js", {{"max_memory_restart", "big"}}, context); }),
+  EXPECT_EQ(error_of([&] {
+              (void)app_from_script("app.js", {{"max_memory_restart", "big"}}, context);
+            }),
             R"('max_memory_restart' must be a size (bytes, or "10K", "500M", "1G"), got "big")");
 }
 
@@ -117,10 +121,18 @@ TEST(ConfigCli, UnknownFlagKeyIsAWarning) {
 TEST(ConfigCli, FlagsAndFileKeysGiveTheSameAppSpec) {
   TempDir tmp;
   tmp.write("app.js", "");
-  const json options = {{"script", "app.js"},      {"name", "same"},           {"instances", 2},
-                        {"max_memory_restart", "1G"}, {"kill_timeout", "2s"},  {"env", {{"A", 1}}},
-                        {"args", "--a 'b c'"},      {"cron_restart", "0 * * * *"}, {"merge_logs", true},
-                        {"watch", true},            {"log_date_format", "YYYY-MM-DD"}, {"namespace", "ns"}};
+  const json options = {{"script", "app.js"},
+                        {"name", "same"},
+                        {"instances", 2},
+                        {"max_memory_restart", "1G"},
+                        {"kill_timeout", "2s"},
+                        {"env", {{"A", 1}}},
+                        {"args", "--a 'b c'"},
+                        {"cron_restart", "0 * * * *"},
+                        {"merge_logs", true},
+                        {"watch", true},
+                        {"log_date_format", "YYYY-MM-DD"},
+                        {"namespace", "ns"}};
   tmp.write("ecosystem.json", options.dump());
   const auto context = shell_in(tmp.path());
   json from_file = load_ecosystem("ecosystem.json", json::object(), context).apps.at(0);
@@ -161,15 +173,15 @@ TEST(ConfigCli, OnlySelectsAppsButValidatesAll) {
 TEST(ConfigCli, NamePrefixAppendEnvAndFilterEnvTrue) {
   auto context = shell_in(corpus_dir());
   context.env_name = "production";
-  const AppSpec app = start("apps/server.js",
-                            {{"name_prefix", "shop"}, {"append_env_to_name", true}, {"filter_env", true}}, context);
+  const AppSpec app =
+      start("apps/server.js", {{"name_prefix", "shop"}, {"append_env_to_name", true}, {"filter_env", true}}, context);
   EXPECT_EQ(app.name, "shop:server-production");
   EXPECT_TRUE(app.env.empty());
 }
 
 TEST(ConfigCli, LogFileTrueAndNullOutputs) {
-  const AppSpec app = start("apps/server.js", {{"log", true}, {"out_file", "NULL"}, {"error_file", false}},
-                            shell_in(corpus_dir()));
+  const AppSpec app =
+      start("apps/server.js", {{"log", true}, {"out_file", "NULL"}, {"error_file", false}}, shell_in(corpus_dir()));
   EXPECT_TRUE(app.log_file_default);
   EXPECT_EQ(app.log_file, "");
   EXPECT_EQ(app.out_file, "/dev/null");

@@ -116,10 +116,8 @@ TEST(ConfigCorpus, YamlWithAnchorsListenSocketsAndACommand) {
   EXPECT_EQ(tool.exec_mode, ExecMode::cluster);
   EXPECT_EQ(tool.lb, LoadBalance::reuseport);
   EXPECT_EQ(tool.port, 7070);
-  const std::vector<ListenSpec> listen = {{"", 7070, "http"},
-                                          {"", 8080, "http-2"},
-                                          {"127.0.0.1", 9090, "http-3"},
-                                          {dir + "/tool.sock", 0, "tool.sock"}};
+  const std::vector<ListenSpec> listen = {
+      {"", 7070, "http"}, {"", 8080, "http-2"}, {"127.0.0.1", 9090, "http-3"}, {dir + "/tool.sock", 0, "tool.sock"}};
   EXPECT_EQ(tool.listen, listen);
 
   const AppSpec& shell = app_named(loaded, "shell");
@@ -138,11 +136,11 @@ TEST(ConfigCorpus, JsFileComputesItsValuesWithNode) {
   const AppSpec& web = loaded.apps[0];
   std::smatch cpus;
   ASSERT_TRUE(std::regex_match(web.name, cpus, std::regex("web-([0-9]+)cpu"))) << web.name;
-  EXPECT_EQ(web.instances, std::stoi(cpus[1]));  // require('os').cpus().length
+  EXPECT_EQ(web.instances, std::stoi(cpus[1]));       // require('os').cpus().length
   EXPECT_EQ(web.exec_path, dir + "/apps/server.js");  // path.join(__dirname, ...)
   EXPECT_EQ(web.env.at("PORT"), "4001");
   EXPECT_EQ(web.env.at("HOME_DIR"), dir + "/www");
-  EXPECT_EQ(web.env.at("FROM_SHELL"), "from-shell");  // node sees the invoking shell's env
+  EXPECT_EQ(web.env.at("FROM_SHELL"), "from-shell");               // node sees the invoking shell's env
   EXPECT_EQ(web.ignore_watch, (Strings{"node_modules", "logs"}));  // a RegExp gives its source
   EXPECT_EQ(web.source_file, dir + "/ecosystem.config.js");
 

@@ -40,7 +40,8 @@ TEST(ConfigErrors, InvalidUtf8InAQuotedValueIsAConfigErrorNotACrash) {
     });
   };
   EXPECT_EQ(yaml_error("appsr.js\n erv\xff\xffxec_\xff"),
-            "bad.yml: expected {apps: [...]}, a list of apps or one app, got \"appsr.js erv\xef\xbf\xbd\xef\xbf\xbdxec_\xef\xbf\xbd\"");
+            "bad.yml: expected {apps: [...]}, a list of apps or one app, got \"appsr.js "
+            "erv\xef\xbf\xbd\xef\xbf\xbdxec_\xef\xbf\xbd\"");
   EXPECT_NE(yaml_error("apps: \"\xfe\""), "");
   EXPECT_NE(yaml_error("apps:\n  - \"\xfe\"\n"), "");
   EXPECT_NE(yaml_error("apps:\n  - name: a\n    script: apps/server.js\n    instances: [\"\xc3\"]\n"), "");
@@ -65,7 +66,8 @@ TEST(ConfigJson, JavaScriptObjectLiteralsInDotJsonLoadAsUnderPm2) {
   EXPECT_EQ(loaded.apps[0].env.at("NODE_ENV"), "production");
   EXPECT_EQ(doc.locate("/apps/0/instances").line, 6);  // lines stay where they were
   // A bare word that is not a key is still an error, with its line.
-  EXPECT_EQ(error_of([&] { (void)parse_json_document("{\n  a: undefined\n}", "u.json", "/"); }).rfind("u.json:2:", 0), 0u);
+  EXPECT_EQ(error_of([&] { (void)parse_json_document("{\n  a: undefined\n}", "u.json", "/"); }).rfind("u.json:2:", 0),
+            0u);
 }
 
 // Found by the ecosystem_json fuzzer (regressions/ecosystem_json/comment-ended-by-nul): nlohmann
@@ -91,7 +93,8 @@ TEST(ConfigJson, LineCommentsEndWhereTheParserEndsThem) {
 // Found by the ecosystem_json fuzzer (regressions/ecosystem_json/number-overflow): a number no
 // double holds made nlohmann throw out_of_range, which escaped as something else than ConfigError.
 TEST(ConfigErrors, NumberBeyondADoubleIsAConfigErrorWithItsLine) {
-  const auto error = error_of([] { (void)parse_json_document("{\n  \"apps\": [\n    {\"instances\": 1e999}]}", "n.json", "/"); });
+  const auto error =
+      error_of([] { (void)parse_json_document("{\n  \"apps\": [\n    {\"instances\": 1e999}]}", "n.json", "/"); });
   EXPECT_EQ(error, "n.json:3:19: number out of range: 1e999");
 }
 
@@ -208,8 +211,8 @@ TEST_P(ConfigBadOption, IsAnErrorAtItsLine) {
   TempDir tmp;
   tmp.write("app.js", "");
   tmp.write("dir/.keep", "");
-  tmp.write("ecosystem.json", std::string("{\"apps\": [{\n  \"script\": \"app.js\",\n  ") +
-                                  GetParam().key_and_value + "\n}]}\n");
+  tmp.write("ecosystem.json",
+            std::string("{\"apps\": [{\n  \"script\": \"app.js\",\n  ") + GetParam().key_and_value + "\n}]}\n");
   std::string expected = GetParam().message;
   const std::string marker = "$TMP";
   if (auto at = expected.find(marker); at != std::string::npos) expected.replace(at, marker.size(), tmp.path());
@@ -240,12 +243,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{R"("name": 42)", "'name' must be a string, got 42"},
         BadOption{R"("args": {})", "'args' must be a string or an array of strings, got {}"},
         BadOption{R"("args": "--name 'open")", "'args' has an unterminated quote"},
-        BadOption{R"("kill_signal": "SIGFOO")", R"('kill_signal' must be a signal name such as "SIGTERM", got "SIGFOO")"},
-        BadOption{R"("stop_exit_codes": ["x"])", R"('stop_exit_codes' must be an exit code (0-255) or a list of them, got ["x"])"},
+        BadOption{R"("kill_signal": "SIGFOO")",
+                  R"('kill_signal' must be a signal name such as "SIGTERM", got "SIGFOO")"},
+        BadOption{R"("stop_exit_codes": ["x"])",
+                  R"('stop_exit_codes' must be an exit code (0-255) or a list of them, got ["x"])"},
         BadOption{R"("instance_var": "1BAD")", R"('instance_var' must be a variable name, got "1BAD")"},
         BadOption{R"("log_type": "xml")", R"('log_type' must be "json" or "text", got "xml")"},
-        BadOption{R"("listen": ["nonsense"])",
-                  R"('listen' entries must be a port, "host:port", a unix socket path or {address, port, name}, got "nonsense")"},
+        BadOption{
+            R"("listen": ["nonsense"])",
+            R"('listen' entries must be a port, "host:port", a unix socket path or {address, port, name}, got "nonsense")"},
         BadOption{R"("filter_env": 3)", "'filter_env' must be a string or an array of strings, got 3"},
         BadOption{R"("cwd": "nowhere")", "cwd is not a directory: $TMP/nowhere"},
         BadOption{R"("interpreter": "/nonexistent/python")", "interpreter not found: /nonexistent/python"},
@@ -273,7 +279,8 @@ TEST(ConfigErrors, ShapeProblems) {
   EXPECT_EQ(load_error("neither.json", shell_in(tmp.path())), "neither.json:2: app has neither 'script' nor 'name'");
   EXPECT_EQ(load_error("noscript.yml", shell_in(tmp.path())), "noscript.yml:2: app 'api' has no 'script'");
   EXPECT_EQ(load_error("notalist.json", shell_in(tmp.path())), "notalist.json:1: 'apps' must be a list of apps, got 3");
-  EXPECT_EQ(load_error("notanobject.json", shell_in(tmp.path())), "notanobject.json:2: app #1 must be an object, got 1");
+  EXPECT_EQ(load_error("notanobject.json", shell_in(tmp.path())),
+            "notanobject.json:2: app #1 must be an object, got 1");
   EXPECT_EQ(load_error("empty.json", shell_in(tmp.path())), "empty.json: no apps defined");
   EXPECT_EQ(load_error("empty.yml", shell_in(tmp.path())),
             "empty.yml: expected {apps: [...]}, a list of apps or one app, got nothing");

@@ -19,11 +19,24 @@ using testing::error_of;
 using testing::shell_in;
 
 json pm2_entry(const std::string& name, const std::string& status) {
-  return {{"name", name}, {"pm_exec_path", corpus_dir() + "/apps/server.js"}, {"pm_cwd", corpus_dir()},
-          {"exec_interpreter", "node"}, {"node_args", {"--max-old-space-size=64"}}, {"args", {"--port", "3000"}},
-          {"exec_mode", "cluster_mode"}, {"env", {{"NODE_ENV", "production"}}}, {"NODE_ENV", "production"},
-          {"status", status}, {"pm_id", 7}, {"restart_time", 4}, {"axm_monitor", json::object()}, {"vizion", true},
-          {"cron_restart", ""}, {"log_date_format", nullptr}, {"kill_timeout", 3000}, {"instance_var", "INSTANCE_ID"},
+  return {{"name", name},
+          {"pm_exec_path", corpus_dir() + "/apps/server.js"},
+          {"pm_cwd", corpus_dir()},
+          {"exec_interpreter", "node"},
+          {"node_args", {"--max-old-space-size=64"}},
+          {"args", {"--port", "3000"}},
+          {"exec_mode", "cluster_mode"},
+          {"env", {{"NODE_ENV", "production"}}},
+          {"NODE_ENV", "production"},
+          {"status", status},
+          {"pm_id", 7},
+          {"restart_time", 4},
+          {"axm_monitor", json::object()},
+          {"vizion", true},
+          {"cron_restart", ""},
+          {"log_date_format", nullptr},
+          {"kill_timeout", 3000},
+          {"instance_var", "INSTANCE_ID"},
           {"pm_out_log_path", "/var/log/pm2/" + name + "-out.log"}};
 }
 
@@ -42,7 +55,8 @@ TEST(Pm2Dump, ShapeIsAnArrayOfObjects) {
 }
 
 TEST(Pm2Dump, EntriesOfOneNameAreOneAppWithThatManyInstances) {
-  const auto apps = load_dump(json::array({pm2_entry("api", "online"), pm2_entry("api", "online"), pm2_entry("jobs", "stopped")}));
+  const auto apps =
+      load_dump(json::array({pm2_entry("api", "online"), pm2_entry("api", "online"), pm2_entry("jobs", "stopped")}));
   ASSERT_EQ(apps.size(), 2u);
   const AppSpec& api = apps[0];
   EXPECT_EQ(api.name, "api");
@@ -99,7 +113,9 @@ TEST(SpecPatch, NodeArgsNullClearsThem) {
 TEST(SpecPatch, WhatARestartCannotChangeIsRefusedInOneLine) {
   for (const char* key : {"instances", "exec_mode", "namespace", "cwd", "filter_env"}) {
     std::vector<Diagnostic> warnings;
-    const std::string error = error_of([&] { patch_spec(running_app(), {{key, "2"}}, shell_in(corpus_dir()), warnings); });
+    const std::string error = error_of([&] {
+      patch_spec(running_app(), {{key, "2"}}, shell_in(corpus_dir()), warnings);
+    });
     EXPECT_NE(error.find("cannot change"), std::string::npos) << key << ": " << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   }
@@ -117,14 +133,18 @@ TEST(SpecPatch, EveryOptionIsAppliedOrRefusedNeverDropped) {
   EXPECT_EQ(actual, refused_plainly);
   for (const auto& canonical : refused_plainly) {
     std::vector<Diagnostic> warnings;
-    const std::string error = error_of([&] { patch_spec(running_app(), {{canonical, "1"}}, shell_in(corpus_dir()), warnings); });
+    const std::string error = error_of([&] {
+      patch_spec(running_app(), {{canonical, "1"}}, shell_in(corpus_dir()), warnings);
+    });
     EXPECT_NE(error.find("cannot change '" + canonical + "'"), std::string::npos) << canonical << ": " << error;
   }
 }
 
 TEST(SpecPatch, ABadValueIsTheLoadersError) {
   std::vector<Diagnostic> warnings;
-  const std::string error = error_of([&] { patch_spec(running_app(), {{"kill_timeout", "soon"}}, shell_in(corpus_dir()), warnings); });
+  const std::string error = error_of([&] {
+    patch_spec(running_app(), {{"kill_timeout", "soon"}}, shell_in(corpus_dir()), warnings);
+  });
   EXPECT_NE(error.find("kill_timeout"), std::string::npos) << error;
 }
 

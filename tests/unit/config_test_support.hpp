@@ -19,8 +19,11 @@ inline std::string corpus_dir() { return std::string(DROVE_FIXTURES_DIR) + "/eco
 inline LoadContext shell_in(const std::string& cwd) {
   LoadContext context;
   context.cwd = cwd;
-  context.shell_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", "/home/tester"},
-                       {"LANG", "C.UTF-8"}, {"SECRET_TOKEN", "s3cr3t"}, {"SECRET_KEY", "k"},
+  context.shell_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                       {"HOME", "/home/tester"},
+                       {"LANG", "C.UTF-8"},
+                       {"SECRET_TOKEN", "s3cr3t"},
+                       {"SECRET_KEY", "k"},
                        {"DROVE_TEST_VAR", "from-shell"}};
   context.cpu_count = 4;
   return context;

@@ -67,7 +67,8 @@ TEST(ConfigCron, ExplainsWhatIsWrong) {
   EXPECT_EQ(cron_syntax_error("* 24 * * *"), "field 2 (hour): 24 is out of range 0-23");
   EXPECT_EQ(cron_syntax_error("* * * foo *"), "field 4 (month): 'foo' is not a valid value");
   EXPECT_EQ(cron_syntax_error("*/0 * * * *"), "field 1 (minute): '0' is not a valid step");
-  EXPECT_EQ(cron_syntax_error("* * *"), "expected 5 fields (minute hour day month weekday) or 6 (with seconds first), got 3");
+  EXPECT_EQ(cron_syntax_error("* * *"),
+            "expected 5 fields (minute hour day month weekday) or 6 (with seconds first), got 3");
 }
 
 TEST(ConfigOptionNames, AliasesAndCamelCaseFindTheCanonicalKey) {
@@ -110,7 +111,7 @@ TEST(ConfigEnvValues, NumbersReadAsJavaScriptPrintsThemWithoutAnOutOfRangeCast) 
 TEST(ConfigOptionNames, AHugeUnknownKeyIsNotComparedCharacterByCharacter) {
   const std::string huge(8u << 20, 'i');
   EXPECT_EQ(suggest_option_key(huge), std::nullopt);
-  EXPECT_EQ(suggest_option_key("instancesss"), "instances");  // 2 past: still a typo
+  EXPECT_EQ(suggest_option_key("instancesss"), "instances");   // 2 past: still a typo
   EXPECT_EQ(suggest_option_key("instancessss"), "instances");  // 3 for a long key
   EXPECT_EQ(suggest_option_key("instancesssss"), std::nullopt);
 }

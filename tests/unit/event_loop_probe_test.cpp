@@ -17,8 +17,9 @@ namespace drove::process {
 namespace {
 
 TEST(EventLoopProbe, ParsesProcSyscall) {
-  EXPECT_EQ(parse_proc_syscall(std::to_string(SYS_epoll_pwait) + " 0xe 0x7ffc 0x400 0xffffffff 0x0 0x8 0x7ffc 0x7f12\n"),
-            MainThreadWait::event_loop);
+  EXPECT_EQ(
+      parse_proc_syscall(std::to_string(SYS_epoll_pwait) + " 0xe 0x7ffc 0x400 0xffffffff 0x0 0x8 0x7ffc 0x7f12\n"),
+      MainThreadWait::event_loop);
   EXPECT_EQ(parse_proc_syscall("441 0x3 0x7ffc 0x400 0x0 0x0 0x8 0x7ffc 0x7f12\n"), MainThreadWait::event_loop);
   EXPECT_EQ(parse_proc_syscall(std::to_string(SYS_clock_nanosleep) + " 0x0 0x0 0x7ffc 0x7ffc 0x0 0x0 0x7ffc 0x7f86\n"),
             MainThreadWait::other);

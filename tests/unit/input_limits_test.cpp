@@ -6,8 +6,8 @@
 #include <string>
 
 #include "base/json_limits.hpp"
-#include "config_test_support.hpp"
 #include "config/app_spec.hpp"
+#include "config_test_support.hpp"
 #include "ipc/cluster_messages.hpp"
 
 namespace drove {
@@ -49,9 +49,8 @@ std::string config_error(const std::string& name, const std::string& text) {
   config::testing::TempDir dir;
   dir.write("app.js", "setInterval(() => {}, 1000);\n");
   dir.write(name, text);
-  return config::testing::error_of([&] {
-    (void)config::load_ecosystem(name, json::object(), config::testing::shell_in(dir.path()));
-  });
+  return config::testing::error_of(
+      [&] { (void)config::load_ecosystem(name, json::object(), config::testing::shell_in(dir.path())); });
 }
 
 TEST(ConfigLimits, SelfReferencingYamlAliasIsAnErrorNotACrash) {
@@ -74,8 +73,8 @@ TEST(ConfigLimits, YamlAliasBombIsBounded) {
 
 TEST(ConfigLimits, HugeYamlScalarIsKeptAsText) {
   // Used to overflow the stack in std::regex; now it is just a string the validator rejects.
-  const auto error = config_error("digits.yml", "apps:\n  - name: web\n    script: app.js\n    instances: " +
-                                                    std::string(100'000, '7') + "\n");
+  const auto error = config_error(
+      "digits.yml", "apps:\n  - name: web\n    script: app.js\n    instances: " + std::string(100'000, '7') + "\n");
   EXPECT_NE(error.find("digits.yml:4"), std::string::npos) << error.substr(0, 200);
 }
 

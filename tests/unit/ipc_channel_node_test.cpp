@@ -25,8 +25,9 @@ TEST(ChannelWithNode, ExchangesMessagesBothWays) {
   ASSERT_TRUE(child->channel->send(hello).ok());
   ASSERT_TRUE(child->channel->send("plain string").ok());
   ASSERT_TRUE(loop.run_until([&] {
-    return child->has_message([&](const json& m) { return m.is_object() && m.value("echo", json()) == hello; }) &&
-           child->has_message([&](const json& m) { return m.is_object() && m.value("echo", json()) == "plain string"; });
+    return child->has_message([&](const json& m) {
+      return m.is_object() && m.value("echo", json()) == hello;
+    }) && child->has_message([&](const json& m) { return m.is_object() && m.value("echo", json()) == "plain string"; });
   }));
   EXPECT_EQ(child->channel->handles_awaiting_ack(), 0u);
 }
@@ -40,7 +41,8 @@ TEST(ChannelWithNode, SentConnectedSocketIsUsedByNode) {
   UniqueFd ours(sv[0]);
   ASSERT_TRUE(cluster::set_nonblocking(sv[1]).ok());
   ASSERT_TRUE(child->channel->send_handle({{"kind", "socket"}}, UniqueFd(sv[1]), "net.Socket").ok());
-  ASSERT_TRUE(loop.run_until([&] { return child->channel->handles_awaiting_ack() == 0 && child->channel->queued_messages() == 0; }));
+  ASSERT_TRUE(loop.run_until(
+      [&] { return child->channel->handles_awaiting_ack() == 0 && child->channel->queued_messages() == 0; }));
   timeval tv{5, 0};
   ::setsockopt(ours.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string text;
@@ -105,7 +107,8 @@ TEST(ChannelWithNode, GracefulCloseFlushesThenNodeSeesDisconnect) {
   child->channel->close();
   EXPECT_FALSE(child->channel->send("too late").ok());
   ASSERT_TRUE(loop.run_until([&] { return child->closed; }));
-  EXPECT_TRUE(child->has_message([](const json& m) { return m.is_object() && m.value("echo", json()) == "last words"; }));
+  EXPECT_TRUE(
+      child->has_message([](const json& m) { return m.is_object() && m.value("echo", json()) == "last words"; }));
 }
 
 }  // namespace

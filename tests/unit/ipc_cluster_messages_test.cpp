@@ -66,7 +66,10 @@ TEST(ClusterMessages, RepliesHaveTheFieldsNodeReads) {
       R"({"cmd":"NODE_CLUSTER","act":"queryServer","index":0,"data":null,"address":"127.0.0.1","port":3456,"addressType":4,"flags":0,"backlog":false,"seq":1})"));
   ASSERT_TRUE(q);
   const json rr = rr_reply(*q, nullptr, make_sockname("127.0.0.1", 4, 3456), 5);
-  EXPECT_EQ(rr, json::parse(R"({"cmd":"NODE_CLUSTER","errno":null,"key":"127.0.0.1:3456:4:undefined:0","ack":1,"data":null,"sockname":{"address":"127.0.0.1","port":3456,"family":"IPv4"},"seq":5})"));
+  EXPECT_EQ(
+      rr,
+      json::parse(
+          R"({"cmd":"NODE_CLUSTER","errno":null,"key":"127.0.0.1:3456:4:undefined:0","ack":1,"data":null,"sockname":{"address":"127.0.0.1","port":3456,"family":"IPv4"},"seq":5})"));
   const json unix_rr = rr_reply(*q, nullptr, nullptr, 5);
   EXPECT_FALSE(unix_rr.contains("sockname"));
   EXPECT_EQ(shared_reply(*q, nullptr, 0)["errno"], 0);

@@ -25,7 +25,9 @@ TEST(LineFramer, LineSplitAcrossReadsIsReassembled) {
 TEST(LineFramer, SeveralMessagesInOneReadComeOutInOrder) {
   LineFramer framer;
   std::vector<std::string> lines;
-  const std::string wire = R"({"cmd":"NODE_HANDLE_ACK"})" "\n" + kOnline + "\n\"ready\"\n" + kQuery.substr(0, 10);
+  const std::string wire = R"({"cmd":"NODE_HANDLE_ACK"})"
+                           "\n" +
+                           kOnline + "\n\"ready\"\n" + kQuery.substr(0, 10);
   ASSERT_TRUE(framer.feed(wire, lines));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], R"({"cmd":"NODE_HANDLE_ACK"})");

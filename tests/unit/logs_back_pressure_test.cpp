@@ -3,9 +3,9 @@
 // The sink is a FIFO nobody reads at first: the engine's write job blocks in the thread pool
 // exactly as on a stalled disk, with no test seam in the engine.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/stat.h>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>

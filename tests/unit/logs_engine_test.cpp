@@ -57,16 +57,18 @@ TEST(LogsEngine, MillionLinesFromFourWritersArriveWholeOncePerStreamInOrder) {
     writers.push_back(start_writer("seq -f '" + o + " %.0f' 1 " + std::to_string(kPerStream) + " & seq -f '" + e +
                                    " %.0f' 1 " + std::to_string(kPerStream) + " >&2; wait"));
     // Fork-mode merge_logs: every instance appends to the same two files.
-    outputs.push_back(manager.attach({.app_name = "app", .instance_id = w, .out_path = dir / "app-out.log",
-                                      .err_path = dir / "app-error.log"},
-                                     std::move(writers.back().out), std::move(writers.back().err)));
+    outputs.push_back(manager.attach(
+        {.app_name = "app", .instance_id = w, .out_path = dir / "app-out.log", .err_path = dir / "app-error.log"},
+        std::move(writers.back().out), std::move(writers.back().err)));
   }
-  ASSERT_TRUE(loop.run_until([&] {
-    for (auto& output : outputs) {
-      if (!output->drained()) return false;
-    }
-    return true;
-  }, 60000));
+  ASSERT_TRUE(loop.run_until(
+      [&] {
+        for (auto& output : outputs) {
+          if (!output->drained()) return false;
+        }
+        return true;
+      },
+      60000));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("[engine] 1,000,000 lines from 4 processes in %.3f s: %.2f M lines/s\n", seconds, 1.0 / seconds);
   for (auto& writer : writers) EXPECT_EQ(writer.wait_exit(), 0);
@@ -130,8 +132,8 @@ TEST(LogsEngine, FailingSinkKeepsTheAppRunningAndCountsTheLoss) {
   TestLoop loop;
   LogManager manager(loop.get());
   auto writer = start_writer("i=0; while :; do echo line $i; i=$((i+1)); sleep 0.01; done");
-  auto output = manager.attach({.app_name = "full", .out_path = "/dev/full"}, std::move(writer.out),
-                               std::move(writer.err));
+  auto output =
+      manager.attach({.app_name = "full", .out_path = "/dev/full"}, std::move(writer.out), std::move(writer.err));
   auto dropped = [&] {
     const auto files = manager.stats()["files"];
     return files.empty() ? 0 : files[0]["bytes_dropped"].get<std::uint64_t>();
@@ -197,8 +199,12 @@ TEST(LogsEngine, JsonLinesGoToStreamFilesAndCombinedLogAndSubscribers) {
   std::vector<LogLine> live;
   const int token = manager.subscribe([&](const LogLine& line) { live.push_back(line); });
   auto writer = start_writer("echo to-out; echo to-err >&2");
-  auto output = manager.attach({.app_name = "j", .instance_id = 7, .out_path = dir / "out.log",
-                                .err_path = dir / "err.log", .combined_path = dir / "all.log", .json = true},
+  auto output = manager.attach({.app_name = "j",
+                                .instance_id = 7,
+                                .out_path = dir / "out.log",
+                                .err_path = dir / "err.log",
+                                .combined_path = dir / "all.log",
+                                .json = true},
                                std::move(writer.out), std::move(writer.err));
   ASSERT_TRUE(loop.run_until([&] { return output->drained(); }));
   manager.unsubscribe(token);
@@ -221,8 +227,8 @@ TEST(LogsEngine, DisabledLogsDrainTheAppAndWriteNothing) {
   int live = 0;
   manager.subscribe([&](const LogLine&) { ++live; });
   auto writer = start_writer("seq 1 200000");  // more than a pipe holds: it must be drained
-  auto output = manager.attach({.app_name = "d", .out_path = dir / "out.log", .disable = true},
-                               std::move(writer.out), std::move(writer.err));
+  auto output = manager.attach({.app_name = "d", .out_path = dir / "out.log", .disable = true}, std::move(writer.out),
+                               std::move(writer.err));
   ASSERT_TRUE(loop.run_until([&] { return output->drained(); }));
   EXPECT_EQ(writer.wait_exit(), 0);
   EXPECT_FALSE(std::filesystem::exists(dir / "out.log"));
@@ -234,9 +240,11 @@ TEST(LogsEngine, ReopenFollowsExternalRotationAndFlushTruncates) {
   TempDir dir;
   LogManager manager(loop.get());
   auto writer = start_writer("while read line; do echo \"$line\"; done");
-  auto output = manager.attach({.app_name = "r", .out_path = dir / "out.log"}, std::move(writer.out),
-                               std::move(writer.err));
-  auto say = [&](const std::string& line) { ASSERT_EQ(::write(writer.in.get(), line.data(), line.size()), static_cast<ssize_t>(line.size())); };
+  auto output =
+      manager.attach({.app_name = "r", .out_path = dir / "out.log"}, std::move(writer.out), std::move(writer.err));
+  auto say = [&](const std::string& line) {
+    ASSERT_EQ(::write(writer.in.get(), line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  };
   say("first\n");
   ASSERT_TRUE(loop.run_until([&] { return read_file(dir / "out.log") == "first\n"; }));
   ASSERT_EQ(::rename((dir / "out.log").c_str(), (dir / "out.log.1").c_str()), 0);  // logrotate
@@ -257,8 +265,8 @@ TEST(LogsEngine, DrainedCallbackMayDestroyTheOutput) {
   TempDir dir;
   LogManager manager(loop.get());
   auto writer = start_writer("echo bye");
-  auto output = manager.attach({.app_name = "x", .out_path = dir / "out.log"}, std::move(writer.out),
-                               std::move(writer.err));
+  auto output =
+      manager.attach({.app_name = "x", .out_path = dir / "out.log"}, std::move(writer.out), std::move(writer.err));
   bool called = false;
   output->on_drained([&] {
     called = true;

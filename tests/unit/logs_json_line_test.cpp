@@ -9,8 +9,11 @@ namespace {
 
 TEST(LogsJsonLine, HasPm2FieldsInOrderAndEndsWithNewline) {
   std::string out;
-  append_json_line(out, {.message = "hello", .timestamp = "2024-03-05T07:08:09.012Z",
-                         .is_err = true, .process_id = 3, .app_name = "api"});
+  append_json_line(out, {.message = "hello",
+                         .timestamp = "2024-03-05T07:08:09.012Z",
+                         .is_err = true,
+                         .process_id = 3,
+                         .app_name = "api"});
   EXPECT_EQ(out,
             "{\"message\":\"hello\\n\",\"timestamp\":\"2024-03-05T07:08:09.012Z\",\"type\":\"err\","
             "\"process_id\":3,\"app_name\":\"api\"}\n");

@@ -42,9 +42,8 @@ std::vector<RotatedFile> rotations_of(const TempDir& dir, const std::string& liv
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     if (auto parsed = parse_rotated_name(live_name, entry.path().filename().string())) found.push_back(*parsed);
   }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.stamp, a.sequence) < std::tie(b.stamp, b.sequence);
-  });
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.stamp, a.sequence) < std::tie(b.stamp, b.sequence); });
   return found;
 }
 
@@ -61,11 +60,13 @@ RotationRun run_rotation(const TempDir& dir, RotationPolicy policy, int lines) {
   auto writer = start_writer("seq 1 " + std::to_string(lines));
   auto output = manager.attach({.app_name = "rot", .out_path = dir / "out.log", .rotation = policy},
                                std::move(writer.out), std::move(writer.err));
-  EXPECT_TRUE(loop.run_until([&] {
-    if (!output->drained()) return false;
-    const auto files = manager.stats()["files"];
-    return std::all_of(files.begin(), files.end(), [](const auto& f) { return f["compress_pending"] == 0; });
-  }, 60000));
+  EXPECT_TRUE(loop.run_until(
+      [&] {
+        if (!output->drained()) return false;
+        const auto files = manager.stats()["files"];
+        return std::all_of(files.begin(), files.end(), [](const auto& f) { return f["compress_pending"] == 0; });
+      },
+      60000));
   EXPECT_EQ(writer.wait_exit(), 0);
   RotationRun run{seq_output(lines), rotations_of(dir, "out.log"), read_file(dir / "out.log"),
                   manager.stats()["files"][0]};
@@ -115,7 +116,8 @@ TEST(LogsRotationFiles, UncompressedRotationPrunesOnTheWriterJob) {
   const auto run = run_rotation(dir, {.max_size_bytes = 16 * 1024, .retain = 2}, 20000);
   ASSERT_EQ(run.rotated.size(), 2u);
   EXPECT_FALSE(run.rotated[0].compressed);
-  const std::string kept = read_file(dir / run.rotated[0].file_name) + read_file(dir / run.rotated[1].file_name) + run.live;
+  const std::string kept =
+      read_file(dir / run.rotated[0].file_name) + read_file(dir / run.rotated[1].file_name) + run.live;
   EXPECT_TRUE(run.expected.ends_with(kept));
 }
 

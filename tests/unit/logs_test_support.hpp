@@ -42,7 +42,8 @@ class TestLoop {
   bool run_until(const std::function<bool()>& done, int timeout_ms = 20000) {
     auto tick = UvHandle<uv_timer_t>::make();
     uv_timer_init(&loop_, tick.get());
-    uv_timer_start(tick.get(), [](uv_timer_t*) {}, 5, 5);  // wakes UV_RUN_ONCE to re-check
+    uv_timer_start(
+        tick.get(), [](uv_timer_t*) {}, 5, 5);  // wakes UV_RUN_ONCE to re-check
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (!done()) {
       if (std::chrono::steady_clock::now() >= deadline) return false;

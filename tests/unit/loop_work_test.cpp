@@ -148,7 +148,7 @@ TEST(LoopMeter, KeepsTheLongestTurnOfEachRecentSecond) {
   const std::int64_t second = now / 1000;
   meter.record(4'000'000, 1'000'000, second * 1000);      // 4 ms
   meter.record(9'000'000, 8'000'000, second * 1000 + 1);  // 9 ms, same second
-  meter.record(500'000, 500'000, (second - 1) * 1000);     // 0.5 ms: not a slow turn, not kept
+  meter.record(500'000, 500'000, (second - 1) * 1000);    // 0.5 ms: not a slow turn, not kept
   meter.record(2'000'000, 2'000'000, (second - 2) * 1000);
   meter.record(50'000'000, 1'000'000, (second - 700) * 1000);  // older than the history
   const auto seconds = meter.to_json(true)["seconds"];
@@ -164,10 +164,12 @@ TEST(LoopMeter, MeasuresARealBusyTurnAndNotTheTimeSpentWaiting) {
   // One timer that waits 30 ms (idle: not a busy turn), then keeps the loop busy 20 ms.
   auto timer = UvHandle<uv_timer_t>::make();
   uv_timer_init(&l.loop, timer.get());
-  uv_timer_start(timer.get(), [](uv_timer_t*) { busy_for(std::chrono::milliseconds(20)); }, 30, 0);
+  uv_timer_start(
+      timer.get(), [](uv_timer_t*) { busy_for(std::chrono::milliseconds(20)); }, 30, 0);
   auto again = UvHandle<uv_timer_t>::make();  // one more turn after it, so that it is recorded
   uv_timer_init(&l.loop, again.get());
-  uv_timer_start(again.get(), [](uv_timer_t*) {}, 60, 0);
+  uv_timer_start(
+      again.get(), [](uv_timer_t*) {}, 60, 0);
   const std::uint64_t began = uv_hrtime();
   uv_run(&l.loop, UV_RUN_DEFAULT);
   const std::uint64_t elapsed = uv_hrtime() - began;
@@ -208,8 +210,14 @@ TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
   connection->on_close = [&closed] { closed = true; };
   connection->start();
 
-  const std::string requests = R"({"id":1,"method":"big"})" "\n" R"({"id":2,"method":"small"})" "\n"
-                               R"({"id":3,"method":"big"})" "\n" R"({"id":4,"method":"last"})" "\n";
+  const std::string requests = R"({"id":1,"method":"big"})"
+                               "\n"
+                               R"({"id":2,"method":"small"})"
+                               "\n"
+                               R"({"id":3,"method":"big"})"
+                               "\n"
+                               R"({"id":4,"method":"last"})"
+                               "\n";
   ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
   std::string replies;
   std::vector<int> order;
@@ -254,11 +262,14 @@ TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
   auto timer = UvHandle<uv_timer_t>::make();
   uv_timer_init(&l.loop, timer.get());
   timer->data = &held;
-  uv_timer_start(timer.get(), [](uv_timer_t* t) {
-    auto& replies = *static_cast<std::vector<RpcReply>*>(t->data);
-    for (const auto& r : replies) r.ok("later");
-    replies.clear();
-  }, 1, 1);
+  uv_timer_start(
+      timer.get(),
+      [](uv_timer_t* t) {
+        auto& replies = *static_cast<std::vector<RpcReply>*>(t->data);
+        for (const auto& r : replies) r.ok("later");
+        replies.clear();
+      },
+      1, 1);
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair), 0);
   UniqueFd ours(pair[0]);

@@ -104,7 +104,8 @@ TEST(OptionTable, EveryIgnoredKeyIsDocumentedAndWarnedAbout) {
     const auto loaded = app_from_script(std::string(DROVE_FIXTURES_DIR) + "/apps/worker.py", {{key, true}},
                                         testing::shell_in(std::filesystem::temp_directory_path().string()));
     bool warned = false;
-    for (const auto& w : loaded.warnings) warned = warned || w.str().find("'" + key + "' has no effect") != std::string::npos;
+    for (const auto& w : loaded.warnings)
+      warned = warned || w.str().find("'" + key + "' has no effect") != std::string::npos;
     EXPECT_TRUE(warned) << key << " is accepted without a warning";
   }
 }

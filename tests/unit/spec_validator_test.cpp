@@ -60,14 +60,16 @@ TEST(SpecValidator, RefusesCountsDurationsAndUsers) {
 
 TEST(SpecValidator, NamesThatShareLogFilesCollide) {
   std::map<std::string, std::string> taken{{"a_b", "a/b"}};
-  EXPECT_EQ(check_disk_name("a_b", taken).value_or(""), "app name 'a_b' would share log files with app 'a/b' (both are 'a_b' on disk)");
+  EXPECT_EQ(check_disk_name("a_b", taken).value_or(""),
+            "app name 'a_b' would share log files with app 'a/b' (both are 'a_b' on disk)");
   EXPECT_FALSE(check_disk_name("a/b", taken));  // the same app
   EXPECT_FALSE(check_disk_name("a-b", taken));
 }
 
 TEST(SpecValidator, InstanceCaps) {
   EXPECT_FALSE(check_instance_caps("web", 1, 2000, 1));
-  EXPECT_EQ(check_instance_caps("web", 1, 30000, 1).value_or(""), "cannot run 30000 instances of 'web': the limit is 4096 per app");
+  EXPECT_EQ(check_instance_caps("web", 1, 30000, 1).value_or(""),
+            "cannot run 30000 instances of 'web': the limit is 4096 per app");
   EXPECT_NE(check_instance_caps("web", 1, 4000, 15000).value_or("").find("the limit is 16384"), std::string::npos);
 }
 
