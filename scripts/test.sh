@@ -7,6 +7,8 @@ scripts/setup.sh
 
 echo "== build (warnings are errors) and test"
 scripts/build.sh build
+# Format of every C++ file, clang-tidy's curated checks on the files the last commit changed.
+scripts/lint.sh
 # Tests that measure behaviour under load (reloads under traffic, the bind race, floods, big
 # scales) run alone after the others: two of them side by side on a 2-core machine starve each
 # other's apps past their listen_timeout.

@@ -141,7 +141,7 @@ nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
 // processes returns when they are online (or have given up), as `start` does. Each launching
 // instance settles by itself (ready, crash, or listen_timeout), so this ends.
 void reply_when_settled(MethodContext& ctx, const RpcReply& reply, nlohmann::json ids,
-                        nlohmann::json extra = nlohmann::json::object()) {
+                        const nlohmann::json& extra = nlohmann::json::object()) {
   const std::vector<int> id_list = ids.get<std::vector<int>>();
   auto settled = [&ctx, reply, ids, id_list, extra] {
     // Checked every 10 ms: by state, not by describing every instance (at 1,000 instances
@@ -264,7 +264,7 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       auto ids = ids_of(instances);
       auto reloading =
           ctx.supervisor.reload(instances, p.contains("batch") ? json_integer<int>(p["batch"], "batch") : 1,
-                                [&ctx, reply, ids](std::vector<supervisor::ReloadOutcome> outcomes) {
+                                [&ctx, reply, ids](const std::vector<supervisor::ReloadOutcome>& outcomes) {
                                   nlohmann::json notices = nlohmann::json::array();
                                   for (const auto& o : outcomes) {
                                     if (!o.ok) return reply.error(ErrorCode::reload_aborted, o.message);
@@ -350,14 +350,14 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
         apps.push_back({{"spec", spec}, {"running", running}});
       nlohmann::json dump = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", apps}};
       const size_t count = apps.size();
-      ctx.dumps.save(std::move(dump), [reply, count, path = ctx.dump_path](Status s) {
+      ctx.dumps.save(std::move(dump), [reply, count, path = ctx.dump_path](const Status& s) {
         if (!s.ok()) return reply.error(ErrorCode::io, s.error().message());
         reply.ok({{"saved", count}, {"path", path}});
       });
     } else if (m == "cleardump") {
       // Through the same writer as `save`, so it is ordered with saves in flight.
       nlohmann::json empty = {{"version", DROVE_VERSION}, {"saved_at", wall_ms()}, {"apps", nlohmann::json::array()}};
-      ctx.dumps.save(std::move(empty), [reply, path = ctx.dump_path](Status s) {
+      ctx.dumps.save(std::move(empty), [reply, path = ctx.dump_path](const Status& s) {
         if (!s.ok()) return reply.error(ErrorCode::io, s.error().message());
         reply.ok({{"cleared", true}, {"path", path}});
       });

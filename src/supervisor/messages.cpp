@@ -95,7 +95,7 @@ Run* Supervisor::find_worker(int worker_id) {
   return nullptr;
 }
 
-void Supervisor::on_channel_message(Run& run, nlohmann::json message, UniqueFd fd) {
+void Supervisor::on_channel_message(Run& run, const nlohmann::json& message, UniqueFd fd) {
   App& app = *run.instance->app;
   if (app.primary && app.primary->handle_message(run.worker_id, message, fd)) return;
   on_app_message(run, message);

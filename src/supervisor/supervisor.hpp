@@ -163,7 +163,7 @@ class Supervisor {
   void mark_ready(Run& run);
   void check_ready(Run& run);
   // messages.cpp
-  void on_channel_message(Run& run, nlohmann::json message, UniqueFd fd);
+  void on_channel_message(Run& run, const nlohmann::json& message, UniqueFd fd);
   void on_app_message(Run& run, const nlohmann::json& message);
   void on_dropped_message(Instance& instance, const std::string& reason);
   void create_primary(App& app);
@@ -180,7 +180,7 @@ class Supervisor {
   void disable_watch(App& app);
   void on_watched_change(App& app, const std::string& path);
   void check_memory();
-  void restart_for(App& app, std::vector<Instance*> instances, const std::string& reason, Done done);
+  void restart_for(App& app, const std::vector<Instance*>& instances, const std::string& reason, Done done);
   // reload.cpp
   void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
   void reload_next_batch(App& app);

@@ -36,7 +36,7 @@ void Supervisor::stop_triggers(App& app) {
   disable_watch(app);
 }
 
-void Supervisor::restart_for(App& app, std::vector<Instance*> instances, const std::string& reason, Done done) {
+void Supervisor::restart_for(App& app, const std::vector<Instance*>& instances, const std::string& reason, Done done) {
   if (instances.empty()) return done();
   for (Instance* instance : instances) {
     instance->last_restart_reason = reason;
@@ -58,7 +58,7 @@ void Supervisor::restart_for(App& app, std::vector<Instance*> instances, const s
     log_warn("app '{}': reload failed ({}), restarting instead", name, why);
     restart(running, [shared_done] { (*shared_done)(); });
   };
-  auto reloading = reload(instances, 1, [shared_done, fallback](std::vector<ReloadOutcome> outcomes) {
+  auto reloading = reload(instances, 1, [shared_done, fallback](const std::vector<ReloadOutcome>& outcomes) {
     for (const auto& outcome : outcomes) {
       if (!outcome.ok) return fallback(outcome.message);
     }

@@ -18,7 +18,7 @@ Event of(supervisor::EventData data) { return Event{7, "api", 4242, 170000000000
 
 TEST(EventJson, EachKindKeepsItsWireShape) {
   const json common = {{"id", 7}, {"name", "api"}, {"at", 1700000000000}};
-  auto expect = [&common](const Event& event, json fields) {
+  auto expect = [&common](const Event& event, const json& fields) {
     json want = common;
     want["pid"] = 4242;
     want.update(fields);
