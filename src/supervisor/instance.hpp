@@ -30,6 +30,7 @@
 #include "process/cgroup.hpp"
 #include "process/exit_status.hpp"
 #include "process/process_tree.hpp"
+#include "process/termination.hpp"
 #include "supervisor/restart_policy.hpp"
 #include "supervisor/stdin_writer.hpp"
 
@@ -74,9 +75,7 @@ struct Run {
   // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
   // process is reaped and its whole tree is gone.
   bool terminating = false;
-  bool signalled = false;  // the stop signal went to the tree
-  bool killed = false;
-  std::int64_t terminate_began_mono_ms = 0;
+  process::TerminationState termination;       // when it began, what was sent (process/termination.hpp)
   std::optional<process::TreeSnapshot> tree;   // without a cgroup: the tree found by /proc
   std::unique_ptr<process::RunCgroup> cgroup;  // its cgroup, when the daemon can make them
   std::function<void()> on_gone;

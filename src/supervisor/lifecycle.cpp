@@ -22,8 +22,6 @@
 namespace drove::supervisor {
 namespace {
 
-constexpr std::int64_t kTreePollMs = 5;
-constexpr std::int64_t kGiveUpAfterKillMs = 5000;
 constexpr std::int64_t kActivationGraceMs = 1000;
 constexpr std::int64_t kTransientRetryFirstMs = 100;
 constexpr std::int64_t kTransientRetryMaxMs = 5000;
@@ -213,7 +211,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
                // its channel closed (a timer, a queue consumer: nothing of Node's ends it) gets the
                // stop signal now, as PM2 would send it, instead of SIGKILL at kill_timeout. One that
                // served may still be finishing requests: it is left to end by itself.
-               if (!served && raw->terminating && !raw->signalled && raw->pid != 0) signal_run(*raw);
+               if (!served && raw->terminating && !raw->termination.signalled && raw->pid != 0) signal_run(*raw);
              },
          .on_dropped = [this, raw](const std::string& reason) { on_dropped_message(*raw->instance, reason); }});
     if (channel.ok()) {
@@ -440,8 +438,7 @@ void Supervisor::terminate(Run& run, Done on_gone) {
   run.on_gone = std::move(on_gone);
   if (already) return;
   run.terminating = true;
-  run.killed = false;
-  run.terminate_began_mono_ms = monotonic_ms();
+  run.termination = {.began_ms = monotonic_ms()};
   // Without a cgroup, the tree is recorded now (and refreshed before each signal).
   if (spec.treekill && !run.cgroup && !run.tree)
     run.tree = process::TreeSnapshot::take(tree_identity(run), run.pid != 0);
@@ -461,7 +458,7 @@ void Supervisor::terminate(Run& run, Done on_gone) {
 
 void Supervisor::signal_run(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
-  run.signalled = true;
+  run.termination.signalled = true;
   if (spec.treekill && run.cgroup) {
     run.cgroup->signal(stop_signal(spec));
   } else if (spec.treekill && run.tree) {
@@ -489,38 +486,35 @@ bool Supervisor::tree_alive(Run& run, bool rescan) {
 
 void Supervisor::poll_terminating(Run& run) {
   const AppSpec& spec = run.instance->app->spec;
-  const std::int64_t elapsed = monotonic_ms() - run.terminate_began_mono_ms;
-  const bool tree_alive = spec.treekill && this->tree_alive(run, run.pid == 0);
-  // A process stopped by message (disconnect, 'shutdown') may leave children: they get the
-  // stop signal once it has gone.
-  if (run.pid == 0 && tree_alive && !run.signalled) signal_run(run);
-  const bool give_up = run.killed && run.pid == 0 && elapsed >= spec.kill_timeout_ms + kGiveUpAfterKillMs;
-  if (run.pid == 0 && (!tree_alive || give_up)) {
-    if (give_up) log_error("{}:{} left processes that survive SIGKILL; reporting stopped", spec.name, run.instance->id);
+  const process::TerminationView view{.now_ms = monotonic_ms(),
+                                      .main_alive = run.pid != 0,
+                                      .tree_alive = spec.treekill && tree_alive(run, run.pid == 0)};
+  const process::TerminationStep step =
+      process::next_termination_step(run.termination, {.kill_timeout_ms = spec.kill_timeout_ms}, view);
+  if (step.signal_stop) signal_run(run);
+  run.termination = step.next;
+  if (step.done) {
+    if (step.gave_up)
+      log_error("{}:{} left processes that survive SIGKILL; reporting stopped", spec.name, run.instance->id);
     run.timer.cancel();
     auto done = std::move(run.on_gone);
     run.on_gone = nullptr;
     if (done) done();  // may bury the run: nothing after this
     return;
   }
-  if (!run.killed && elapsed >= spec.kill_timeout_ms) {
-    run.killed = true;
-    log_warn("{}:{} still running {} ms after {}: sending SIGKILL", spec.name, run.instance->id, elapsed,
-             spec.kill_signal);
+  if (step.kill) {
+    log_warn("{}:{} still running {} ms after {}: sending SIGKILL", spec.name, run.instance->id,
+             view.now_ms - run.termination.began_ms, spec.kill_signal);
     if (spec.treekill && run.cgroup) {
       run.cgroup->kill_all();
     } else if (spec.treekill && run.tree) {
       run.tree->refresh(run.pid != 0);
       run.tree->signal(SIGKILL);
     }
-    if (run.pid != 0) ::kill(run.pid, SIGKILL);
+    if (run.pid != 0) ::kill(run.pid, SIGKILL);  // unreaped: the pid cannot have been recycled
   }
-  // The reaper reports the main process's exit; the timer is for the kill deadline and, once
-  // the main process is gone, for watching the rest of the tree go.
-  const std::int64_t until_kill = run.killed ? kTreePollMs : std::max<std::int64_t>(1, spec.kill_timeout_ms - elapsed);
-  const std::int64_t next = run.pid != 0 ? until_kill : std::min(kTreePollMs, until_kill);
   Run* self = &run;
-  run.timer.start(next, [this, self] { poll_terminating(*self); });
+  run.timer.start(step.wake_in_ms, [this, self] { poll_terminating(*self); });
 }
 
 void Supervisor::begin_stop(Instance& instance) {
