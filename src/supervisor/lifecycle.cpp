@@ -198,8 +198,8 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
     channel_theirs.reset();
     auto channel = ipc::Channel::open(
         loop_, std::move(channel_ours),
-        {.on_message = [this, raw](nlohmann::json message,
-                                   UniqueFd fd) { on_channel_message(*raw, std::move(message), std::move(fd)); },
+        {.on_message = [this, raw](const nlohmann::json& message,
+                                   UniqueFd fd) { on_channel_message(*raw, message, std::move(fd)); },
          .on_close =
              [this, raw](int) {
                bool served = false;
