@@ -33,6 +33,12 @@ struct WriteRequest {
   std::string data;
 };
 
+// An error reply: to request `id` (null when the line could not be read as a request).
+nlohmann::json error_line(nlohmann::json id, ErrorCode code, const std::string& message) {
+  return {
+      {"id", std::move(id)}, {"error", {{"code", wire_name(code)}, {"message", message}}}, {"version", DROVE_VERSION}};
+}
+
 }  // namespace
 
 struct RpcReply::Unanswered {
@@ -69,8 +75,7 @@ void RpcReply::ok_off_loop(nlohmann::json result) const {
 
 void RpcReply::error(ErrorCode code, const std::string& message) const {
   if (auto c = connection_.lock()) {
-    c->send_line(
-        {{"id", id_}, {"error", {{"code", wire_name(code)}, {"message", message}}}, {"version", DROVE_VERSION}});
+    c->send_line(error_line(id_, code, message));
   }
 }
 
@@ -171,10 +176,7 @@ void RpcConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     // left unfinished is not a request.
     eof_ = true;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_.get()));
-    std::string().swap(buffer_);
-    std::vector<std::string>().swap(big_line_);
-    big_line_bytes_ = 0;
-    scanned_ = 0;
+    discard_input();
     close_when_answered();
     return;
   }
@@ -255,16 +257,19 @@ void RpcConnection::drain_buffer() {
 // The line cannot be parsed, and what follows it cannot be framed: say so, then hang up.
 void RpcConnection::refuse_oversized_line() {
   log_warn("control client sent a line longer than {} bytes; disconnecting it", kMaxRequestBytes);
+  discard_input();
+  send_line(
+      error_line(nullptr, ErrorCode::too_big, fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)));
+  close_after_flush();
+  ::malloc_trim(0);
+}
+
+// Unread bytes no longer wanted (the client hung up, or framing is lost): their memory goes too.
+void RpcConnection::discard_input() {
   std::string().swap(buffer_);
   std::vector<std::string>().swap(big_line_);
   big_line_bytes_ = 0;
-  send_line({{"id", nullptr},
-             {"error",
-              {{"code", wire_name(ErrorCode::too_big)},
-               {"message", fmt::format("request line longer than {} MiB", kMaxRequestBytes >> 20)}}},
-             {"version", DROVE_VERSION}});
-  close_after_flush();
-  ::malloc_trim(0);
+  scanned_ = 0;
 }
 
 void RpcConnection::parse_off_loop(std::vector<std::string> chunks) {
@@ -325,18 +330,12 @@ void RpcConnection::handle_line(std::string_view line) {
 void RpcConnection::handle_message(std::optional<nlohmann::json> message, const std::string& why) {
   if (!message || !message->is_object()) {
     const std::string reason = message ? "request is not a JSON object" : "malformed request: " + why;
-    send_line({{"id", nullptr},
-               {"error", {{"code", wire_name(ErrorCode::protocol)}, {"message", reason}}},
-               {"version", DROVE_VERSION}});
+    send_line(error_line(nullptr, ErrorCode::protocol, reason));
     return;
   }
   auto method = message->find("method");
   if (method == message->end() || !method->is_string()) {
-    send_line(
-        {{"id", nullptr},
-         {"error",
-          {{"code", wire_name(ErrorCode::protocol)}, {"message", "malformed request: \"method\" must be a string"}}},
-         {"version", DROVE_VERSION}});
+    send_line(error_line(nullptr, ErrorCode::protocol, "malformed request: \"method\" must be a string"));
     return;
   }
   RpcRequest request;
@@ -461,8 +460,7 @@ void RpcConnection::close() {
   pipe_.close();
   if (buffer_.capacity() > kTrimAfterRequestBytes || !big_line_.empty()) {
     // A client that left mid-way through a big line: return that memory too.
-    std::string().swap(buffer_);
-    std::vector<std::string>().swap(big_line_);
+    discard_input();
     ::malloc_trim(0);
   }
   if (on_close) {

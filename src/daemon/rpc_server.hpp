@@ -109,6 +109,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   void drain_buffer();
   void parse_off_loop(std::vector<std::string> chunks);  // one line, in the chunks it came in
   void refuse_oversized_line();
+  void discard_input();
   // Handles a line parsed off the loop, then the lines buffered behind it; reading resumes.
   void finish_parsed(std::optional<nlohmann::json> message, const std::string& why);
   void handle_line(std::string_view line);

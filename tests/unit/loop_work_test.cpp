@@ -1,6 +1,7 @@
 // How the daemon keeps its loop turns short: work queued a batch per turn (TurnQueue), work done
 // on the thread pool (run_off_loop, replies serialised off the loop), and the meter that shows
 // how long turns are (LoopMeter, `drove ping`). Real libuv loops, real sockets.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,9 +184,32 @@ TEST(LoopMeter, MeasuresARealBusyTurnAndNotTheTimeSpentWaiting) {
 }
 
 // A reply serialised off the loop and one sent directly after it reach the client in order.
+// A client socket whose other end is a real RpcConnection of `server`, as an accepted control
+// connection is. Null if the socketpair or the pipe cannot be made.
+struct ServedClient {
+  UniqueFd client;
+  std::shared_ptr<daemon::RpcConnection> connection;
+  bool closed = false;  // the connection has closed its end
+
+  static std::unique_ptr<ServedClient> connect(uv_loop_t* loop, daemon::RpcServer& server, int client_flags) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return nullptr;
+    UniqueFd ours(pair[0]);
+    auto served = std::make_unique<ServedClient>();
+    served->client = UniqueFd(pair[1]);
+    if ((client_flags & SOCK_NONBLOCK) && ::fcntl(pair[1], F_SETFL, O_NONBLOCK) != 0) return nullptr;
+    auto pipe = UvHandle<uv_pipe_t>::make();
+    uv_pipe_init(loop, pipe.get(), 0);
+    if (uv_pipe_open(pipe.get(), ours.release()) != 0) return nullptr;
+    served->connection = std::make_shared<daemon::RpcConnection>(server, std::move(pipe));
+    served->connection->on_close = [raw = served.get()] { raw->closed = true; };
+    served->connection->start();
+    return served;
+  }
+};
+
 TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
   Loop l;
-  using daemon::RpcConnection;
   using daemon::RpcReply;
   using daemon::RpcRequest;
   using daemon::RpcServer;
@@ -198,17 +222,10 @@ TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
       reply.ok(request.method);
     }
   });
-  int pair[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
-  UniqueFd ours(pair[0]);
-  UniqueFd client(pair[1]);
-  auto pipe = UvHandle<uv_pipe_t>::make();
-  uv_pipe_init(&l.loop, pipe.get(), 0);
-  ASSERT_EQ(uv_pipe_open(pipe.get(), ours.release()), 0);
-  auto connection = std::make_shared<RpcConnection>(server, std::move(pipe));
-  bool closed = false;
-  connection->on_close = [&closed] { closed = true; };
-  connection->start();
+  auto served = ServedClient::connect(&l.loop, server, 0);
+  ASSERT_TRUE(served);
+  UniqueFd& client = served->client;
+  bool& closed = served->closed;
 
   const std::string requests = R"({"id":1,"method":"big"})"
                                "\n"
@@ -233,7 +250,7 @@ TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
   client.reset();
   while (!closed) uv_run(&l.loop, UV_RUN_ONCE);
-  connection.reset();
+  served->connection.reset();
   server.close();
 }
 
@@ -243,7 +260,6 @@ TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
 // once and dropped every reply the socket buffer could not take (the fuzzer found it: 278 of 288).
 TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
   Loop l;
-  using daemon::RpcConnection;
   using daemon::RpcReply;
   using daemon::RpcRequest;
   using daemon::RpcServer;
@@ -270,17 +286,10 @@ TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
         replies.clear();
       },
       1, 1);
-  int pair[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair), 0);
-  UniqueFd ours(pair[0]);
-  UniqueFd client(pair[1]);
-  auto pipe = UvHandle<uv_pipe_t>::make();
-  uv_pipe_init(&l.loop, pipe.get(), 0);
-  ASSERT_EQ(uv_pipe_open(pipe.get(), ours.release()), 0);
-  auto connection = std::make_shared<RpcConnection>(server, std::move(pipe));
-  bool closed = false;
-  connection->on_close = [&closed] { closed = true; };
-  connection->start();
+  auto served = ServedClient::connect(&l.loop, server, SOCK_NONBLOCK);
+  ASSERT_TRUE(served);
+  UniqueFd& client = served->client;
+  bool& closed = served->closed;
 
   // Far more replies than the socket buffer holds, none read until the client has sent them all.
   constexpr int kRequests = 3000;
@@ -316,7 +325,7 @@ TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
   for (int i = 0; i < kRequests; ++i) ASSERT_EQ(ids[static_cast<std::size_t>(i)], i + 1);
   while (!closed) uv_run(&l.loop, UV_RUN_ONCE);
   timer.close();
-  connection.reset();
+  served->connection.reset();
   server.close();
 }
 
