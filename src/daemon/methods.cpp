@@ -9,6 +9,7 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
+#include "daemon/process_json.hpp"
 #include "process/exit_status.hpp"
 #include "state/dump.hpp"
 #include "supervisor/spec_validator.hpp"
@@ -128,11 +129,12 @@ AppSpec take_spec(nlohmann::json& j) {
   return spec;
 }
 
-// The instances' rows (Supervisor::summary), by pm_id; ids deleted since are left out.
+// The instances' rows (row_json), by pm_id; ids deleted since are left out.
 nlohmann::json describe_ids(MethodContext& ctx, const nlohmann::json& ids) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& id : ids) {
-    if (const Instance* i = ctx.supervisor.find_instance(id.get<int>())) out.push_back(ctx.supervisor.summary(*i));
+    if (const Instance* i = ctx.supervisor.find_instance(id.get<int>()))
+      out.push_back(row_json(ctx.supervisor.row(*i)));
   }
   return out;
 }
@@ -182,9 +184,9 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
     } else if (m == "list") {
       // Built here; serialised on a pool thread (1,000 instances: hundreds of kilobytes).
       if (p.value("shared", false))
-        reply.ok_off_loop(ctx.supervisor.list_shared());
+        reply.ok_off_loop(list_shared_json(ctx.supervisor));
       else
-        reply.ok_off_loop(ctx.supervisor.list(p.value("full", false)));
+        reply.ok_off_loop(list_json(ctx.supervisor, p.value("full", false)));
     } else if (m == "start") {
       std::vector<AppSpec> specs;
       bool waits_for_ready = false;
@@ -302,7 +304,7 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       if (!scaling) reply.error(scaling.error());
     } else if (m == "flush") {
       // `drove flush` with no app has nothing to empty: not an error.
-      if (targets_of(p) == std::vector<std::string>{"all"} && ctx.supervisor.list(false).empty()) {
+      if (targets_of(p) == std::vector<std::string>{"all"} && ctx.supervisor.empty()) {
         return reply.ok({{"flushed", nlohmann::json::array()}});
       }
       std::vector<Instance*> instances;
@@ -332,8 +334,8 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       std::vector<Instance*> instances;
       if (!resolve(ctx, p, reply, instances)) return;
       nlohmann::json out = nlohmann::json::array();
-      const auto log_files = ctx.supervisor.log_file_stats();
-      for (Instance* i : instances) out.push_back(ctx.supervisor.describe(*i, true, log_files));
+      const auto log_files = log_file_stats(ctx.supervisor);
+      for (const Instance* i : instances) out.push_back(describe_json(ctx.supervisor, *i, log_files));
       reply.ok_off_loop(std::move(out));
     } else if (m == "subscribe") {
       auto connection = reply.connection();

@@ -11,21 +11,14 @@
 #include "config/app_spec.hpp"
 #include "supervisor/file_watcher.hpp"
 #include "supervisor/instance.hpp"
+#include "supervisor/rolling_reload.hpp"
 
 namespace drove::supervisor {
 
-struct ReloadState {
-  bool active = false;
-  int batch_size = 1;
-  std::deque<Instance*> queue;       // instances still to replace
-  std::vector<Instance*> in_flight;  // replacements of the current batch not ready yet
-  std::function<void(bool ok, std::string message)> done;
-};
-
 struct App {
   AppSpec spec;
-  std::vector<Instance*> instances;  // in creation order (scale down removes the first); owned by the Supervisor
-  ReloadState reload;
+  std::vector<Instance*> instances;       // in creation order (scale down removes the first); owned by the Supervisor
+  std::unique_ptr<RollingReload> reload;  // the last reload (rolling_reload.hpp); null before any
   // Cluster mode: the daemon's primary, owner of the app's listening sockets.
   // Node cluster apps of the same user and policy share one (as every app shares PM2's), so
   // two apps listening on one port share its socket (Supervisor::create_primary).

@@ -1,13 +1,8 @@
 // Instance: one slot of an app (one row of `drove list`: pm_id, NODE_APP_INSTANCE), and Run:
 // one process started for it. A slot usually has one run; during a rolling reload it also has
 // an `incoming` run (the replacement, not yet ready) and `retiring` runs (replaced, finishing
-// their requests). The instance's state machine:
-//
-//   launching ──ready──▶ online ──exit──▶ (policy) ──▶ waiting restart ──timer──▶ launching
-//       │                  │                  └──▶ stopped | errored
-//       └────── stop ──────┴──▶ stopping ──every tree gone──▶ stopped
-//
-// The supervisor drives transitions; these structures hold the facts.
+// their requests). The instance's state machine is next_state() (instance_state.hpp); the
+// supervisor drives it, these structures hold the facts.
 #pragma once
 
 #include <sys/types.h>
@@ -31,14 +26,11 @@
 #include "process/exit_status.hpp"
 #include "process/process_tree.hpp"
 #include "process/termination.hpp"
+#include "supervisor/instance_state.hpp"
 #include "supervisor/restart_policy.hpp"
 #include "supervisor/stdin_writer.hpp"
 
 namespace drove::supervisor {
-
-enum class InstanceState { launching, online, stopping, stopped, waiting_restart, errored };
-
-const char* to_string(InstanceState state);  // PM2's words: "waiting restart", ...
 
 struct App;
 struct Instance;

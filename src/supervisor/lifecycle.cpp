@@ -280,7 +280,7 @@ void Supervisor::queue_start(Instance& instance) {
   instance.restart_timer.cancel();
   instance.last_error.clear();
   instance.ready_timed_out = false;
-  set_state(instance, InstanceState::launching);
+  transition(instance, InstanceEvent::start);
   if (instance.start_queued) return;
   instance.start_queued = true;
   starts_.push(instance.id);
@@ -319,13 +319,13 @@ void Supervisor::start_instance(Instance& instance) {
   instance.cpu_percent = 0;
   instance.memory_bytes = 0;
   instance.last_cpu_ticks = 0;
-  set_state(instance, InstanceState::launching);
+  transition(instance, InstanceEvent::start);
   if (launch(instance, false)) {
     instance.transient_start_failures = 0;
     return;
   }
   if (!is_transient_start_error(launch_error_code_)) {
-    set_state(instance, InstanceState::errored);
+    transition(instance, InstanceEvent::start_failed);
     return;
   }
   // The host is short of descriptors or processes for now: not the app's fault, and not a
@@ -335,7 +335,7 @@ void Supervisor::start_instance(Instance& instance) {
   ++instance.transient_start_failures;
   log_warn("{}:{} could not start ({}): retrying in {} ms", instance.app->spec.name, instance.id, instance.last_error,
            delay_ms);
-  set_state(instance, InstanceState::waiting_restart);
+  transition(instance, InstanceEvent::start_deferred);
   instance.restart_timer.start(delay_ms, [this, &instance] {
     if (instance.state == InstanceState::waiting_restart) start_instance(instance);
   });
@@ -350,7 +350,7 @@ void Supervisor::mark_ready(Run& run) {
   if (instance.incoming.get() == &run) {
     on_incoming_ready(instance);
   } else if (instance.run.get() == &run && instance.state == InstanceState::launching) {
-    set_state(instance, InstanceState::online);
+    transition(instance, InstanceEvent::ready);
   }
 }
 
@@ -401,16 +401,16 @@ void Supervisor::after_crash(Instance& instance) {
   switch (d.action) {
     case RestartDecision::Action::stop:
       log_info("{}:{} not restarted: {}", app.spec.name, instance.id, d.reason);
-      set_state(instance, InstanceState::stopped);
+      transition(instance, InstanceEvent::exit_stopped);
       return;
     case RestartDecision::Action::errored:
       instance.last_error = d.reason;
       log_warn("{}:{} errored: {}", app.spec.name, instance.id, d.reason);
-      set_state(instance, InstanceState::errored);
+      transition(instance, InstanceEvent::exit_errored);
       return;
     case RestartDecision::Action::restart:
       if (instance.stop_queued) {  // a stop waits for its turn (queue_stop): nothing to restart
-        set_state(instance, InstanceState::stopped);
+        transition(instance, InstanceEvent::exit_stopped);
         return;
       }
       if (d.delay_ms <= 0) {
@@ -419,7 +419,7 @@ void Supervisor::after_crash(Instance& instance) {
         return;
       }
       // restart_time counts restarts done, as PM2: this one once its delay has passed.
-      set_state(instance, InstanceState::waiting_restart);
+      transition(instance, InstanceEvent::exit_restart_later);
       instance.restart_timer.start(d.delay_ms, [this, &instance] {
         if (instance.state != InstanceState::waiting_restart) return;
         ++instance.restart_time;
@@ -518,13 +518,13 @@ void Supervisor::poll_terminating(Run& run) {
 }
 
 void Supervisor::begin_stop(Instance& instance) {
-  if (App& app = *instance.app; app.reload.active) {
-    std::erase(app.reload.queue, &instance);
-  }
+  // Not reloaded any more: a stopped slot must not hold its app's reload (begin_stops forgets
+  // a whole request's slots at once; this covers the rest).
+  if (App& app = *instance.app; app.reload) app.reload->forget({instance.id});
   if (instance.start_queued) {
     // Never started: nothing to stop.
     instance.start_queued = false;
-    set_state(instance, InstanceState::stopped);
+    transition(instance, InstanceEvent::cancel_start);
     if (!instance.has_processes()) return finish_stop(instance);
   }
   switch (instance.state) {
@@ -534,14 +534,14 @@ void Supervisor::begin_stop(Instance& instance) {
       break;
     case InstanceState::waiting_restart:
       instance.restart_timer.cancel();
-      set_state(instance, InstanceState::stopped);
+      transition(instance, InstanceEvent::stop);
       if (!instance.has_processes()) return finish_stop(instance);
       break;
     case InstanceState::stopping:
       return;  // on its way; the waiters are served when it is done
     case InstanceState::launching:
     case InstanceState::online:
-      set_state(instance, InstanceState::stopping);
+      transition(instance, InstanceEvent::stop);
       break;
   }
   // Every process of the slot goes: current, replacement, and the ones retiring.
@@ -565,7 +565,7 @@ void Supervisor::begin_stop(Instance& instance) {
         std::erase(instance.retiring, nullptr);
       }
       if (--*remaining == 0) {
-        set_state(instance, InstanceState::stopped);
+        transition(instance, InstanceEvent::gone);
         finish_stop(instance);
       }
     });
@@ -605,6 +605,7 @@ void Supervisor::collect_later() {
       self->graveyard_.clear();
       self->deleted_.clear();
       self->deleted_apps_.clear();
+      self->finished_reloads_.clear();
     });
     uv_check_stop(c);
   });

@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
+#include "supervisor/rolling_reload.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::supervisor {
@@ -27,7 +28,7 @@ CommandStatus Supervisor::reload(const std::vector<Instance*>& instances, int ba
   std::map<App*, std::vector<Instance*>> by_app;
   for (Instance* instance : instances) by_app[instance->app].push_back(instance);
   for (auto& [app, _] : by_app) {
-    if (app->reload.active) {
+    if (app->reload && app->reload->active()) {
       return CommandError{ErrorCode::busy,
                           "a reload of '" + app->spec.name + "' is already running; wait for it to finish"};
     }
@@ -52,51 +53,71 @@ CommandStatus Supervisor::reload(const std::vector<Instance*>& instances, int ba
       });
       continue;
     }
-    a->reload = {};
-    a->reload.active = true;
-    a->reload.batch_size = std::max(1, batch_size);
-    for (Instance* instance : targets) a->reload.queue.push_back(instance);
-    const std::string name = a->spec.name;
-    a->reload.done = [finish, name](bool ok, std::string message) {
-      finish({ok, ok ? std::string() : std::move(message)});
-    };
-    log_info("reload of '{}' begins ({} instance(s), batches of {})", name, targets.size(), a->reload.batch_size);
-    reload_next_batch(*a);
+    std::vector<int> ids;
+    ids.reserve(targets.size());
+    for (Instance* instance : targets) ids.push_back(instance->id);
+    // The previous reload's object may still be on the stack (its `done` runs this): freed later.
+    if (a->reload) {
+      finished_reloads_.push_back(std::move(a->reload));
+      collect_later();
+    }
+    a->reload = std::make_unique<RollingReload>(
+        std::move(ids), batch_size, reload_host(),
+        [this, a, finish, name = a->spec.name](const RollingReload::Outcome& outcome) {
+          if (outcome.ok) {
+            log_info("reload of '{}' done", name);
+            return finish({true, ""});
+          }
+          const std::string message = "reload of '" + name + "' aborted: instance " +
+                                      std::to_string(outcome.failed_id) + ": " + outcome.why +
+                                      "; the previous processes still serve";
+          log_warn("{}", message);
+          if (Instance* instance = find_instance(outcome.failed_id); instance && instance->app == a)
+            emit(*instance, events::ReloadFailed{message});
+          finish({false, message});
+        });
+    log_info("reload of '{}' begins ({} instance(s), batches of {})", a->spec.name, targets.size(),
+             a->reload->batch_size());
+    a->reload->begin();
   }
   return Ok{};
 }
 
-void Supervisor::reload_next_batch(App& app) {
-  ReloadState& r = app.reload;
-  if (!r.active || !r.in_flight.empty()) return;
-  while (r.in_flight.empty()) {
-    if (r.queue.empty()) {
-      r.active = false;
-      log_info("reload of '{}' done", app.spec.name);
-      auto done = std::move(r.done);
-      r.done = nullptr;
-      if (done) done(true, "");
-      return;
-    }
-    for (int n = 0; n < r.batch_size && !r.queue.empty(); ++n) {
-      Instance* instance = r.queue.front();
-      r.queue.pop_front();
-      // A slot that is not running has nothing to hand over: it starts the usual way (a slot
-      // still queued to start will start with the new spec anyway).
-      if (instance->start_queued) continue;
-      if (instance->state != InstanceState::online && instance->state != InstanceState::launching) {
-        if (instance->state == InstanceState::stopped || instance->state == InstanceState::errored)
-          start_instance(*instance);
-        continue;
-      }
-      r.in_flight.push_back(instance);
-      Run* incoming = launch(*instance, true);
-      if (!incoming) {
-        on_incoming_failed(*instance, "its replacement could not start: " + instance->last_error);
-        return;
-      }
-    }
-  }
+// What a rolling reload asks of the supervisor, by instance id (the instance may be gone).
+RollingReload::Host Supervisor::reload_host() {
+  return {
+      .turn_of =
+          [this](int id) {
+            Instance* instance = find_instance(id);
+            // A slot still queued to start will start with the new spec anyway.
+            if (!instance || instance->start_queued) return RollingReload::Turn::skip;
+            if (instance->state == InstanceState::online || instance->state == InstanceState::launching)
+              return RollingReload::Turn::replace;
+            if (instance->state == InstanceState::stopped || instance->state == InstanceState::errored)
+              return RollingReload::Turn::start;  // nothing to hand over: it starts the usual way
+            return RollingReload::Turn::skip;
+          },
+      .launch_replacement =
+          [this](int id, std::string& why) {
+            Instance* instance = find_instance(id);
+            if (instance && launch(*instance, true)) return true;
+            why = "its replacement could not start: " + (instance ? instance->last_error : std::string("deleted"));
+            return false;
+          },
+      .start =
+          [this](int id) {
+            if (Instance* instance = find_instance(id)) start_instance(*instance);
+          },
+      .abandon_replacement =
+          [this](int id) {
+            Instance* instance = find_instance(id);
+            if (!instance || !instance->incoming) return;
+            Run* incoming = instance->incoming.get();
+            terminate(*incoming, [this, instance, incoming] {
+              if (instance->incoming.get() == incoming) bury(std::move(instance->incoming));
+            });
+          },
+  };
 }
 
 void Supervisor::on_incoming_ready(Instance& instance) {
@@ -106,7 +127,7 @@ void Supervisor::on_incoming_ready(Instance& instance) {
   write_pid_file(instance.pid_file_path, instance.run->pid, instance.pid_file_owner);
   ++instance.restart_time;
   instance.history = {};
-  set_state(instance, InstanceState::online);
+  transition(instance, InstanceEvent::replaced);
   log_info("{}:{} replaced: pid {} now serves", app.spec.name, instance.id, instance.run->pid);
   if (old) {
     Run* retiring = old.get();
@@ -118,30 +139,15 @@ void Supervisor::on_incoming_ready(Instance& instance) {
       std::erase(instance.retiring, nullptr);
     });
   }
-  std::erase(app.reload.in_flight, &instance);
-  reload_next_batch(app);
+  if (app.reload) app.reload->ready(instance.id);
 }
 
 void Supervisor::on_incoming_failed(Instance& instance, const std::string& why) {
-  App& app = *instance.app;
-  ReloadState& r = app.reload;
-  // Every replacement of the batch goes; the processes they were to replace keep serving.
-  std::vector<Instance*> batch = r.in_flight;
-  if (std::find(batch.begin(), batch.end(), &instance) == batch.end()) batch.push_back(&instance);
-  for (Instance* i : batch) {
-    if (!i->incoming) continue;
-    Run* incoming = i->incoming.get();
-    terminate(*incoming, [this, i, incoming] {
-      if (i->incoming.get() == incoming) bury(std::move(i->incoming));
-    });
+  if (instance.app->reload && instance.app->reload->active()) {
+    instance.app->reload->failed(instance.id, why);
+  } else if (instance.incoming) {
+    reload_host().abandon_replacement(instance.id);
   }
-  const std::string message = "reload of '" + app.spec.name + "' aborted: instance " + std::to_string(instance.id) +
-                              ": " + why + "; the previous processes still serve";
-  log_warn("{}", message);
-  emit(instance, events::ReloadFailed{message});
-  auto done = std::move(r.done);
-  r = {};
-  if (done) done(false, message);
 }
 
 }  // namespace drove::supervisor

@@ -11,7 +11,6 @@
 #include <limits>
 #include <regex>
 #include <set>
-#include <unordered_map>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -33,24 +32,6 @@ constexpr std::int64_t kSampleIntervalMs = 2000;
 constexpr std::int64_t kMemoryCheckIntervalMs = 1000;
 
 }  // namespace
-
-const char* to_string(InstanceState state) {
-  switch (state) {
-    case InstanceState::launching:
-      return "launching";
-    case InstanceState::online:
-      return "online";
-    case InstanceState::stopping:
-      return "stopping";
-    case InstanceState::stopped:
-      return "stopped";
-    case InstanceState::waiting_restart:
-      return "waiting restart";
-    case InstanceState::errored:
-      return "errored";
-  }
-  return "unknown";
-}
 
 Supervisor::Supervisor(uv_loop_t* loop, process::Reaper& reaper, HomePaths paths)
     : loop_(loop),
@@ -380,6 +361,11 @@ void Supervisor::stop(const std::vector<Instance*>& instances, Done done) {
 // The first stops begin now while they fit in the loop turn's budget, the rest in later turns
 // (queue_stop); in order: once one waits for its turn, the others queue behind it.
 void Supervisor::begin_stops(const std::vector<Instance*>& instances) {
+  std::map<App*, std::vector<int>> reloading;
+  for (Instance* instance : instances) {
+    if (instance->app->reload && instance->app->reload->active()) reloading[instance->app].push_back(instance->id);
+  }
+  for (auto& [app, ids] : reloading) app->reload->forget(ids);
   const std::int64_t began = monotonic_ms();
   for (Instance* instance : instances) {
     instance->stop_queued = true;
@@ -537,10 +523,16 @@ void Supervisor::stop_all(Done done) {
   stop(all, std::move(done));
 }
 
-void Supervisor::set_state(Instance& instance, InstanceState state) {
-  if (instance.state == state) return;
-  instance.state = state;
-  emit(instance, events::StateChanged{state});
+void Supervisor::transition(Instance& instance, InstanceEvent event) {
+  const auto next = next_state(instance.state, event);
+  if (!next) {
+    log_error("internal: {}:{} got '{}' while {}; state kept", instance.app ? instance.app->spec.name : "", instance.id,
+              to_string(event), to_string(instance.state));
+    return;
+  }
+  if (instance.state == *next) return;
+  instance.state = *next;
+  emit(instance, events::StateChanged{*next});
 }
 
 void Supervisor::emit(const Instance& instance, EventData data) {
@@ -615,58 +607,53 @@ std::vector<std::pair<AppSpec, bool>> Supervisor::saved_state() const {
   return out;
 }
 
-std::map<std::string, nlohmann::json> Supervisor::log_file_stats() const {
-  std::map<std::string, nlohmann::json> by_path;
-  for (auto& file : logs_.stats().value("files", nlohmann::json::array())) by_path[file.value("path", "")] = file;
-  return by_path;
+const char* to_string(TreeKill how) { return how == TreeKill::cgroup ? "cgroup" : "pidfd"; }
+
+ProcessView Supervisor::row(const Instance& instance) const {
+  const AppSpec& spec = instance.app->spec;
+  return {.id = instance.id,
+          .index = instance.index,
+          .name = spec.name,
+          .namespace_name = spec.namespace_name,
+          .pid = instance.pid(),
+          .state = instance.state,
+          .exec_mode = spec.exec_mode,
+          .restart_time = instance.restart_time,
+          .started_at_ms = instance.run ? instance.run->started_at_ms : 0,
+          .cpu_percent = instance.cpu_percent,
+          .memory_bytes = instance.memory_bytes,
+          .user = spec.uid.value_or(""),
+          .last_error = instance.last_error};
 }
 
-nlohmann::json Supervisor::describe(const Instance& instance, bool full,
-                                    const std::map<std::string, nlohmann::json>& log_files, bool with_app) const {
+ProcessView Supervisor::view(const Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
-  nlohmann::json j = summary(instance);  // the table's row, and the rest of the description
-  j.update(nlohmann::json{
-      {"instances", spec.instances},
-      {"unstable_restarts", instance.history.unstable_restarts},
-      {"created_at", instance.created_at_ms},
-      {"out_log_path", instance.output_spec.out_path},
-      {"err_log_path", instance.output_spec.err_path},
-      {"log_path", instance.output_spec.combined_path},
-      {"pid_path", instance.pid_file_path},
-      {"exec_path", spec.exec_path},
-      {"interpreter", spec.interpreter},
-      {"cwd", spec.cwd},
-      {"last_restart_reason", instance.last_restart_reason},
-      {"watching", instance.app->watcher != nullptr},
-  });
-  if (instance.dropped_messages != 0) {
-    j["dropped_messages"] = {{"count", instance.dropped_messages}, {"last_reason", instance.last_dropped_reason}};
-  }
-  // How its process tree is stopped: by its cgroup, or by the /proc + pidfd fallback.
-  if (instance.run)
-    j["tree_kill"] = instance.run->cgroup ? "cgroup" : "pidfd";
-  else
-    j["tree_kill"] = cgroups_ ? "cgroup" : "pidfd";
-  if (instance.last_exit) {
-    j["last_exit"] = {{"code", instance.last_exit->code},
-                      {"signal", instance.last_exit->signal ? process::signal_name(instance.last_exit->signal) : ""}};
-  }
-  if (full) {
-    if (with_app) j["spec"] = spec;
-    j["messages"] = nlohmann::json(instance.messages);
-    // The log files it writes, with bytes written and dropped (a failing disk shows here).
-    // list_shared() sends every file's stats once instead (a merged log has 1,000 writers).
-    if (with_app) {
-      nlohmann::json files = nlohmann::json::array();
-      const auto& o = instance.output_spec;
-      for (const auto* path : {&o.out_path, &o.err_path, &o.combined_path}) {
-        if (auto it = log_files.find(*path); !path->empty() && it != log_files.end()) files.push_back(it->second);
-      }
-      j["log_files"] = files;
-    }
-    if (with_app && instance.app->primary) j["cluster"] = instance.app->primary->describe();
-  }
-  return j;
+  ProcessView v = row(instance);
+  v.instances = spec.instances;
+  v.unstable_restarts = instance.history.unstable_restarts;
+  v.created_at_ms = instance.created_at_ms;
+  v.out_log_path = instance.output_spec.out_path;
+  v.err_log_path = instance.output_spec.err_path;
+  v.log_path = instance.output_spec.combined_path;
+  v.pid_path = instance.pid_file_path;
+  v.exec_path = spec.exec_path;
+  v.interpreter = spec.interpreter;
+  v.cwd = spec.cwd;
+  v.last_restart_reason = instance.last_restart_reason;
+  v.watching = instance.app->watcher != nullptr;
+  v.dropped_messages = instance.dropped_messages;
+  v.last_dropped_reason = instance.last_dropped_reason;
+  const bool by_cgroup = instance.run ? instance.run->cgroup != nullptr : cgroups_ != nullptr;
+  v.tree_kill = by_cgroup ? TreeKill::cgroup : TreeKill::pidfd;
+  v.last_exit = instance.last_exit;
+  return v;
+}
+
+std::vector<const Instance*> Supervisor::instances() const {
+  std::vector<const Instance*> out;
+  out.reserve(instances_.size());
+  for (const auto& [_, instance] : instances_) out.push_back(instance.get());
+  return out;
 }
 
 bool Supervisor::any_launching(const std::vector<int>& ids) const {
@@ -682,55 +669,6 @@ bool Supervisor::starts_pending(const std::vector<int>& ids) const {
     if (auto it = instances_.find(id); it != instances_.end() && it->second->start_queued) return true;
   }
   return false;
-}
-
-nlohmann::json Supervisor::list_shared() const {
-  nlohmann::json apps = nlohmann::json::array();
-  nlohmann::json processes = nlohmann::json::array();
-  std::unordered_map<const App*, std::size_t> app_index;
-  const auto log_files = log_file_stats();
-  for (const auto& [_, instance] : instances_) {
-    const App* app = instance->app;
-    auto [it, added] = app_index.try_emplace(app, apps.size());
-    if (added) {
-      nlohmann::json entry = {{"spec", app->spec}};
-      if (app->primary) entry["cluster"] = app->primary->describe();
-      apps.push_back(std::move(entry));
-    }
-    nlohmann::json p = describe(*instance, true, log_files, /*with_app=*/false);
-    p["app"] = it->second;
-    processes.push_back(std::move(p));
-  }
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& [_, stats] : log_files) files.push_back(stats);
-  return {{"apps", std::move(apps)}, {"processes", std::move(processes)}, {"log_files", std::move(files)}};
-}
-
-// `list` without `full` feeds the table: only its columns, so a list of hundreds of apps
-// stays a few kilobytes to build, send and parse.
-nlohmann::json Supervisor::list(bool full) const {
-  nlohmann::json out = nlohmann::json::array();
-  const auto log_files = full ? log_file_stats() : std::map<std::string, nlohmann::json>{};
-  for (const auto& [_, instance] : instances_)
-    out.push_back(full ? describe(*instance, true, log_files) : summary(*instance));
-  return out;
-}
-
-nlohmann::json Supervisor::summary(const Instance& instance) const {
-  const AppSpec& spec = instance.app->spec;
-  return {{"id", instance.id},
-          {"name", spec.name},
-          {"namespace", spec.namespace_name},
-          {"index", instance.index},
-          {"pid", instance.pid()},
-          {"status", to_string(instance.state)},
-          {"exec_mode", to_string(spec.exec_mode)},
-          {"restart_time", instance.restart_time},
-          {"started_at", instance.run ? instance.run->started_at_ms : 0},
-          {"cpu", instance.cpu_percent},
-          {"memory", instance.memory_bytes},
-          {"user", spec.uid.value_or("")},
-          {"last_error", instance.last_error}};
 }
 
 Instance* Supervisor::find_instance(int id) const {

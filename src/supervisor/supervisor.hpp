@@ -30,6 +30,8 @@
 #include "supervisor/app.hpp"
 #include "supervisor/events.hpp"
 #include "supervisor/instance.hpp"
+#include "supervisor/process_view.hpp"
+#include "supervisor/rolling_reload.hpp"
 
 namespace drove::supervisor {
 
@@ -114,30 +116,20 @@ class Supervisor {
   void toggle_watching(const std::vector<Instance*>& instances);
   void stop_all(Done done);
 
-  // full: spec, messages, log files, cluster. `log_files` (path → that file's stats, see
-  // log_file_stats()) is taken once per request, not once per instance. Without `with_app`,
-  // the app's part (spec, cluster) and the log files' stats are left out: list_shared() sends
-  // them once per app and once per file.
-  [[nodiscard]] nlohmann::json describe(const Instance& instance, bool full,
-                                        const std::map<std::string, nlohmann::json>& log_files = {},
-                                        bool with_app = true) const;
-  [[nodiscard]] std::map<std::string, nlohmann::json> log_file_stats() const;
-  [[nodiscard]] nlohmann::json list(bool full) const;
-  // One row of `list` without `full`: what the table shows, with the instance's number and
-  // last error. Replies of commands that act on many instances carry these rows: a reply of
-  // 1,000 full descriptions held the loop ~100 ms to build and serialise.
-  [[nodiscard]] nlohmann::json summary(const Instance& instance) const;
+  // One instance as list/jlist/describe show it (process_view.hpp): row() fills the table's
+  // columns only (cheap: replies of commands acting on 1,000 instances carry rows), view() all.
+  [[nodiscard]] ProcessView row(const Instance& instance) const;
+  [[nodiscard]] ProcessView view(const Instance& instance) const;
   [[nodiscard]] Instance* find_instance(int id) const;
-  // `list` for jlist/prettylist: {"apps": [{spec, cluster}...], "processes": [... "app": i],
-  // "log_files": [stats...]}.
-  // Each app's spec (its env above all) is sent once, not once per instance: at 1,000
-  // instances of one app the reply is ~20 times smaller and built ~20 times faster.
-  [[nodiscard]] nlohmann::json list_shared() const;
+  // Every instance, by pm_id.
+  [[nodiscard]] std::vector<const Instance*> instances() const;
+  [[nodiscard]] bool empty() const { return instances_.empty(); }
   // Every app's spec, with whether any of its instances is meant to run (for `save`).
   [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;
 
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
   [[nodiscard]] logs::LogManager& logs() { return logs_; }
+  [[nodiscard]] const logs::LogManager& logs() const { return logs_; }
 
  private:
   // lifecycle.cpp
@@ -182,13 +174,14 @@ class Supervisor {
   void check_memory();
   void restart_for(App& app, const std::vector<Instance*>& instances, const std::string& reason, Done done);
   // reload.cpp
-  void reload_app(App& app, int batch_size, std::function<void(ReloadOutcome)> done);
-  void reload_next_batch(App& app);
+  RollingReload::Host reload_host();
   void on_incoming_ready(Instance& instance);
   void on_incoming_failed(Instance& instance, const std::string& why);
   [[nodiscard]] bool holds_sockets(const App& app) const;
 
-  void set_state(Instance& instance, InstanceState state);
+  // Moves the instance along the state machine (next_state); an event that cannot happen in its
+  // state is logged as an internal error and leaves the state as it is.
+  void transition(Instance& instance, InstanceEvent event);
   void emit(const Instance& instance, EventData data);
   void sample();
   void read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply);
@@ -223,6 +216,7 @@ class Supervisor {
   std::vector<std::unique_ptr<Run>> graveyard_;         // finished runs, freed after the loop turn
   std::vector<std::unique_ptr<Instance>> deleted_;      // deleted instances, likewise
   std::vector<std::unique_ptr<App>> deleted_apps_;
+  std::vector<std::unique_ptr<RollingReload>> finished_reloads_;
   UvHandle<uv_check_t> collector_;
   // Starts wait here and run a bounded batch per loop turn (see queue_start).
   TurnQueue starts_;

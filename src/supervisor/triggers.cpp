@@ -190,7 +190,7 @@ void Supervisor::check_memory() {
     const auto& limit = instance->app->spec.max_memory_restart;
     // Not during a reload: the instance is about to be replaced anyway.
     if (limit && *limit > 0 && instance->state == InstanceState::online && instance->run && instance->run->pid != 0 &&
-        !instance->run->terminating && !instance->app->reload.active) {
+        !instance->run->terminating && !(instance->app->reload && instance->app->reload->active())) {
       limited.emplace_back(id, instance->run->pid);
     }
   }
@@ -210,7 +210,8 @@ void Supervisor::apply_memory_check(const process::ProcTable& table,
     Instance* instance = found->second.get();
     const auto& limit_option = instance->app->spec.max_memory_restart;
     if (!limit_option || *limit_option <= 0 || instance->state != InstanceState::online || !instance->run ||
-        instance->run->pid != pid || instance->run->terminating || instance->app->reload.active) {
+        instance->run->pid != pid || instance->run->terminating ||
+        (instance->app->reload && instance->app->reload->active())) {
       continue;
     }
     std::uint64_t rss = 0;

@@ -168,6 +168,40 @@ TEST(Reload, SecondReloadOfSameAppIsRefusedWhileOneRuns) {
   EXPECT_EQ(first.get().exit_code, 0);
 }
 
+// A stop that comes while a replacement is starting ends the reload: it used to wait forever
+// for that replacement, and every later reload of the app was refused as "already running".
+TEST(Reload, StoppingTheAppMidReloadEndsTheReloadAndTheNextReloadRuns) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  const std::string marker = home.scratch() + "/silent";
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "-i", "2", "--name", "api", "--wait-ready",
+                        "--listen-timeout", "600000"},
+                       {{"PORT", std::to_string(port)}, {"NO_READY_IF", marker}})
+                .exit_code,
+            0);
+  write_file(marker, "1");  // replacements never say ready
+  cli::Client events = cli::Client::connect(HomeLayout{home.path()}, false);
+  events.call("subscribe", {{"events", true}});
+  auto reload = std::async(std::launch::async, [&] { return home.drove({"reload", "api"}); });
+  while (auto e = events.next_message()) {
+    if (e->value("event", "") == "spawn" && e->value("incoming", false)) break;
+  }
+  auto stop = home.drove({"stop", "api"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  // Bounded far below listen_timeout (10 minutes): the reload ends because its slots stopped.
+  ASSERT_EQ(reload.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  const auto ended = reload.get();
+  EXPECT_EQ(ended.exit_code, 0) << ended.err;
+  for (const auto& p : home.processes("api")) EXPECT_EQ(p["pm2_env"].value("status", ""), "stopped");
+
+  ::unlink(marker.c_str());
+  ASSERT_EQ(home.drove({"restart", "api"}).exit_code, 0);
+  const auto before = pids_of(home, "api");
+  auto again = home.drove({"reload", "api"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  for (pid_t pid : pids_of(home, "api")) EXPECT_EQ(before.count(pid), 0u) << pid;
+}
+
 TEST(Reload, ForkModeAppIsRestartedWithANotice) {
   DroveHome home;
   ASSERT_EQ(home.drove({"start", fixture("apps/worker.py"), "--name", "w"}).exit_code, 0);

@@ -1,0 +1,110 @@
+#include "daemon/process_json.hpp"
+
+#include <unordered_map>
+
+namespace drove::daemon {
+
+using supervisor::Instance;
+using supervisor::ProcessView;
+using supervisor::Supervisor;
+
+nlohmann::json row_json(const ProcessView& v) {
+  return {{"id", v.id},
+          {"name", v.name},
+          {"namespace", v.namespace_name},
+          {"index", v.index},
+          {"pid", v.pid},
+          {"status", to_string(v.state)},
+          {"exec_mode", to_string(v.exec_mode)},
+          {"restart_time", v.restart_time},
+          {"started_at", v.started_at_ms},
+          {"cpu", v.cpu_percent},
+          {"memory", v.memory_bytes},
+          {"user", v.user},
+          {"last_error", v.last_error}};
+}
+
+nlohmann::json view_json(const ProcessView& v) {
+  nlohmann::json j = row_json(v);
+  j.update(nlohmann::json{
+      {"instances", v.instances},
+      {"unstable_restarts", v.unstable_restarts},
+      {"created_at", v.created_at_ms},
+      {"out_log_path", v.out_log_path},
+      {"err_log_path", v.err_log_path},
+      {"log_path", v.log_path},
+      {"pid_path", v.pid_path},
+      {"exec_path", v.exec_path},
+      {"interpreter", v.interpreter},
+      {"cwd", v.cwd},
+      {"last_restart_reason", v.last_restart_reason},
+      {"watching", v.watching},
+      {"tree_kill", to_string(v.tree_kill)},
+  });
+  if (v.dropped_messages != 0) {
+    j["dropped_messages"] = {{"count", v.dropped_messages}, {"last_reason", v.last_dropped_reason}};
+  }
+  if (v.last_exit) {
+    j["last_exit"] = {{"code", v.last_exit->code},
+                      {"signal", v.last_exit->signal ? process::signal_name(v.last_exit->signal) : ""}};
+  }
+  return j;
+}
+
+LogFileStats log_file_stats(const Supervisor& supervisor) {
+  LogFileStats by_path;
+  for (auto& file : supervisor.logs().stats().value("files", nlohmann::json::array()))
+    by_path[file.value("path", "")] = file;
+  return by_path;
+}
+
+nlohmann::json describe_json(const Supervisor& supervisor, const Instance& instance, const LogFileStats& log_files,
+                             bool with_app) {
+  nlohmann::json j = view_json(supervisor.view(instance));
+  j["messages"] = nlohmann::json(instance.messages);
+  if (!with_app) return j;
+  j["spec"] = instance.app->spec;
+  // The log files it writes, with bytes written and dropped (a failing disk shows here).
+  nlohmann::json files = nlohmann::json::array();
+  const auto& o = instance.output_spec;
+  for (const auto* path : {&o.out_path, &o.err_path, &o.combined_path}) {
+    if (auto it = log_files.find(*path); !path->empty() && it != log_files.end()) files.push_back(it->second);
+  }
+  j["log_files"] = std::move(files);
+  if (instance.app->primary) j["cluster"] = instance.app->primary->describe();
+  return j;
+}
+
+// Without `full`, only the table's columns: a list of hundreds of apps stays a few kilobytes
+// to build, send and parse.
+nlohmann::json list_json(const Supervisor& supervisor, bool full) {
+  nlohmann::json out = nlohmann::json::array();
+  const auto log_files = full ? log_file_stats(supervisor) : LogFileStats{};
+  for (const Instance* instance : supervisor.instances())
+    out.push_back(full ? describe_json(supervisor, *instance, log_files) : row_json(supervisor.row(*instance)));
+  return out;
+}
+
+nlohmann::json list_shared_json(const Supervisor& supervisor) {
+  nlohmann::json apps = nlohmann::json::array();
+  nlohmann::json processes = nlohmann::json::array();
+  std::unordered_map<const supervisor::App*, std::size_t> app_index;
+  const auto log_files = log_file_stats(supervisor);
+  for (const Instance* instance : supervisor.instances()) {
+    const supervisor::App* app = instance->app;
+    auto [it, added] = app_index.try_emplace(app, apps.size());
+    if (added) {
+      nlohmann::json entry = {{"spec", app->spec}};
+      if (app->primary) entry["cluster"] = app->primary->describe();
+      apps.push_back(std::move(entry));
+    }
+    nlohmann::json p = describe_json(supervisor, *instance, log_files, /*with_app=*/false);
+    p["app"] = it->second;
+    processes.push_back(std::move(p));
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& [_, stats] : log_files) files.push_back(stats);
+  return {{"apps", std::move(apps)}, {"processes", std::move(processes)}, {"log_files", std::move(files)}};
+}
+
+}  // namespace drove::daemon
