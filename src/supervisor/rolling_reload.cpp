@@ -68,7 +68,7 @@ void RollingReload::forget(const std::vector<int>& ids) {
   if (was_in_flight) next_batch();
 }
 
-void RollingReload::finish(Outcome outcome) {
+void RollingReload::finish(const Outcome& outcome) {
   active_ = false;
   queue_.clear();
   in_flight_.clear();

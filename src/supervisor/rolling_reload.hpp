@@ -59,7 +59,7 @@ class RollingReload {
 
  private:
   void next_batch();
-  void finish(Outcome outcome);
+  void finish(const Outcome& outcome);
 
   std::deque<int> queue_;       // slots still to replace
   std::vector<int> in_flight_;  // slots of the current batch whose replacement is not ready yet
