@@ -1,21 +1,16 @@
+// ClusterPrimary: the protocol side (queryServer and its replies, newconn replies, online,
+// listening, disconnect) and the wiring of the SocketTable and the Router.
 #include "cluster/cluster_primary.hpp"
-#include "cluster/cluster_primary_state.hpp"
 
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cstring>
+#include <cerrno>
 #include <type_traits>
 #include <variant>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
-#include "cluster/scheduler.hpp"
-#include "cluster/socket_census.hpp"
 
 namespace drove::cluster {
 
@@ -53,9 +48,30 @@ ClusterPrimary::ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events event
     : ClusterPrimary(loop, policy, std::move(events), Options{}) {}
 
 ClusterPrimary::ClusterPrimary(uv_loop_t* loop, LoadBalance policy, Events events, Options options)
-    : loop_(loop), policy_(policy), events_(std::move(events)), options_(options) {
+    : policy_(policy),
+      events_(std::move(events)),
+      options_(std::move(options)),
+      table_({.per_slot_tcp = policy == LoadBalance::reuseport,
+              .max_listeners = options_.max_listeners,
+              .unused_listener_close_ms = options_.unused_listener_close_ms,
+              .bind_as = options_.bind_as,
+              .app_name = options_.app_name},
+             [this](const SocketTable::Entry& entry) {
+               router_.forget(entry.key);
+               server_data_.erase(entry.key);
+             }),
+      router_(loop, policy, table_,
+              {.window_per_worker = options_.window_per_worker,
+               .max_held_connections = options_.max_held_connections,
+               .hold_ms = options_.hold_ms,
+               .handover_timeout_ms = options_.handover_timeout_ms,
+               .accept_batch = options_.accept_batch,
+               .estimate_ttl_ms = options_.estimate_ttl_ms},
+              [this](WorkerId id, const std::string& key, const Connection& conn) {
+                return send_connection(id, key, conn);
+              }) {
   tick_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(loop_, tick_.get());
+  uv_timer_init(loop, tick_.get());
   tick_->data = this;
   const auto period = static_cast<std::uint64_t>(options_.tick_ms);
   uv_timer_start(
@@ -89,8 +105,11 @@ void ClusterPrimary::add_worker(WorkerId id, ipc::Channel* channel, int slot) {
   w->id = id;
   w->channel = channel;
   w->slot = slot < 0 ? id : slot;
-  channel->set_on_handle_result([this, id](const json& inner, bool acked) { on_handle_result(id, inner, acked); });
+  channel->set_on_handle_result([this, id](const json& inner, bool acked) {
+    if (const auto seq = ipc::seq_of(inner)) router_.on_delivery(id, *seq, acked);
+  });
   workers_.emplace(id, std::move(w));
+  router_.add_worker(id);
 }
 
 bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) {
@@ -111,7 +130,7 @@ bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) 
         using T = std::decay_t<decltype(m)>;
         (void)m;  // unused by the alternatives without fields
         if constexpr (std::is_same_v<T, ipc::NewconnReply>) {
-          on_newconn_reply(*w, m);
+          router_.on_reply(id, m.ack, m.accepted);
         } else if constexpr (std::is_same_v<T, ipc::WorkerOnline>) {
           w->online = true;
           if (events_.on_online) events_.on_online(id);
@@ -127,9 +146,8 @@ bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) 
         } else if constexpr (std::is_same_v<T, ipc::WorkerServerClosed>) {
           on_server_closed(*w, m.key);
         } else if constexpr (std::is_same_v<T, ipc::WorkerExitedAfterDisconnect>) {
-          w->routable = false;
+          router_.stop_routing(id);
           (void)w->channel->send(ipc::ack_reply(m.seq, next_seq()));
-          refresh_accepting();
           if (events_.on_exited_after_disconnect) events_.on_exited_after_disconnect(id);
         }
       },
@@ -137,89 +155,49 @@ bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) 
   return true;
 }
 
-bool ClusterPrimary::accepts_itself(const ServerHandle& h) const {
-  return !h.activation && h.listener.fd.valid() && h.request.kind != SocketKind::udp &&
-         (policy_ == LoadBalance::round_robin || policy_ == LoadBalance::least_connections);
-}
-
-Result<ClusterPrimary::ServerHandle*> ClusterPrimary::server_for(const ipc::QueryServer& q) {
-  if (auto it = servers_.find(q.key); it != servers_.end()) return it->second.get();
-  auto h = std::make_unique<ServerHandle>();
-  h->primary = this;
-  h->key = q.key;
-  h->request = request_for(q);
-  h->port = q.port;
-  const bool per_slot = policy_ == LoadBalance::reuseport && h->request.kind == SocketKind::tcp;
-  if (!per_slot) {
-    auto l = open_for_app(h->request);
-    if (!l) return l.error();
-    h->listener = std::move(l.value());
-    h->port = h->listener.port;
-  }
-  auto* raw = h.get();
-  servers_.emplace(q.key, std::move(h));
-  return raw;
-}
-
-Result<int> ClusterPrimary::slot_socket(ServerHandle& h, int slot) {
-  if (auto it = h.slots.find(slot); it != h.slots.end()) return it->second.fd.get();
-  ListenRequest r = h.request;
-  r.reuse_port = true;
-  r.port = h.port;  // port 0: the first slot picks it, every other slot joins it
-  auto l = open_for_app(r);
-  if (!l) return l.error();
-  h.port = l->port;
-  const int fd = l->fd.get();
-  h.slots.emplace(slot, std::move(l.value()));
-  return fd;
-}
-
 void ClusterPrimary::on_query_server(Worker& w, const ipc::QueryServer& q) {
   if (q.kind == ipc::QueryServer::Kind::fd) {
     reply_error(w, q, SysError{ENOTSUP, "listen({fd}) in a drove cluster worker"});
     return;
   }
-  if (refuse_past_cap(w, q)) return;
-  auto server = server_for(q);
-  if (!server) {
-    reply_error(w, q, server.error());
+  // Past the cap the worker's server emits 'error' (EMFILE); the table logs it once.
+  if (auto admitted = table_.admit(q.key); !admitted) {
+    reply_error(w, q, admitted.error(), /*log_it=*/false);
     return;
   }
-  ServerHandle& h = *server.value();
-  int fd = h.listener.fd.get();
-  if (policy_ == LoadBalance::reuseport && h.request.kind == SocketKind::tcp) {
-    auto s = slot_socket(h, w.slot);
-    if (!s) {
-      reply_error(w, q, s.error());
-      return;
-    }
-    fd = s.value();
+  auto opened = table_.open(q.key, request_for(q));
+  if (!opened) {
+    reply_error(w, q, opened.error());
+    return;
   }
-  if (!h.has_data) {
-    h.data = q.data;
-    h.has_data = true;
+  SocketTable::Entry& entry = *opened.value();
+  auto fd = table_.socket_for(entry, w.slot);
+  if (!fd) {
+    reply_error(w, q, fd.error());
+    return;
   }
-  if (std::find(h.workers.begin(), h.workers.end(), w.id) == h.workers.end()) h.workers.push_back(w.id);
-  h.unheld_since_ms = 0;
+  const json& data = server_data_.try_emplace(q.key, q.data).first->second;
+  table_.join(entry, w.id);
   w.keys.insert(q.key);
-  if (accepts_itself(h)) {
-    (void)w.channel->send(ipc::rr_reply(q, h.data, h.listener.sockname(), next_seq()));
-    drain_held();
-    refresh_accepting();
+  if (router_.accepts_on(entry)) {
+    (void)w.channel->send(ipc::rr_reply(q, data, entry.listener.sockname(), next_seq()));
+    router_.drain_held();
+    router_.refresh_accepting();
     return;
   }
-  reply_with_socket(w, q, h, fd);
+  reply_with_socket(w, q, entry.request.kind, data, fd.value());
 }
 
-void ClusterPrimary::reply_with_socket(Worker& w, const ipc::QueryServer& q, const ServerHandle& h, int fd) {
+void ClusterPrimary::reply_with_socket(Worker& w, const ipc::QueryServer& q, SocketKind kind, const json& data,
+                                       int fd) {
   // The worker gets its own descriptor of the same socket; ours stays for the next worker.
   UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
   if (!copy) {
     reply_error(w, q, last_error("dup listening socket"));
     return;
   }
-  const bool udp = h.request.kind == SocketKind::udp;
-  (void)w.channel->send_handle(ipc::shared_reply(q, h.data, next_seq()), std::move(copy),
+  const bool udp = kind == SocketKind::udp;
+  (void)w.channel->send_handle(ipc::shared_reply(q, data, next_seq()), std::move(copy),
                                udp ? "dgram.Native" : "net.Native");
 }
 
@@ -236,21 +214,12 @@ void ClusterPrimary::reply_error(Worker& w, const ipc::QueryServer& q, const Sys
 void ClusterPrimary::on_server_closed(Worker& w, const std::string& key) {
   w.keys.erase(key);
   w.listening.erase(key);
-  if (auto it = servers_.find(key); it != servers_.end()) {
-    ServerHandle& h = *it->second;
-    h.workers.erase(std::remove(h.workers.begin(), h.workers.end(), w.id), h.workers.end());
-    if (h.workers.empty() && !h.activation && w.routable) {
-      // The app itself closed its last server on this key (server.close() in a worker that
-      // keeps running): nobody is coming back for it, so it goes now, as in Node's primary.
-      close_server(h);
-      servers_.erase(it);
-    } else {
-      // Closing on the way out (disconnect, reload, stop): the socket stays, its backlog holds
-      // connections until a worker listens again, or until unused_listener_close_ms passes.
-      mark_if_unheld(h);
-    }
-  }
-  refresh_accepting();
+  // A routable worker closed the server itself (server.close(), and it keeps running): the last
+  // one to do so closes the socket, as Node's primary does. One on its way out (disconnect,
+  // reload, stop) leaves it for its replacement.
+  table_.leave(key, w.id,
+               router_.routable(w.id) ? SocketTable::Leaving::app_closed_it : SocketTable::Leaving::on_its_way_out);
+  router_.refresh_accepting();
 }
 
 std::vector<std::string> ClusterPrimary::listening_keys(WorkerId id) const {
@@ -264,17 +233,13 @@ bool ClusterPrimary::asked_for_server(WorkerId id) const {
   return w != nullptr && !w->keys.empty();
 }
 
-void ClusterPrimary::stop_routing(WorkerId id) {
-  if (Worker* w = find(id)) w->routable = false;
-  refresh_accepting();
-}
+void ClusterPrimary::stop_routing(WorkerId id) { router_.stop_routing(id); }
 
 void ClusterPrimary::disconnect(WorkerId id) {
   Worker* w = find(id);
   if (w == nullptr) return;
-  w->routable = false;
+  router_.stop_routing(id);
   (void)w->channel->send(ipc::disconnect_request(next_seq()));
-  refresh_accepting();
 }
 
 void ClusterPrimary::remove_worker(WorkerId id) {
@@ -283,55 +248,72 @@ void ClusterPrimary::remove_worker(WorkerId id) {
   std::unique_ptr<Worker> gone = std::move(it->second);
   workers_.erase(it);
   gone->channel->set_on_handle_result({});
-  for (auto& [key, h] : servers_) {
-    auto& ids = h->workers;
-    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-    if (h->cursor >= ids.size()) h->cursor = 0;
-    mark_if_unheld(*h);
-  }
-  // A hand-over the worker's process never ACKed never reached the app: give it to another
-  // worker. One it ACKed may have been read already: closing our copy is all that is left.
-  for (auto& [seq, ho] : gone->in_flight) {
-    if (ho.delivered) continue;
-    if (!dispatch(ho.key, ho.conn, ho.inode, id)) hold(ho.key, ho.conn, ho.inode);
-  }
-  drain_held();
-  refresh_accepting();
+  table_.leave_all(id);
+  router_.remove_worker(id);
 }
 
-void ClusterPrimary::on_handle_result(WorkerId id, const json& inner, bool acked) {
+Result<std::int64_t> ClusterPrimary::send_connection(WorkerId id, const std::string& key, const Connection& conn) {
   Worker* w = find(id);
-  const auto seq = ipc::seq_of(inner);
-  if (w == nullptr || !seq) return;
-  auto it = w->in_flight.find(*seq);
-  if (it == w->in_flight.end()) return;
-  if (acked) {
-    it->second.delivered = true;
-    return;
-  }
-  // NACK: the line arrived without its fd (gotcha G9). The connection is still ours.
-  HandOver ho = std::move(it->second);
-  w->in_flight.erase(it);
-  ++w->rejected;
-  w->open.closed(ho.inode);
-  if (!dispatch(ho.key, ho.conn, ho.inode, id)) hold(ho.key, ho.conn, ho.inode);
-  refresh_accepting();
+  if (w == nullptr) return SysError{EPIPE, "newconn to an unknown worker"};
+  const std::int64_t seq = next_seq();
+  if (auto sent = w->channel->send_handle(ipc::newconn(key, seq), conn, "net.Native"); !sent) return sent.error();
+  return seq;
 }
 
-void ClusterPrimary::on_newconn_reply(Worker& w, const ipc::NewconnReply& reply) {
-  auto it = w.in_flight.find(reply.ack);
-  if (it == w.in_flight.end()) return;
-  HandOver ho = std::move(it->second);
-  w.in_flight.erase(it);
-  if (reply.accepted) {
-    ++w.accepted;  // the worker owns it now; `ho.conn` going out of scope closes our copy
-  } else {
-    ++w.rejected;
-    w.open.closed(ho.inode);
-    if (!dispatch(ho.key, ho.conn, ho.inode, w.id)) hold(ho.key, ho.conn, ho.inode);
-  }
-  drain_held();
-  refresh_accepting();
+void ClusterPrimary::on_tick() {
+  const std::int64_t now = monotonic_ms();
+  router_.expire(now);
+  table_.close_unused(now);
+  router_.resume();
 }
+
+json ClusterPrimary::describe() const {
+  json servers = json::array();
+  for (const auto& [key, entry] : table_.entries()) {
+    json s = {{"key", key},
+              {"port", entry->port},
+              {"workers", entry->workers},
+              {"accepted", router_.accepted(key)},
+              {"activation", entry->activation},
+              {"accepting", router_.accepting(key)}};
+    s["address"] = entry->request.address.value_or("");
+    s["kind"] = entry->request.kind == SocketKind::udp         ? "udp"
+                : entry->request.kind == SocketKind::unix_path ? "unix"
+                                                               : "tcp";
+    if (!entry->slots.empty()) {
+      json slots = json::array();
+      for (const auto& [slot, l] : entry->slots) slots.push_back(slot);
+      s["reuseport_slots"] = slots;
+    }
+    servers.push_back(std::move(s));
+  }
+  json workers = json::array();
+  for (const auto& [id, w] : workers_) {
+    json entry = router_.describe_worker(id);
+    entry.update(
+        {{"id", id}, {"slot", w->slot}, {"online", w->online}, {"keys", w->keys}, {"listening", w->listening}});
+    workers.push_back(std::move(entry));
+  }
+  return {{"policy", to_string(policy_)}, {"servers", servers},
+          {"workers", workers},           {"held_connections", router_.held_count()},
+          {"bind_errors", bind_errors_},  {"sock_diag", router_.census_available()}};
+}
+
+void ClusterPrimary::close_unheld() { table_.close_unheld(); }
+
+void ClusterPrimary::close_all() {
+  table_.close_all();
+  router_.drop_held();
+  for (auto& [id, w] : workers_) {
+    w->keys.clear();
+    w->listening.clear();
+  }
+}
+
+Result<std::vector<int>> ClusterPrimary::activation_fds(const std::vector<ListenSpec>& specs, int slot) {
+  return table_.activation_fds(specs, slot);
+}
+
+void ClusterPrimary::release_slot(int slot) { table_.release_slot(slot); }
 
 }  // namespace drove::cluster

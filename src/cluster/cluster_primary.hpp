@@ -11,6 +11,12 @@
 //   least_connections  like round_robin, to the worker with the fewest open connections
 // UDP is always shared (dgram.Native).
 //
+// A facade over two units: the SocketTable (socket_table.hpp) holds the listening sockets and
+// which workers joined each; the Router (router.hpp) accepts on them and hands connections
+// over. This class speaks the protocol (queryServer and its replies, newconn replies, online,
+// listening, disconnect), owns the workers' channels, and wires the two together: the router
+// sends its hand-overs through the channels here, and forgets a key before the table closes it.
+//
 // Single-threaded on the caller's loop. The owner (the daemon) feeds it every message of a
 // worker's channel through handle_message() and calls remove_worker() when the channel closed,
 // before the Channel is destroyed.
@@ -19,7 +25,6 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,13 +39,12 @@
 #include "base/uv_handle.hpp"
 #include "cluster/listener.hpp"
 #include "cluster/load_balance.hpp"
-#include "cluster/open_connections.hpp"
+#include "cluster/router.hpp"
+#include "cluster/socket_table.hpp"
 #include "ipc/channel.hpp"
 #include "ipc/cluster_messages.hpp"
 
 namespace drove::cluster {
-
-using WorkerId = int;  // the daemon's instance id
 
 class ClusterPrimary {
  public:
@@ -108,63 +112,37 @@ class ClusterPrimary {
   void release_slot(int slot);
 
  private:
-  struct ServerHandle;
-  struct Worker;
-  struct HandOver {
-    std::string key;
-    ipc::SharedFd conn;
-    ino_t inode = 0;
-    std::int64_t sent_ms = 0;
-    bool delivered = false;  // the worker's process ACKed the fd
-  };
-  struct Held {
-    std::string key;
-    ipc::SharedFd conn;
-    ino_t inode = 0;
-    std::int64_t since_ms = 0;
+  struct Worker {
+    WorkerId id = 0;
+    ipc::Channel* channel = nullptr;
+    int slot = 0;
+    bool online = false;
+    std::set<std::string> keys;       // servers it asked for
+    std::set<std::string> listening;  // servers it reported listening
   };
 
   void on_query_server(Worker& w, const ipc::QueryServer& q);
-  void on_newconn_reply(Worker& w, const ipc::NewconnReply& reply);
-  void on_handle_result(WorkerId id, const nlohmann::json& inner, bool acked);
   void on_server_closed(Worker& w, const std::string& key);
-  void reply_with_socket(Worker& w, const ipc::QueryServer& q, const ServerHandle& h, int fd);
+  void reply_with_socket(Worker& w, const ipc::QueryServer& q, SocketKind kind, const nlohmann::json& data, int fd);
   void reply_error(Worker& w, const ipc::QueryServer& q, const SysError& error, bool log_it = true);
-  bool refuse_past_cap(Worker& w, const ipc::QueryServer& q);
-  std::size_t counted_listeners() const;
-  Result<Listener> open_for_app(const ListenRequest& request) const;
-  void close_server(ServerHandle& h);
-  void close_unused(std::int64_t now_ms);
-  void mark_if_unheld(ServerHandle& h);
-  Result<ServerHandle*> server_for(const ipc::QueryServer& q);
-  Result<int> slot_socket(ServerHandle& h, int slot);
-
-  bool accepts_itself(const ServerHandle& h) const;
-  void on_acceptable(ServerHandle& h);
-  bool dispatch(const std::string& key, ipc::SharedFd conn, ino_t inode, WorkerId exclude);
-  bool hand_over(Worker& w, const std::string& key, const ipc::SharedFd& conn, ino_t inode);
-  void hold(const std::string& key, ipc::SharedFd conn, ino_t inode);
-  void drain_held();
-  void refresh_accepting();
+  Result<std::int64_t> send_connection(WorkerId id, const std::string& key, const Connection& conn);
   void on_tick();
-  void census();
 
   Worker* find(WorkerId id);
   const Worker* find(WorkerId id) const;
   std::int64_t next_seq() { return seq_++; }
 
-  uv_loop_t* loop_;
   LoadBalance policy_;
   Events events_;
   Options options_;
-  std::map<std::string, std::unique_ptr<ServerHandle>> servers_;
   std::map<WorkerId, std::unique_ptr<Worker>> workers_;
-  std::deque<Held> held_;
+  // Node's per-server `data` (TLS ticket keys): the first worker's, given to all; by key, until
+  // the table closes the key.
+  std::map<std::string, nlohmann::json> server_data_;
   std::vector<nlohmann::json> bind_errors_;
   std::int64_t seq_ = 0;
-  bool accept_paused_for_fds_ = false;  // EMFILE: retried on the next tick
-  bool census_available_ = true;
-  bool cap_reported_ = false;  // the cap is logged once per time it is reached
+  SocketTable table_;
+  Router router_;  // after table_: its polls close before the table's fds
   UvHandle<uv_timer_t> tick_;
 };
 

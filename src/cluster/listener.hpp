@@ -1,6 +1,6 @@
 // Listener: one listening (TCP, unix stream) or bound (UDP) socket, opened the way libuv would
-// for a Node server, owned by RAII. The cluster primary holds these so that they outlive any
-// worker: restarts and reloads never refuse a connection.
+// for a Node server, owned by RAII. The cluster primary's SocketTable holds these so that they
+// outlive any worker: restarts and reloads never refuse a connection.
 //
 // Opened with the app's rights (bind_helper.hpp) when the app runs as another user than the
 // daemon; in-process otherwise. A unix socket never gets its mode by chmod(path) afterwards.

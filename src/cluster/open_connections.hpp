@@ -1,11 +1,11 @@
 // OpenConnections: how many of the connections handed to one worker are still open, for the
 // least-connections policy (docs/cluster.md).
 //
-// The primary records the socket inode (fstat st_ino) of every connection it hands over. A
-// periodic census (socket_census.hpp, the kernel's sock_diag) lists the inodes of TCP sockets
-// still held by some process; a connection the worker closed is orphaned by the kernel (inode 0
-// in the census) or gone, so intersecting the two gives the exact open set as of the census,
-// plus everything handed since. Without a census (sock_diag unavailable, unix sockets), a
+// The router (router.hpp) records the socket inode (fstat st_ino) of every connection it hands
+// over. A periodic census (socket_census.hpp, the kernel's sock_diag) lists the inodes of TCP
+// sockets still held by some process; a connection the worker closed is orphaned by the kernel
+// (inode 0 in the census) or gone, so intersecting the two gives the exact open set as of the
+// census, plus everything handed since. Without a census (sock_diag unavailable, unix sockets), a
 // handed connection is assumed open for `estimate_ttl_ms` after the hand-over.
 #pragma once
 
