@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -149,10 +150,29 @@ inline Exchange exchange(const sockaddr* addr, socklen_t len, const std::string&
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (::connect(fd.get(), addr, len) != 0) {
-    r.error = errno;
-    return r;
+    // A signal (a worker's SIGCHLD) interrupted it: with a send timeout set, Linux does not
+    // restart connect(), which goes on in the background. Wait for its outcome.
+    if (errno != EINTR) {
+      r.error = errno;
+      return r;
+    }
+    pollfd p{fd.get(), POLLOUT, 0};
+    int ready = 0;
+    while ((ready = ::poll(&p, 1, 5000)) < 0 && errno == EINTR) {
+    }
+    int so_error = ready == 1 ? 0 : ETIMEDOUT;
+    socklen_t so_len = sizeof so_error;
+    if (ready == 1) ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &so_len);
+    if (so_error != 0) {
+      r.error = so_error;
+      return r;
+    }
   }
-  if (!request.empty() && ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+  ssize_t sent = 0;
+  while (!request.empty() && (sent = ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL)) < 0 &&
+         errno == EINTR) {
+  }
+  if (sent < 0) {
     r.error = errno;
     return r;
   }
