@@ -3,8 +3,8 @@
 #include "daemon/daemon.hpp"
 
 int main(int argc, char** argv) {
-  const drove::cli::DaemonEntry daemon{[](const drove::HomeLayout& home, bool background) {
-    return drove::daemon::run_daemon({home, background});
+  const drove::cli::DaemonEntry daemon{[](const drove::HomeLayout& home, bool background, bool resurrect) {
+    return drove::daemon::run_daemon({.home = home, .background = background, .resurrect = resurrect});
   }};
   return drove::cli::run(argc, argv, daemon);
 }

@@ -17,6 +17,7 @@
 #include "cli/inspect.hpp"
 #include "cli/render.hpp"
 #include "cli/secret_mask.hpp"
+#include "cli/startup.hpp"
 
 namespace drove::cli {
 namespace {
@@ -184,9 +185,27 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   update->alias("updatePM2");
   auto* ping = app.add_subcommand("ping", "start the daemon if needed and check it answers");
   auto* events = app.add_subcommand("events", "stream the daemon's events and apps' messages (JSON lines)");
+  StartupOptions startup_options;
+  auto add_startup = [&](const std::string& name, const std::string& help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->add_option("platform", startup_options.platform, "init system: systemd (detected when left out)");
+    sub->add_option("-u,--user", startup_options.user, "the user the daemon and its apps run as (default: you)");
+    sub->add_option("--hp", startup_options.home_path, "that user's home (DROVE_HOME is <hp>/.drove)");
+    sub->add_option("--service-name", startup_options.service_name, "the unit's name (default: drove-<user>)");
+    sub->add_flag("--dry-run", startup_options.dry_run, "print the unit and the commands, change nothing");
+    return sub;
+  };
+  auto* startup = add_startup("startup", "start the daemon and the saved list at boot (a systemd unit)");
+  startup->add_option("--watchdog-sec", startup_options.watchdog_sec, "systemd restarts a daemon silent this long");
+  startup->add_option("--timeout-stop-sec", startup_options.timeout_stop_sec,
+                      "how long systemd lets the daemon stop every app (default 60)");
+  auto* unstartup = add_startup("unstartup", "remove the unit that `drove startup` installed");
   auto* daemon_cmd = app.add_subcommand("daemon", "run the daemon in the foreground");
   bool background = false;
   daemon_cmd->add_flag("--background", background)->group("");
+  bool daemon_resurrect = false;
+  daemon_cmd->add_flag("--resurrect", daemon_resurrect,
+                       "start the saved process list once listening (for init systems: drove startup)");
 
   try {
     app.parse(argc, argv);
@@ -322,7 +341,9 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       std::fprintf(stderr, "[drove] the event stream ended: the daemon closed the connection\n");
       return 1;
     }
-    if (*daemon_cmd) return daemon.run(home, background);
+    if (*daemon_cmd) return daemon.run(home, background, daemon_resurrect);
+    if (*startup) return cmd_startup(startup_options);
+    if (*unstartup) return cmd_unstartup(startup_options);
   } catch (const UserError& e) {
     std::fprintf(stderr, "[drove] %s\n", e.what());
     return e.code;

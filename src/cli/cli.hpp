@@ -11,7 +11,8 @@ namespace drove::cli {
 // entry point, which the program (src/main.cpp) gives it: the layers cli and daemon are
 // siblings, both above the supervisor's, and neither includes the other.
 struct DaemonEntry {
-  std::function<int(const HomeLayout& home, bool background)> run;
+  // `resurrect`: start the saved list once listening (the unit `drove startup` writes).
+  std::function<int(const HomeLayout& home, bool background, bool resurrect)> run;
 };
 
 int run(int argc, char** argv, const DaemonEntry& daemon);

@@ -5,11 +5,15 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -22,6 +26,8 @@
 #include "daemon/methods.hpp"
 #include "daemon/rpc_server.hpp"
 #include "process/reaper.hpp"
+#include "process/service_notifier.hpp"
+#include "process/spawn.hpp"
 #include "state/home.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -101,6 +107,12 @@ class Daemon {
       signals_.push_back(std::move(handle));
     }
     log_info("drove daemon {} started (pid {}, home {})", DROVE_VERSION, ::getpid(), options_.home.root);
+    start_service_notifications();
+    if (options_.resurrect) {
+      resurrect_saved_list();
+    } else {
+      notify_ready("");
+    }
     uv_run(loop, UV_RUN_DEFAULT);
     log_info("drove daemon exits");
     return 0;
@@ -115,6 +127,7 @@ class Daemon {
     }
     if (stopping_) return;
     stopping_ = true;
+    notify("STOPPING=1\nSTATUS=stopping every app");
     log_info("{} received: stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     supervisor_.stop_all([this] { shutdown_now(); });
   }
@@ -144,7 +157,88 @@ class Daemon {
     });
   }
 
+  // --- systemd (process/service_notifier.hpp)
+
+  void start_service_notifications() {
+    auto notifier = process::ServiceNotifier::from_environment();
+    if (!notifier) return;
+    if (!notifier->ok()) {
+      log_warn("NOTIFY_SOCKET is set but unusable: {}", notifier->error().message());
+      return;
+    }
+    notifier_.emplace(std::move(notifier->value()));
+    const auto period = notifier_->watchdog_period_ms();
+    if (!period) return;
+    // From the loop: a loop that stops turning stops the keep-alives, and systemd restarts us.
+    watchdog_ = UvHandle<uv_timer_t>::make();
+    uv_timer_init(uv_default_loop(), watchdog_.get());
+    watchdog_->data = this;
+    uv_timer_start(
+        watchdog_.get(),
+        [](uv_timer_t* t) {
+          loop_barrier("watchdog", [t] {
+            if (auto* self = owner_of<Daemon>(t)) self->notify("WATCHDOG=1");
+          });
+        },
+        0, static_cast<std::uint64_t>(*period));
+    log_info("systemd watchdog: WATCHDOG=1 every {} ms", *period);
+  }
+
+  void notify(const std::string& state) {
+    if (!notifier_) return;
+    if (auto s = notifier_->send(state); !s.ok()) log_warn("{}", s.error().message());
+  }
+
+  // READY=1 with a STATUS= line saying what runs (systemctl status shows it).
+  void notify_ready(const std::string& note) {
+    std::size_t online = 0;
+    std::set<const supervisor::App*> apps;
+    const auto instances = supervisor_.instances();
+    for (const supervisor::Instance* i : instances) {
+      if (i->state == supervisor::InstanceState::online) ++online;
+      apps.insert(i->app);
+    }
+    const std::string status =
+        fmt::format("{} process(es) of {} app(s), {} online{}", instances.size(), apps.size(), online, note);
+    log_info("ready: {}", status);
+    notify("READY=1\nSTATUS=" + status + "\nMAINPID=" + std::to_string(::getpid()));
+  }
+
+  // `drove resurrect`, run by this binary as a client of this daemon: the saved list is read
+  // and checked in that process (a bad file never reaches the daemon), and READY=1 waits for
+  // it, so `systemctl start` returns once the apps are up (resurrect waits until they are).
+  void resurrect_saved_list() {
+    struct stat st {};
+    if (::stat(options_.home.dump().c_str(), &st) != 0 && ::stat(options_.home.legacy_dump().c_str(), &st) != 0) {
+      log_info("no saved process list to resurrect ({})", options_.home.dump());
+      return notify_ready(" (no saved list)");
+    }
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "DROVE_HOME=", 11) != 0) env.emplace_back(*e);
+    }
+    env.push_back("DROVE_HOME=" + options_.home.root);
+    process::SpawnOptions spawn{.file = "/proc/self/exe",
+                                .argv = {"drove", "resurrect"},
+                                .env = std::move(env),
+                                .cwd = "/",
+                                .fds = {{1, STDOUT_FILENO}, {2, STDERR_FILENO}}};
+    auto pid = process::spawn(spawn);
+    if (!pid.ok()) {
+      log_error("resurrect at start: {}", pid.error().message());
+      return notify_ready(" (resurrect could not run)");
+    }
+    log_info("resurrecting the saved process list (pid {})", *pid);
+    reaper_.watch(*pid, [this](process::ExitStatus status) {
+      const bool ok = status.code == 0 && !status.killed_by_signal();
+      if (!ok) log_warn("resurrect at start ended with {}", status.describe());
+      notify_ready(ok ? "" : " (resurrect failed: see the log)");
+    });
+  }
+
   void shutdown_now() {
+    notify(stopping_ ? "STATUS=every app stopped" : "STOPPING=1\nSTATUS=every app stopped");
+    watchdog_ = {};
     server_.close();
     ::unlink(options_.home.socket().c_str());
     signals_.clear();
@@ -161,6 +255,8 @@ class Daemon {
   std::vector<UvHandle<uv_signal_t>> signals_;
   bool stopping_ = false;
   int log_token_ = -1;
+  std::optional<process::ServiceNotifier> notifier_;  // run by systemd (Type=notify)
+  UvHandle<uv_timer_t> watchdog_;
 };
 
 }  // namespace
