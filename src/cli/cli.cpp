@@ -14,6 +14,7 @@
 #include "base/unique_fd.hpp"
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
+#include "cli/completion.hpp"
 #include "cli/inspect.hpp"
 #include "cli/render.hpp"
 #include "cli/secret_mask.hpp"
@@ -200,6 +201,11 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   startup->add_option("--timeout-stop-sec", startup_options.timeout_stop_sec,
                       "how long systemd lets the daemon stop every app (default 60)");
   auto* unstartup = add_startup("unstartup", "remove the unit that `drove startup` installed");
+  std::string completion_shell;
+  bool completion_list_apps = false;
+  auto* completion = app.add_subcommand("completion", "print a bash or zsh completion script (from this CLI)");
+  completion->add_option("shell", completion_shell, "bash or zsh")->check(CLI::IsMember({"bash", "zsh"}));
+  completion->add_flag("--list-apps", completion_list_apps)->group("");  // the scripts' own helper
   auto* daemon_cmd = app.add_subcommand("daemon", "run the daemon in the foreground");
   bool background = false;
   daemon_cmd->add_flag("--background", background)->group("");
@@ -342,6 +348,7 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       return 1;
     }
     if (*daemon_cmd) return daemon.run(home, background, daemon_resurrect);
+    if (*completion) return cmd_completion(app, home, completion_shell, completion_list_apps);
     if (*startup) return cmd_startup(startup_options);
     if (*unstartup) return cmd_unstartup(startup_options);
   } catch (const UserError& e) {
