@@ -38,3 +38,32 @@ file(RELATIVE_PATH DROVE_PC_UP /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 set(DROVE_PC_PREFIX "\${pcfiledir}/${DROVE_PC_UP}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/drove.pc.in ${CMAKE_BINARY_DIR}/drove.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/drove.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# What a system install adds around the program, each written from the built binary at build
+# time (nothing downloaded, nothing to drift from the CLI): the bash and zsh completions
+# (`drove completion`), the manual drove.1 (cmake/drove-man.sh, from the help text).
+set(DROVE_SHELL_FILES ${CMAKE_BINARY_DIR}/completions/drove ${CMAKE_BINARY_DIR}/completions/_drove
+                      ${CMAKE_BINARY_DIR}/man/drove.1)
+add_custom_command(
+  OUTPUT ${DROVE_SHELL_FILES}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/completions ${CMAKE_BINARY_DIR}/man
+  COMMAND sh -c "\"$1\" completion bash >\"$2\" && \"$1\" completion zsh >\"$3\"" sh $<TARGET_FILE:drove>
+          ${CMAKE_BINARY_DIR}/completions/drove ${CMAKE_BINARY_DIR}/completions/_drove
+  COMMAND ${CMAKE_SOURCE_DIR}/cmake/drove-man.sh $<TARGET_FILE:drove> ${PROJECT_VERSION}
+          ${CMAKE_BINARY_DIR}/man/drove.1
+  DEPENDS drove ${CMAKE_SOURCE_DIR}/cmake/drove-man.sh
+  COMMENT "Writing the completions and drove.1 from drove's help"
+  VERBATIM)
+add_custom_target(drove_shell_files ALL DEPENDS ${DROVE_SHELL_FILES})
+install(FILES ${CMAKE_BINARY_DIR}/completions/drove DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+install(FILES ${CMAKE_BINARY_DIR}/completions/_drove DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
+install(FILES ${CMAKE_BINARY_DIR}/man/drove.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+
+# The systemd unit template drove@<user>.service. Its ExecStart= must name the installed binary,
+# and the prefix is known only at install time (`cmake --install --prefix`, CPack's /usr), so
+# the template is configured then (absolute: `--prefix` may be relative to where one stands).
+install(CODE "
+  get_filename_component(DROVE_UNIT_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\" ABSOLUTE)
+  configure_file(\"${CMAKE_SOURCE_DIR}/cmake/drove@.service.in\" \"${CMAKE_BINARY_DIR}/systemd/drove@.service\" @ONLY)
+")
+install(FILES ${CMAKE_BINARY_DIR}/systemd/drove@.service DESTINATION lib/systemd/system)
