@@ -257,7 +257,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   auto* runtime = app.add_subcommand(
       "runtime", "run apps in the foreground, logs to stdout: a container's entrypoint (also drove-runtime)");
   std::vector<std::string> runtime_targets;
-  runtime->add_option("targets", runtime_targets, "an ecosystem file or a script (pm2-runtime's `start` may precede it)")
+  runtime
+      ->add_option("targets", runtime_targets, "an ecosystem file or a script (pm2-runtime's `start` may precede it)")
       ->required();
   StartOptions runtime_options;  // checked here, handed to `drove start` as written
   runtime_options.add_to(*runtime);

@@ -92,7 +92,8 @@ class Daemon {
       if (options_.runtime) on_runtime_event(event);
     });
     if (options_.runtime) {
-      forwarder_.emplace(uv_default_loop(), supervisor_.logs(), StdioForwarder::Options{.style = options_.runtime->style});
+      forwarder_.emplace(uv_default_loop(), supervisor_.logs(),
+                         StdioForwarder::Options{.style = options_.runtime->style});
     }
   }
 
@@ -246,7 +247,8 @@ class Daemon {
   void forward_signal(int signum) {
     auto targets = supervisor_.resolve({"all"});
     if (!targets.ok()) return;  // no app
-    if (auto s = supervisor_.send_signal(*targets, signum); !s.ok()) log_warn("forwarding the signal: {}", s.error().message);
+    if (auto s = supervisor_.send_signal(*targets, signum); !s.ok())
+      log_warn("forwarding the signal: {}", s.error().message);
   }
 
   // Log lines are forwarded only while someone streams them: with no subscriber, the log

@@ -58,10 +58,10 @@ class StdioForwarder {
   enum class Kind { direct, fifo, socket };
   struct Sink {
     StdioForwarder* owner = nullptr;
-    int fd = -1;          // where bytes go (ours when reopened)
-    UniqueFd reopened;    // a FIFO's own open file description, non-blocking
+    int fd = -1;        // where bytes go (ours when reopened)
+    UniqueFd reopened;  // a FIFO's own open file description, non-blocking
     Kind kind = Kind::direct;
-    std::string queue;    // bytes not yet written, in order
+    std::string queue;  // bytes not yet written, in order
     UvHandle<uv_poll_t> poll;
     bool polling = false;  // waiting for room
     bool dirty = false;    // lines queued this turn of the loop

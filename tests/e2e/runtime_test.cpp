@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -111,7 +112,7 @@ std::string check_numbered(const std::vector<std::string>& lines, const std::str
   for (const auto& line : lines) {
     if (line.rfind(prefix + "line ", 0) != 0) continue;
     const std::string want = prefix + "line " + std::to_string(next);
-    if (line != want) return "expected '" + want + "', got '" + line + "'";
+    if (line != want) return fmt::format("expected '{}', got '{}'", want, line);
     ++next;
   }
   return next == n + 1 ? "" : "only " + std::to_string(next - 1) + " of " + std::to_string(n) + " lines";
@@ -121,14 +122,13 @@ TEST(Runtime, LinesReachStdoutInOrderTheSocketAnswersAndSigtermStopsGracefully) 
   DroveHome home;
   write_file(home.scratch() + "/lines.js", kLinesApp);
   const int port = free_tcp_port();
-  const nlohmann::json eco = {
-      {"apps",
-       {{{"name", "lines"}, {"script", "lines.js"}, {"args", "20000"}},
-        {{"name", "web"},
-         {"script", fixture("apps/pid_server.js")},
-         {"exec_mode", "cluster"},
-         {"instances", 2},
-         {"env", {{"PORT", std::to_string(port)}}}}}}};
+  const nlohmann::json eco = {{"apps",
+                               {{{"name", "lines"}, {"script", "lines.js"}, {"args", "20000"}},
+                                {{"name", "web"},
+                                 {"script", fixture("apps/pid_server.js")},
+                                 {"exec_mode", "cluster"},
+                                 {"instances", 2},
+                                 {"env", {{"PORT", std::to_string(port)}}}}}}};
   write_file(home.scratch() + "/ecosystem.config.json", eco.dump());
 
   Runtime runtime(home, {"--formatted", "ecosystem.config.json"});
@@ -136,8 +136,7 @@ TEST(Runtime, LinesReachStdoutInOrderTheSocketAnswersAndSigtermStopsGracefully) 
   const auto web = home.wait_online("web", 2);
   const auto lines = home.wait_online("lines", 1);
   EXPECT_NE(http_get(port).find("pid "), std::string::npos);
-  ASSERT_TRUE(wait_until([&] { return runtime.err().find("all written") != std::string::npos; }))
-      << runtime.err();
+  ASSERT_TRUE(wait_until([&] { return runtime.err().find("all written") != std::string::npos; })) << runtime.err();
   ASSERT_TRUE(wait_until([&] { return check_numbered(lines_of(runtime.out()), "0|lines | ", 20000).empty(); }))
       << check_numbered(lines_of(runtime.out()), "0|lines | ", 20000);
   // Without a log file of their own the apps write none: stdout is the log.
@@ -282,13 +281,15 @@ TEST(Runtime, AsPid1OfItsOwnNamespaceItReapsOrphansAndStopsOnSigterm) {
   }));
   const std::string status = read_file("/proc/" + std::to_string(pid1) + "/status");
   ASSERT_NE(status.find("NSpid:\t" + std::to_string(pid1) + "\t1\n"), std::string::npos) << status;
-  ASSERT_TRUE(wait_until([&] { return runtime.out().find("spawned 100") != std::string::npos; }, std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      wait_until([&] { return runtime.out().find("spawned 100") != std::string::npos; }, std::chrono::seconds(20)))
       << runtime.err();
   // Every orphan exits after 0.2 s and is reaped: left are the app and whatever it runs now.
   ASSERT_TRUE(wait_until([&] {
     auto [zombies, all] = children_of(pid1);
     return zombies == 0 && all <= 2;
-  })) << children_of(pid1).first << " zombie(s), " << children_of(pid1).second << " children";
+  })) << children_of(pid1).first
+      << " zombie(s), " << children_of(pid1).second << " children";
 
   ASSERT_EQ(::kill(pid1, SIGTERM), 0);
   EXPECT_EQ(runtime.wait_exit(), 0) << runtime.err();  // unshare exits with PID 1's status

@@ -22,8 +22,8 @@ using logs::testing::start_writer;
 using logs::testing::TestLoop;
 
 TEST(StdioForwarder, RendersRawPrefixedAndJsonLines) {
-  const logs::LogLine line{.app_name = "api", .instance_id = 3, .is_err = true, .text = "a \"b\"",
-                           .timestamp_ms = 0, .partial = false};
+  const logs::LogLine line{
+      .app_name = "api", .instance_id = 3, .is_err = true, .text = "a \"b\"", .timestamp_ms = 0, .partial = false};
   std::string out;
   StdioForwarder::render(out, LineStyle::raw, line);
   EXPECT_EQ(out, "a \"b\"\n");
