@@ -1,10 +1,34 @@
-// The one binary: the CLI, which is also the daemon when run as `drove daemon`.
+// The one binary: the CLI, which is also the daemon when run as `drove daemon` or `drove runtime`
+// (and as `drove-runtime`, a link to it).
 #include "cli/cli.hpp"
 #include "daemon/daemon.hpp"
 
+namespace {
+
+drove::daemon::LineStyle line_style(drove::cli::RuntimeRequest::Style style) {
+  switch (style) {
+    case drove::cli::RuntimeRequest::Style::prefixed:
+      return drove::daemon::LineStyle::prefixed;
+    case drove::cli::RuntimeRequest::Style::json:
+      return drove::daemon::LineStyle::json;
+    case drove::cli::RuntimeRequest::Style::raw:
+      break;
+  }
+  return drove::daemon::LineStyle::raw;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  const drove::cli::DaemonEntry daemon{[](const drove::HomeLayout& home, bool background, bool resurrect) {
-    return drove::daemon::run_daemon({.home = home, .background = background, .resurrect = resurrect});
+  const drove::cli::DaemonEntry daemon{[](const drove::cli::DaemonRequest& request) {
+    drove::daemon::DaemonOptions options{
+        .home = request.home, .background = request.background, .resurrect = request.resurrect, .runtime = {}};
+    if (request.runtime) {
+      options.runtime = drove::daemon::RuntimeOptions{.start_args = request.runtime->start_args,
+                                                      .style = line_style(request.runtime->style),
+                                                      .auto_exit = request.runtime->auto_exit};
+    }
+    return drove::daemon::run_daemon(options);
   }};
   return drove::cli::run(argc, argv, daemon);
 }

@@ -38,6 +38,48 @@ std::vector<std::string> split_app_args(int& argc, char** argv) {
 
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 
+// `drove-runtime ARGS` (pm2-runtime's name, installed as a link to drove) is `drove runtime ARGS`.
+std::vector<char*> runtime_alias_argv(int argc, char** argv) {
+  static char runtime_word[] = "runtime";
+  std::vector<char*> out;
+  const std::string_view self = argv[0];
+  const auto slash = self.rfind('/');
+  if (self.substr(slash == std::string_view::npos ? 0 : slash + 1) != "drove-runtime") return out;
+  out.push_back(argv[0]);
+  out.push_back(runtime_word);
+  for (int i = 1; i < argc; ++i) out.push_back(argv[i]);
+  out.push_back(nullptr);
+  return out;
+}
+
+// What `drove runtime` hands to `drove start`: its own words, less the runtime's flags and
+// pm2-runtime's optional `start` word. CLI11 has checked them all already.
+std::vector<std::string> runtime_start_args(int argc, char** argv, const std::vector<std::string>& targets,
+                                            const std::vector<std::string>& app_args) {
+  int first = 1;
+  while (first < argc && std::string_view(argv[first]) != "runtime") ++first;
+  const bool drop_start_word = targets.size() > 1 && targets.front() == "start";
+  std::vector<std::string> out;
+  bool dropped = false;
+  for (int i = first + 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--raw" || word == "--formatted" || word == "--prefix" || word == "--json" ||
+        word == "--no-auto-exit") {
+      continue;
+    }
+    if (drop_start_word && !dropped && word == "start") {
+      dropped = true;
+      continue;
+    }
+    out.emplace_back(word);
+  }
+  if (!app_args.empty()) {
+    out.emplace_back("--");
+    out.insert(out.end(), app_args.begin(), app_args.end());
+  }
+  return out;
+}
+
 // The daemon holds an exclusive lock on drove.pid until it exits: once we can take it, it is
 // gone, and the next command will start a fresh one.
 void wait_for_daemon_exit(const HomeLayout& home) {
@@ -56,6 +98,11 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   // A daemon that hangs up must be reported in words ("lost the connection..."), not end the
   // CLI with a silent exit 141. Spawned processes get default dispositions back (spawn.cpp).
   ::signal(SIGPIPE, SIG_IGN);
+  std::vector<char*> alias = runtime_alias_argv(argc, argv);
+  if (!alias.empty()) {
+    argc = static_cast<int>(alias.size()) - 1;
+    argv = alias.data();
+  }
   std::vector<std::string> app_args = split_app_args(argc, argv);
   CLI::App app{"drove: a process manager for production apps (PM2-compatible)", "drove"};
   app.set_version_flag("-v,--version", DROVE_VERSION);
@@ -213,6 +260,27 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   daemon_cmd->add_flag("--resurrect", daemon_resurrect,
                        "start the saved process list once listening (for init systems: drove startup)");
 
+  auto* runtime = app.add_subcommand(
+      "runtime", "run apps in the foreground, logs to stdout: a container's entrypoint (also drove-runtime)");
+  std::vector<std::string> runtime_targets;
+  runtime
+      ->add_option("targets", runtime_targets, "an ecosystem file or a script (pm2-runtime's `start` may precede it)")
+      ->required();
+  StartOptions runtime_options;  // checked here, handed to `drove start` as written
+  runtime_options.add_to(*runtime);
+  bool runtime_raw = false;
+  bool runtime_prefixed = false;
+  bool runtime_json = false;
+  bool runtime_no_auto_exit = false;
+  auto* raw_flag = runtime->add_flag("--raw", runtime_raw, "the apps' lines as they print them (the default)");
+  auto* prefix_flag =
+      runtime->add_flag("--formatted,--prefix", runtime_prefixed, "prefix each line with '<id>|<name> | '");
+  auto* json_flag = runtime->add_flag("--json", runtime_json, "one JSON object per line (message, app_name, ...)");
+  raw_flag->excludes(prefix_flag)->excludes(json_flag);
+  prefix_flag->excludes(json_flag);
+  runtime->add_flag("--no-auto-exit", runtime_no_auto_exit,
+                    "keep running when an app errors or every app has ended (default: exit, status 2)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -347,8 +415,16 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       std::fprintf(stderr, "[drove] the event stream ended: the daemon closed the connection\n");
       return 1;
     }
-    if (*daemon_cmd) return daemon.run(home, background, daemon_resurrect);
     if (*completion) return cmd_completion(app, home, completion_shell, completion_list_apps);
+    if (*daemon_cmd) return daemon.run({.home = home, .background = background, .resurrect = daemon_resurrect});
+    if (*runtime) {
+      RuntimeRequest request{.start_args = runtime_start_args(argc, argv, runtime_targets, app_args),
+                             .style = runtime_json       ? RuntimeRequest::Style::json
+                                      : runtime_prefixed ? RuntimeRequest::Style::prefixed
+                                                         : RuntimeRequest::Style::raw,
+                             .auto_exit = !runtime_no_auto_exit};
+      return daemon.run({.home = home, .runtime = std::move(request)});
+    }
     if (*startup) return cmd_startup(startup_options);
     if (*unstartup) return cmd_unstartup(startup_options);
   } catch (const UserError& e) {

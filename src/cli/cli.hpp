@@ -2,6 +2,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/home_paths.hpp"
 
@@ -10,9 +13,23 @@ namespace drove::cli {
 // `drove daemon` runs the daemon in this process. The CLI knows nothing of it beyond this
 // entry point, which the program (src/main.cpp) gives it: the layers cli and daemon are
 // siblings, both above the supervisor's, and neither includes the other.
+// `drove runtime` / `drove-runtime`: the daemon in the foreground as a container entrypoint.
+struct RuntimeRequest {
+  enum class Style { raw, prefixed, json };
+  std::vector<std::string> start_args;  // for `drove start`, validated by the CLI
+  Style style = Style::raw;
+  bool auto_exit = true;
+};
+
+struct DaemonRequest {
+  HomeLayout home;
+  bool background = false;
+  bool resurrect = false;  // start the saved list once listening (the unit `drove startup` writes)
+  std::optional<RuntimeRequest> runtime;
+};
+
 struct DaemonEntry {
-  // `resurrect`: start the saved list once listening (the unit `drove startup` writes).
-  std::function<int(const HomeLayout& home, bool background, bool resurrect)> run;
+  std::function<int(const DaemonRequest& request)> run;
 };
 
 int run(int argc, char** argv, const DaemonEntry& daemon);

@@ -13,6 +13,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "base/clock.hpp"
@@ -70,7 +72,11 @@ class Daemon {
       : options_(options),
         meter_(uv_default_loop()),
         reaper_(uv_default_loop()),
-        supervisor_(uv_default_loop(), reaper_, {options.home.root, options.home.logs_dir(), options.home.pids_dir()}),
+        supervisor_(uv_default_loop(), reaper_,
+                    {.home = options.home.root,
+                     .logs_dir = options.home.logs_dir(),
+                     .pids_dir = options.home.pids_dir(),
+                     .default_log_files = !options.runtime}),
         server_(uv_default_loop(), [this](RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
         dumps_(uv_default_loop(), options.home.dump()),
         context_{uv_default_loop(),
@@ -83,7 +89,12 @@ class Daemon {
                  &meter_} {
     supervisor_.set_event_sink([this](const supervisor::Event& event) {
       if (server_.has_subscribers("events")) server_.broadcast("events", event_json(event));
+      if (options_.runtime) on_runtime_event(event);
     });
+    if (options_.runtime) {
+      forwarder_.emplace(uv_default_loop(), supervisor_.logs(),
+                         StdioForwarder::Options{.style = options_.runtime->style});
+    }
   }
 
   int run() {
@@ -108,14 +119,16 @@ class Daemon {
     }
     log_info("drove daemon {} started (pid {}, home {})", DROVE_VERSION, ::getpid(), options_.home.root);
     start_service_notifications();
-    if (options_.resurrect) {
+    if (options_.runtime) {
+      start_runtime_apps();
+    } else if (options_.resurrect) {
       resurrect_saved_list();
     } else {
       notify_ready("");
     }
     uv_run(loop, UV_RUN_DEFAULT);
-    log_info("drove daemon exits");
-    return 0;
+    log_info("drove daemon exits{}", options_.runtime ? fmt::format(" with status {}", exit_code_) : "");
+    return exit_code_;
   }
 
  private:
@@ -123,13 +136,119 @@ class Daemon {
     if (signum == SIGHUP || signum == SIGUSR2) {
       // External logrotate moved the files: reopen them.
       if (auto s = supervisor_.logs().reopen_all(); !s.ok()) log_warn("reopening log files: {}", s.error().message());
+      // The runtime is the container's PID 1: a SIGHUP sent to the container is for the apps.
+      if (signum == SIGHUP && options_.runtime) forward_signal(SIGHUP);
       return;
     }
+    log_info("{} received: stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop_everything();
+  }
+
+  // Stops every app gracefully (each within its kill_timeout), then the loop.
+  void stop_everything() {
     if (stopping_) return;
     stopping_ = true;
+    idle_timer_ = {};
     notify("STOPPING=1\nSTATUS=stopping every app");
-    log_info("{} received: stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     supervisor_.stop_all([this] { shutdown_now(); });
+  }
+
+  // --- drove runtime (daemon.hpp: RuntimeOptions)
+
+  // `drove start <args>` as a client of this daemon: the file or script is read, checked and
+  // turned into apps exactly as on the command line. Its table goes to stderr: stdout carries
+  // the apps' lines alone.
+  void start_runtime_apps() {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "DROVE_HOME=", 11) != 0) env.emplace_back(*e);
+    }
+    env.push_back("DROVE_HOME=" + options_.home.root);
+    std::vector<std::string> argv{"drove", "start"};
+    argv.insert(argv.end(), options_.runtime->start_args.begin(), options_.runtime->start_args.end());
+    process::SpawnOptions spawn{.file = "/proc/self/exe",
+                                .argv = std::move(argv),
+                                .env = std::move(env),
+                                .fds = {{1, STDERR_FILENO}, {2, STDERR_FILENO}}};
+    auto pid = process::spawn(spawn);
+    if (!pid.ok()) {
+      log_error("starting the apps: {}", pid.error().message());
+      exit_code_ = kRuntimeStartFailed;
+      return stop_everything();
+    }
+    reaper_.watch(*pid, [this](process::ExitStatus status) {
+      if (status.code != 0 || status.killed_by_signal()) {
+        log_error("the apps could not be started ({}): the runtime exits {}", status.describe(),
+                  static_cast<int>(kRuntimeStartFailed));
+        exit_code_ = kRuntimeStartFailed;
+        return stop_everything();
+      }
+      apps_started_ = true;
+      notify_ready("");
+      evaluate_runtime();
+    });
+  }
+
+  void on_runtime_event(const supervisor::Event& event) {
+    if (const auto* exit = std::get_if<supervisor::events::Exit>(&event.data)) {
+      // An exit while the instance was being stopped was asked for (stop, restart, reload).
+      const supervisor::Instance* instance = supervisor_.find_instance(event.id);
+      const bool requested = instance != nullptr && instance->state == supervisor::InstanceState::stopping;
+      failed_[event.id] = !requested && (exit->code != 0 || exit->signal != 0);
+    }
+    if (std::holds_alternative<supervisor::events::Deleted>(event.data)) failed_.erase(event.id);
+    evaluate_runtime();
+  }
+
+  // Ends the runtime when an app has errored, or (after a second's grace: a restart passes
+  // through states where nothing runs) when no app runs any more.
+  void evaluate_runtime() {
+    if (!apps_started_ || stopping_ || !options_.runtime->auto_exit) return;
+    bool alive = false;
+    for (const supervisor::Instance* i : supervisor_.instances()) {
+      if (i->state == supervisor::InstanceState::errored) {
+        log_error("{} (id {}) errored: its restarts are exhausted; the runtime stops every app and exits {}",
+                  i->app->spec.name, i->id, static_cast<int>(kRuntimeAppsFailed));
+        exit_code_ = kRuntimeAppsFailed;
+        return stop_everything();
+      }
+      if (i->state != supervisor::InstanceState::stopped) alive = true;
+    }
+    if (alive) {
+      idle_timer_ = {};
+      return;
+    }
+    if (idle_timer_) return;
+    idle_timer_ = UvHandle<uv_timer_t>::make();
+    uv_timer_init(uv_default_loop(), idle_timer_.get());
+    idle_timer_->data = this;
+    uv_timer_start(
+        idle_timer_.get(),
+        [](uv_timer_t* t) {
+          loop_barrier("runtime idle check", [t] {
+            if (auto* self = owner_of<Daemon>(t)) self->on_idle_timer();
+          });
+        },
+        1000, 0);
+  }
+
+  void on_idle_timer() {
+    idle_timer_ = {};
+    for (const supervisor::Instance* i : supervisor_.instances()) {
+      if (i->state != supervisor::InstanceState::stopped) return evaluate_runtime();
+    }
+    bool failed = false;
+    for (const auto& [id, f] : failed_) failed = failed || f;
+    exit_code_ = failed ? kRuntimeAppsFailed : kRuntimeStopped;
+    log_info("no app runs any more{}: the runtime exits {}", failed ? " (the last ones failed)" : "", exit_code_);
+    stop_everything();
+  }
+
+  void forward_signal(int signum) {
+    auto targets = supervisor_.resolve({"all"});
+    if (!targets.ok()) return;  // no app
+    if (auto s = supervisor_.send_signal(*targets, signum); !s.ok())
+      log_warn("forwarding the signal: {}", s.error().message);
   }
 
   // Log lines are forwarded only while someone streams them: with no subscriber, the log
@@ -257,6 +376,12 @@ class Daemon {
   int log_token_ = -1;
   std::optional<process::ServiceNotifier> notifier_;  // run by systemd (Type=notify)
   UvHandle<uv_timer_t> watchdog_;
+  // drove runtime: after supervisor_ (it reads its log engine), so destroyed before it.
+  std::optional<StdioForwarder> forwarder_;
+  bool apps_started_ = false;
+  std::unordered_map<int, bool> failed_;  // instance id -> its last exit was a failure
+  UvHandle<uv_timer_t> idle_timer_;
+  int exit_code_ = 0;
 };
 
 }  // namespace

@@ -54,6 +54,8 @@ class LogManager {
   // loop and must not block or destroy InstanceOutputs synchronously.
   int subscribe(std::function<void(const LogLine&)> callback);
   void unsubscribe(int token);
+  // A subscriber that falls behind pauses every app's pipe (back-pressure; subscribers.hpp).
+  void set_subscriber_pressure(bool on) { subscribers_->set_pressure(on); }
 
   // `drove reloadLogs` / SIGUSR2: every open file is closed and reopened by path, between two
   // writes (for an external logrotate that renamed the files).

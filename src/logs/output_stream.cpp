@@ -27,14 +27,18 @@ OutputStream::OutputStream(StreamSetup setup)
   partial_timer_ = UvHandle<uv_timer_t>::make();
   uv_timer_init(setup.loop, partial_timer_.get());
   partial_timer_->data = this;
-  for (auto& file : files_) file->add_feeder(this);
   reader_ =
       std::make_unique<PipeReader>(setup.loop, std::move(setup.fd), std::move(setup.read_buffer),
                                    PipeReader::Callbacks{.on_data = [this](std::string_view chunk) { on_data(chunk); },
                                                          .on_eof = [this] { on_eof(); }});
+  // Only now that the reader exists: a file over its high-water mark (a merged log under load)
+  // or subscribers under pressure pause the new feeder at once.
+  for (auto& file : files_) file->add_feeder(this);
+  if (subscribers_) subscribers_->add_feeder(this);
 }
 
 OutputStream::~OutputStream() {
+  if (subscribers_) subscribers_->remove_feeder(this);
   reader_.reset();
   // Detach first: appending below may cross a high-water mark, and there is no reader to pause.
   for (auto& file : files_) file->remove_feeder(this);

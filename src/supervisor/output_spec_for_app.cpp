@@ -31,6 +31,7 @@ std::string with_instance_suffix(const std::string& path, int instance_id) {
 logs::OutputSpec output_spec_for(const AppSpec& app, int instance_id, const std::string& logs_dir) {
   const std::string base = logs_dir + "/" + file_safe(app.name);
   auto resolve = [&](const std::string& configured, const char* default_suffix) {
+    if (configured.empty() && logs_dir.empty()) return std::string();  // no default files
     const std::string path = configured.empty() ? base + default_suffix : configured;
     return app.merge_logs ? path : with_instance_suffix(path, instance_id);
   };

@@ -339,7 +339,7 @@ CommandStatus Supervisor::send_signal(const std::vector<Instance*>& instances, i
 
 void Supervisor::assign_log_paths(Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
-  instance.output_spec = output_spec_for(spec, instance.id, paths_.logs_dir);
+  instance.output_spec = output_spec_for(spec, instance.id, paths_.default_log_files ? paths_.logs_dir : "");
   instance.pid_file_path = spec.pid_file.empty() ? paths_.pids_dir + "/" + file_safe_name(spec.name) + "-" +
                                                        std::to_string(instance.id) + ".pid"
                                                  : spec.pid_file;

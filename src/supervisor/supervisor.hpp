@@ -39,6 +39,9 @@ struct HomePaths {
   std::string home;      // $DROVE_HOME
   std::string logs_dir;  // $DROVE_HOME/logs
   std::string pids_dir;  // $DROVE_HOME/pids
+  // Apps that name no log file get <logs_dir>/<name>-out.log and -error.log. Off for `drove
+  // runtime`, whose stdout is the log (as pm2-runtime's --output/--error default to /dev/null).
+  bool default_log_files = true;
 };
 
 // A command's failure is a CommandError: a typed kind (ErrorCode) and a one-line message.
