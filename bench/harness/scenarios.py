@@ -707,10 +707,70 @@ def stall(ctx):
                + ([f"loop-idle/{k}", f"loop-big/{k}", f"loop-scale/{k}", f"loop-jlist{n + 1}/{k}"] if k == "drove" else []))
 
 
+# ---------------------------------------------------------------------------------------------
+# 11: the container entrypoint (drove-runtime vs pm2-runtime)
+
+def runtime(ctx):
+    S = "11 container entrypoint"
+    R = ctx.results
+    R.row(S, "exec → a 2-instance cluster app answers HTTP", "ms", "lower", "rt-serve/drove", "rt-serve/pm2")
+    R.row(S, "entrypoint memory, apps excluded", "MiB", "lower", "rt-rss/drove", "rt-rss/pm2")
+    R.row(S, "SIGTERM → every app stopped and the entrypoint exited", "ms", "lower", "rt-stop/drove", "rt-stop/pm2")
+    R.note(S, "`drove-runtime hello.js -i 2` against `pm2-runtime hello.js -i 2`, started as a container runtime "
+              "starts its entrypoint (stdout and stderr to files); memory is the RSS of the entrypoint's "
+              "process tree without the app instances, once they serve; the stop ends with the entrypoint's "
+              "exit (its status must be 0)")
+    app = os.path.join(ctx.apps, "hello.js")
+
+    def body(p, rnd):
+        k = p.key
+        here = os.path.dirname(p.bin)
+        argv = ([os.path.join(here, "drove-runtime")] if k == "drove"
+                else ["node", os.path.join(here, "pm2-runtime")]) + [app, "-i", "2"]
+        port = free_port()
+        out = os.path.join(ctx.tmp, f"runtime-{k}-{rnd}.out")
+        with open(out, "wb") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    env=p.env({"PORT": port}), cwd=ctx.tmp)
+        ctx.tracker.add(proc.pid, k)
+        try:
+            wait_until(f"HTTP 200 on port {port}", lambda: http_ok(port), 30, 0.005)
+            R.add(f"rt-serve/{k}", (time.perf_counter() - t0) * 1000.0, round=rnd)
+            apps = wait_online(p, 2, 15)
+            app_pids = set()
+            for a in apps:
+                app_pids |= set(procs.descendants(a["pid"])) | {a["pid"]}
+            def helpers():
+                return (set(procs.descendants(proc.pid)) | {proc.pid}) - app_pids
+            for pid in helpers():
+                ctx.tracker.add(pid, k)
+            # drove's `drove start` client is still exiting when the apps serve: let it go.
+            try:
+                wait_until("the entrypoint alone besides its apps", lambda: len(helpers()) == 1, 5, 0.01)
+            except Timeout:
+                pass
+            tree = helpers()
+            R.add(f"rt-rss/{k}", sum(sample_rss_mib(pid) for pid in tree), round=rnd, processes=len(tree))
+            t_term = time.perf_counter()
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=30)
+            if rc != 0:
+                raise CmdError(f"the entrypoint exited with {rc} after SIGTERM")
+            wait_until("the apps gone", lambda: not any(procs.alive(x) for x in app_pids), 10, 0.01)
+            R.add(f"rt-stop/{k}", (time.perf_counter() - t_term) * 1000.0, round=rnd)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    for_rounds(ctx, "runtime", body, lambda k: [f"rt-serve/{k}", f"rt-rss/{k}", f"rt-stop/{k}"])
+
+
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
 # time budget keeps in reserve for the scenarios still to come.
 ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15,
-                    "stall": 120}
+                    "stall": 120, "runtime": 10}
 
 SCENARIOS = {
     "fleet": fleet,
@@ -721,7 +781,8 @@ SCENARIOS = {
     "appmem": appmem,
     "worker": worker,
     "stall": stall,
+    "runtime": runtime,
 }
 ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
            "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker",
-           "jlist": "stall", "scale": "stall"}
+           "jlist": "stall", "scale": "stall", "entrypoint": "runtime", "container": "runtime"}
