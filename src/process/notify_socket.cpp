@@ -82,7 +82,9 @@ void NotifySocket::drain() {
         std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
         sender = cred.pid;
       } else if (c->cmsg_type == SCM_RIGHTS) {
-        // File descriptors (FDSTORE) are not supported: close them rather than leak.
+        // File descriptors (FDSTORE) are not supported: close them rather than leak. Closing
+        // is also what BARRIER=1 asks for (sd_notify_barrier(3)): every datagram queued
+        // before this one has been handled, so a short-lived sender may now exit.
         const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < count; ++i) {
           int fd;
