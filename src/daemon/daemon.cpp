@@ -21,6 +21,7 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/loop_meter.hpp"
+#include "base/loop_timer.hpp"
 #include "base/unique_fd.hpp"
 #include "base/unix_socket.hpp"
 #include "base/uv_handle.hpp"
@@ -148,7 +149,7 @@ class Daemon {
   void stop_everything() {
     if (stopping_) return;
     stopping_ = true;
-    idle_timer_ = {};
+    idle_timer_.stop();
     notify("STOPPING=1\nSTATUS=stopping every app");
     supervisor_.stop_all([this] { shutdown_now(); });
   }
@@ -215,25 +216,14 @@ class Daemon {
       if (i->state != supervisor::InstanceState::stopped) alive = true;
     }
     if (alive) {
-      idle_timer_ = {};
+      idle_timer_.stop();
       return;
     }
-    if (idle_timer_) return;
-    idle_timer_ = UvHandle<uv_timer_t>::make();
-    uv_timer_init(uv_default_loop(), idle_timer_.get());
-    idle_timer_->data = this;
-    uv_timer_start(
-        idle_timer_.get(),
-        [](uv_timer_t* t) {
-          loop_barrier("runtime idle check", [t] {
-            if (auto* self = owner_of<Daemon>(t)) self->on_idle_timer();
-          });
-        },
-        1000, 0);
+    if (!idle_timer_.active()) idle_timer_.start(uv_default_loop(), 1000, 0, [this] { on_idle_timer(); });
   }
 
   void on_idle_timer() {
-    idle_timer_ = {};
+    idle_timer_.stop();
     for (const supervisor::Instance* i : supervisor_.instances()) {
       if (i->state != supervisor::InstanceState::stopped) return evaluate_runtime();
     }
@@ -289,17 +279,7 @@ class Daemon {
     const auto period = notifier_->watchdog_period_ms();
     if (!period) return;
     // From the loop: a loop that stops turning stops the keep-alives, and systemd restarts us.
-    watchdog_ = UvHandle<uv_timer_t>::make();
-    uv_timer_init(uv_default_loop(), watchdog_.get());
-    watchdog_->data = this;
-    uv_timer_start(
-        watchdog_.get(),
-        [](uv_timer_t* t) {
-          loop_barrier("watchdog", [t] {
-            if (auto* self = owner_of<Daemon>(t)) self->notify("WATCHDOG=1");
-          });
-        },
-        0, static_cast<std::uint64_t>(*period));
+    watchdog_.start(uv_default_loop(), 0, static_cast<std::uint64_t>(*period), [this] { notify("WATCHDOG=1"); });
     log_info("systemd watchdog: WATCHDOG=1 every {} ms", *period);
   }
 
@@ -357,7 +337,7 @@ class Daemon {
 
   void shutdown_now() {
     notify(stopping_ ? "STATUS=every app stopped" : "STOPPING=1\nSTATUS=every app stopped");
-    watchdog_ = {};
+    watchdog_.stop();
     server_.close();
     ::unlink(options_.home.socket().c_str());
     signals_.clear();
@@ -375,12 +355,12 @@ class Daemon {
   bool stopping_ = false;
   int log_token_ = -1;
   std::optional<process::ServiceNotifier> notifier_;  // run by systemd (Type=notify)
-  UvHandle<uv_timer_t> watchdog_;
+  LoopTimer watchdog_{"watchdog"};
   // drove runtime: after supervisor_ (it reads its log engine), so destroyed before it.
   std::optional<StdioForwarder> forwarder_;
   bool apps_started_ = false;
   std::unordered_map<int, bool> failed_;  // instance id -> its last exit was a failure
-  UvHandle<uv_timer_t> idle_timer_;
+  LoopTimer idle_timer_{"runtime idle check"};
   int exit_code_ = 0;
 };
 

@@ -179,6 +179,11 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
                 {"pid", ::getpid()},
                 {"version", DROVE_VERSION},
                 {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)},
+                // Live log readers (`drove logs`, drove runtime's stdout); "paused": one of them
+                // is behind and every app's output waits for it (back-pressure).
+                {"log_subscribers",
+                 {{"count", ctx.supervisor.logs().subscriber_count()},
+                  {"paused", ctx.supervisor.logs().subscribers_under_pressure()}}},
                 {"loop",
                  ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)}});
     } else if (m == "list") {

@@ -56,6 +56,8 @@ class LogManager {
   void unsubscribe(int token);
   // A subscriber that falls behind pauses every app's pipe (back-pressure; subscribers.hpp).
   void set_subscriber_pressure(bool on) { subscribers_->set_pressure(on); }
+  [[nodiscard]] bool subscribers_under_pressure() const { return subscribers_->under_pressure(); }
+  [[nodiscard]] std::size_t subscriber_count() const { return subscribers_->size(); }
 
   // `drove reloadLogs` / SIGUSR2: every open file is closed and reopened by path, between two
   // writes (for an external logrotate that renamed the files).

@@ -209,8 +209,13 @@ TEST(Runtime, SlowStdoutReaderPausesTheAppAndLosesNothing) {
   Runtime runtime(home, {"lines.js", "--no-autorestart", "--", std::to_string(kLines)}, write_end.get());
   write_end.reset();
   const pid_t app = home.wait_online("lines", 1).at(0);
-  // Nobody reads: the daemon stops reading the app's stdout pipe, which fills up (the app
-  // waits for it to drain), its lines not all written, and the daemon still answers.
+  // Nobody reads: the forwarder's queue passes its mark and the daemon pauses every app's
+  // pipe (ping says so); the app's stdout pipe then fills and stays full (the app waits for it
+  // to drain), its lines not all written.
+  ASSERT_TRUE(wait_until([&] {
+    auto r = home.drove({"ping"});
+    return r.exit_code == 0 && nlohmann::json::parse(r.out)["log_subscribers"].value("paused", false);
+  })) << "the daemon never paused the apps' output";
   UniqueFd app_stdout(::open(("/proc/" + std::to_string(app) + "/fd/1").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   ASSERT_TRUE(app_stdout) << std::strerror(errno);
   const int capacity = ::fcntl(app_stdout.get(), F_GETPIPE_SZ);
