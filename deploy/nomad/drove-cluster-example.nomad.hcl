@@ -58,7 +58,7 @@ job "drove-cluster-example" {
       }
     }
 
-    # An app that exhausts its restarts makes drove-runtime exit 1: Nomad restarts the task.
+    # An app that exhausts its restarts makes drove-runtime exit 2: Nomad restarts the task.
     restart {
       attempts = 3
       interval = "5m"

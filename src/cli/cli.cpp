@@ -105,7 +105,19 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   }
   std::vector<std::string> app_args = split_app_args(argc, argv);
   CLI::App app{"drove: a process manager for production apps (PM2-compatible)", "drove"};
-  app.set_version_flag("-v,--version", DROVE_VERSION);
+  // The version, and the running daemon's if one runs (never starting one): after an upgrade
+  // the old daemon serves until `drove update`.
+  app.set_version_flag("-v,--version", [] {
+    nlohmann::json ping;
+    try {
+      if (auto client = Client::connect_if_running(resolve_home())) ping = client->call("ping");
+    } catch (const UserError&) {
+      // no daemon to ask: this binary's version alone
+    }
+    std::string text = render_versions(DROVE_VERSION, ping);
+    text.pop_back();  // CLI11 ends the line
+    return text;
+  });
   app.require_subcommand(1);
 
   std::vector<std::string> args;
@@ -401,7 +413,11 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
     }
     if (*ping) {
       Client client = Client::connect(home);
-      std::puts(client.call("ping").dump().c_str());
+      auto reply = client.call("ping");
+      reply["cli_version"] = DROVE_VERSION;
+      std::puts(reply.dump().c_str());
+      if (auto warning = version_mismatch(DROVE_VERSION, reply); !warning.empty())
+        std::fprintf(stderr, "[drove] %s\n", warning.c_str());
       return 0;
     }
     if (*events) {

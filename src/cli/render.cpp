@@ -422,4 +422,20 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
   return out;
 }
 
+std::string version_mismatch(const std::string& cli_version, const nlohmann::json& daemon_ping) {
+  const std::string daemon = daemon_ping.value("version", "");
+  if (daemon == cli_version) return "";
+  return fmt::format("the running daemon is drove {}, this drove is {}: `drove update` hands the apps to this "
+                     "binary's daemon",
+                     daemon.empty() ? "of an unknown version" : daemon, cli_version);
+}
+
+std::string render_versions(const std::string& cli_version, const nlohmann::json& daemon_ping) {
+  std::string out = cli_version + "\n";
+  if (daemon_ping.is_null()) return out;
+  out += fmt::format("daemon {} (pid {})\n", daemon_ping.value("version", "?"), daemon_ping.value("pid", 0));
+  if (auto warning = version_mismatch(cli_version, daemon_ping); !warning.empty()) out += warning + "\n";
+  return out;
+}
+
 }  // namespace drove::cli

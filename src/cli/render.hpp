@@ -18,6 +18,12 @@ nlohmann::json to_pm2_jlist(const nlohmann::json& list_reply);
 std::string pm2_jlist_text(const nlohmann::json& list_reply);
 std::string render_describe(const nlohmann::json& process, bool colour);
 
+// `drove --version`: this binary's version, then the running daemon's (when one runs), and
+// what to do when they differ (after an upgrade the old daemon keeps running until replaced).
+std::string render_versions(const std::string& cli_version, const nlohmann::json& daemon_ping);
+// The same warning alone ("" when the versions agree), for `drove ping`.
+std::string version_mismatch(const std::string& cli_version, const nlohmann::json& daemon_ping);
+
 std::string format_bytes(std::uint64_t bytes);  // "31.2mb", as PM2
 std::string format_uptime(std::int64_t ms);     // "12s", "5m", "3h", "2D"
 

@@ -5,7 +5,9 @@
 #include "cli/render.hpp"
 
 using drove::cli::pm2_jlist_text;
+using drove::cli::render_versions;
 using drove::cli::to_pm2_jlist;
+using drove::cli::version_mismatch;
 using nlohmann::json;
 
 namespace {
@@ -91,4 +93,17 @@ TEST(CliRender, JlistOfNothingAndOfOddRepliesIsAnEmptyArray) {
   EXPECT_EQ(parsed, to_pm2_jlist(reply));
 }
 
+TEST(CliRender, VersionsNameTheDaemonAndSayWhenItIsOlder) {
+  EXPECT_EQ(render_versions("0.2.0", nullptr), "0.2.0\n");  // no daemon running
+  const nlohmann::json same = {{"version", "0.2.0"}, {"pid", 42}};
+  EXPECT_EQ(render_versions("0.2.0", same), "0.2.0\ndaemon 0.2.0 (pid 42)\n");
+  EXPECT_EQ(version_mismatch("0.2.0", same), "");
+  const nlohmann::json older = {{"version", "0.1.0"}, {"pid", 42}};
+  EXPECT_EQ(render_versions("0.2.0", older),
+            "0.2.0\ndaemon 0.1.0 (pid 42)\nthe running daemon is drove 0.1.0, this drove is 0.2.0: `drove update` "
+            "hands the apps to this binary's daemon\n");
+  EXPECT_NE(version_mismatch("0.2.0", nlohmann::json::object()).find("of an unknown version"), std::string::npos);
+}
+
 }  // namespace
+
