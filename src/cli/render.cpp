@@ -425,9 +425,10 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
 std::string version_mismatch(const std::string& cli_version, const nlohmann::json& daemon_ping) {
   const std::string daemon = daemon_ping.value("version", "");
   if (daemon == cli_version) return "";
-  return fmt::format("the running daemon is drove {}, this drove is {}: `drove update` hands the apps to this "
-                     "binary's daemon",
-                     daemon.empty() ? "of an unknown version" : daemon, cli_version);
+  return fmt::format(
+      "the running daemon is drove {}, this drove is {}: `drove update` hands the apps to this "
+      "binary's daemon",
+      daemon.empty() ? "of an unknown version" : daemon, cli_version);
 }
 
 std::string render_versions(const std::string& cli_version, const nlohmann::json& daemon_ping) {

@@ -106,4 +106,3 @@ TEST(CliRender, VersionsNameTheDaemonAndSayWhenItIsOlder) {
 }
 
 }  // namespace
-
