@@ -767,10 +767,57 @@ def runtime(ctx):
     for_rounds(ctx, "runtime", body, lambda k: [f"rt-serve/{k}", f"rt-rss/{k}", f"rt-stop/{k}"])
 
 
+# ---------------------------------------------------------------------------------------------
+# 12: the daemon dies under load (issue #13's baseline: today neither keeps the apps)
+
+def daemoncrash(ctx):
+    S = "12 daemon SIGKILL under load"
+    R = ctx.results
+    R.row(S, "cluster workers alive 3 s after the daemon's SIGKILL (of 2)", "", "higher", "dc-alive/drove", "dc-alive/pm2")
+    R.row(S, "failed requests from 1 s before the kill until serving again", "", "lower", "dc-failed/drove", "dc-failed/pm2")
+    R.row(S, "SIGKILL → serving again (`resurrect` once the workers are gone)", "ms", "lower",
+          "dc-back/drove", "dc-back/pm2")
+    R.note(S, "a 2-instance cluster app, saved; wrk -t2 -c16 with Connection: close; SIGKILL to the daemon (PM2's God), "
+              "then `resurrect` as soon as no old worker is left (at most 3 s): nothing brings the apps back by itself "
+              "in either product today (#13); failed = non-2xx + socket errors")
+    app = os.path.join(ctx.apps, "hello.js")
+
+    def body(p, rnd):
+        k = p.key
+        port = free_port()
+        p.start(app, name="web", instances=2, env={"PORT": port})
+        wait_cluster_ready(ctx, p, "web", 2, port)
+        p.cli("save")
+        workers = [a["pid"] for a in p.jlist() if a.get("name") == "web"]
+        w = Wrk(port, 2, 16, 300, True, ctx.tracker)
+        try:
+            time.sleep(1.0)
+            daemon = p.daemon_pid()
+            t_kill = time.perf_counter()
+            os.kill(daemon, signal.SIGKILL)
+            try:
+                wait_until("the old workers gone", lambda: not any(procs.alive(x) for x in workers), 3, 0.01)
+            except Timeout:
+                pass
+            R.add(f"dc-alive/{k}", sum(1 for x in workers if procs.alive(x)), round=rnd)
+            ctx.tracker.kill_leftovers(k)  # survivors would hold the port against the resurrected list
+            p.cli("resurrect")
+            wait_until(f"HTTP 200 on port {port}", lambda: http_ok(port, 0.2), 20, 0.005)
+            R.add(f"dc-back/{k}", (time.perf_counter() - t_kill) * 1000.0, round=rnd)
+            r = w.stop()
+            w = None
+            R.add(f"dc-failed/{k}", r["non2xx"] + r["socket_errors"], round=rnd, requests=r["requests"])
+        finally:
+            if w is not None:
+                w.abort()
+
+    for_rounds(ctx, "daemoncrash", body, lambda k: [f"dc-alive/{k}", f"dc-failed/{k}", f"dc-back/{k}"])
+
+
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
 # time budget keeps in reserve for the scenarios still to come.
 ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15,
-                    "stall": 120, "runtime": 10}
+                    "stall": 120, "runtime": 10, "daemoncrash": 15}
 
 SCENARIOS = {
     "fleet": fleet,
@@ -782,7 +829,9 @@ SCENARIOS = {
     "worker": worker,
     "stall": stall,
     "runtime": runtime,
+    "daemoncrash": daemoncrash,
 }
 ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
            "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker",
-           "jlist": "stall", "scale": "stall", "entrypoint": "runtime", "container": "runtime"}
+           "jlist": "stall", "scale": "stall", "entrypoint": "runtime", "container": "runtime",
+           "survival": "daemoncrash"}
