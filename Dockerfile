@@ -18,7 +18,7 @@
 FROM debian:12-slim AS build
 
 # The build dependencies of scripts/setup.sh, without its test, fuzz and lint tools.
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libncurses-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY . /src

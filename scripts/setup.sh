@@ -4,12 +4,13 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-          libfmt-dev libgtest-dev libgmock-dev zlib1g-dev python3 curl procps ccache
+          libfmt-dev libncurses-dev libgtest-dev libgmock-dev zlib1g-dev python3 curl procps ccache
           clang-14 libfuzzer-14-dev  # the fuzz targets (scripts/fuzz.sh, ctest -L fuzz)
           clang-format-14 clang-tidy-14  # scripts/lint.sh
           systemd  # systemd-analyze verify of the unit `drove startup` writes (tests)
           zsh man-db  # the installed zsh completion and drove.1 are loaded and rendered (tests)
-          python3-yaml)  # deploy/check.sh parses the Kubernetes manifests
+          python3-yaml  # deploy/check.sh parses the Kubernetes manifests
+          tmux)  # drove monit is driven in a real terminal (tests)
 # Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 

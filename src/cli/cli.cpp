@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "cli/completion.hpp"
 #include "cli/inspect.hpp"
+#include "cli/monit.hpp"
 #include "cli/render.hpp"
 #include "cli/secret_mask.hpp"
 #include "cli/startup.hpp"
@@ -245,6 +246,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   update->alias("updatePM2");
   auto* ping = app.add_subcommand("ping", "start the daemon if needed and check it answers");
   auto* events = app.add_subcommand("events", "stream the daemon's events and apps' messages (JSON lines)");
+  auto* monit = app.add_subcommand("monit", "terminal dashboard: processes, CPU/memory history, logs, actions");
+  monit->alias("dashboard")->alias("dash");
   StartupOptions startup_options;
   auto add_startup = [&](const std::string& name, const std::string& help) {
     auto* sub = app.add_subcommand(name, help);
@@ -414,12 +417,11 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
     if (*ping) {
       Client client = Client::connect(home);
       auto reply = client.call("ping");
-      reply["cli_version"] = DROVE_VERSION;
+      reply["cli_version"] = DROVE_VERSION;  // the client warned on stderr if they differ
       std::puts(reply.dump().c_str());
-      if (auto warning = version_mismatch(DROVE_VERSION, reply); !warning.empty())
-        std::fprintf(stderr, "[drove] %s\n", warning.c_str());
       return 0;
     }
+    if (*monit) return cmd_monit(home);
     if (*events) {
       Client client = Client::connect(home);
       client.call("subscribe", {{"events", true}});

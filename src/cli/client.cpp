@@ -153,8 +153,8 @@ nlohmann::json Client::call(const std::string& method, const nlohmann::json& par
       daemon_version_ = reply.value("version", "");
       if (daemon_version_ != DROVE_VERSION) {
         std::fprintf(stderr,
-                     "[drove] the running daemon is version %s, this CLI is %s: run `drove kill` and retry to use the "
-                     "new version\n",
+                     "[drove] the running daemon is version %s, this CLI is %s: `drove update` hands the apps to "
+                     "this binary's daemon\n",
                      daemon_version_.c_str(), DROVE_VERSION);
       }
     }
@@ -163,6 +163,43 @@ nlohmann::json Client::call(const std::string& method, const nlohmann::json& par
       throw UserError(e.value("message", "unknown error"));
     }
     return reply.value("result", nlohmann::json());
+  }
+}
+
+long Client::send(const std::string& method, const nlohmann::json& params) {
+  const long id = next_id_++;
+  std::string line =
+      nlohmann::json{{"id", id}, {"method", method}, {"params", params}, {"version", DROVE_VERSION}}.dump();
+  line.push_back('\n');
+  for (size_t off = 0; off < line.size();) {
+    const ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw UserError(std::string("lost the connection to the drove daemon while sending '") + method +
+                      "': " + std::strerror(n < 0 ? errno : EPIPE));
+    }
+    off += static_cast<size_t>(n);
+  }
+  return id;
+}
+
+std::optional<nlohmann::json> Client::poll_message() {
+  for (;;) {
+    if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+      auto message = nlohmann::json::parse(std::string_view(buffer_).substr(0, nl), nullptr, false);
+      buffer_.erase(0, nl + 1);
+      return message;
+    }
+    if (eof_) return std::nullopt;
+    char chunk[65536];
+    const ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::nullopt;
+    if (n <= 0) {
+      eof_ = true;
+      return std::nullopt;
+    }
+    buffer_.append(chunk, static_cast<size_t>(n));
   }
 }
 

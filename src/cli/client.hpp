@@ -31,6 +31,14 @@ class Client {
   // Reads the next pushed line (events, log lines) after a subscribe; nullopt at EOF.
   std::optional<nlohmann::json> next_message();
 
+  // Without waiting (`drove monit`): send() writes a request and returns its id; its reply
+  // comes through poll_message(), which returns a line already received, or reads what the
+  // socket holds now and returns nullopt when no whole line is there. eof(): the daemon hung up.
+  long send(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
+  std::optional<nlohmann::json> poll_message();
+  [[nodiscard]] bool eof() const { return eof_; }
+  [[nodiscard]] int fd() const { return fd_.get(); }
+
   [[nodiscard]] const std::string& daemon_version() const { return daemon_version_; }
 
  private:
@@ -43,6 +51,7 @@ class Client {
   std::string daemon_version_;
   bool version_checked_ = false;
   std::string lost_reason_;  // why the last read failed (strerror), "" for an orderly close
+  bool eof_ = false;
 };
 
 }  // namespace drove::cli

@@ -21,7 +21,7 @@ std::string render_describe(const nlohmann::json& process, bool colour);
 // `drove --version`: this binary's version, then the running daemon's (when one runs), and
 // what to do when they differ (after an upgrade the old daemon keeps running until replaced).
 std::string render_versions(const std::string& cli_version, const nlohmann::json& daemon_ping);
-// The same warning alone ("" when the versions agree), for `drove ping`.
+// The difference alone ("" when the versions agree).
 std::string version_mismatch(const std::string& cli_version, const nlohmann::json& daemon_ping);
 
 std::string format_bytes(std::uint64_t bytes);  // "31.2mb", as PM2
