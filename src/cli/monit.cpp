@@ -170,8 +170,9 @@ class Monit {
 
   void draw_list(int width) {
     attron(A_BOLD);
-    put(1, 0, fmt::format("{:>3} {:<16} {:<9} {:>6} {:>8} {:>3}  cpu", "id", "name", "status", "cpu", "mem",
-                          ascii_ ? "rst" : "↺"),
+    put(1, 0,
+        fmt::format("{:>3} {:<16} {:<9} {:>6} {:>8} {:>3}  cpu", "id", "name", "status", "cpu", "mem",
+                    ascii_ ? "rst" : "↺"),
         width);
     attroff(A_BOLD);
     const auto& instances = model_.instances();

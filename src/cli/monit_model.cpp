@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 namespace drove::cli {
 
@@ -57,9 +58,7 @@ void MonitModel::add_log(const nlohmann::json& event) {
   if (lines.size() > kLogLines) lines.pop_front();
 }
 
-const MonitInstance* MonitModel::selected() const {
-  return instances_.empty() ? nullptr : &instances_[selected_];
-}
+const MonitInstance* MonitModel::selected() const { return instances_.empty() ? nullptr : &instances_[selected_]; }
 
 void MonitModel::move_selection(int delta) {
   if (instances_.empty()) return;
@@ -109,7 +108,7 @@ std::string sparkline(const std::vector<double>& values, std::size_t width, doub
   for (std::size_t pad = shown; pad < width; ++pad) out += ' ';
   for (std::size_t n = values.size() - shown; n < values.size(); ++n) {
     const double ratio = max > 0 ? std::clamp(values[n] / max, 0.0, 1.0) : 0.0;
-    const auto level = static_cast<std::size_t>(ratio * 7.0 + 0.5);
+    const auto level = static_cast<std::size_t>(std::lround(ratio * 7.0));
     if (ascii) {
       out += kAscii[level];
     } else {

@@ -54,8 +54,8 @@ bool has_tmux() { return ::access("/usr/bin/tmux", X_OK) == 0; }
 TEST(Monit, ShowsTheAppsRestartsOneByKeyAndLeavesACleanTerminal) {
   if (!has_tmux()) GTEST_SKIP() << "tmux not installed (scripts/setup.sh installs it)";
   DroveHome home;
-  write_file(home.scratch() + "/ticker.sh", "#!/bin/sh\nn=0\nwhile true; do n=$((n+1)); echo \"tick $n\"; sleep 0.1; done\n",
-             true);
+  write_file(home.scratch() + "/ticker.sh",
+             "#!/bin/sh\nn=0\nwhile true; do n=$((n+1)); echo \"tick $n\"; sleep 0.1; done\n", true);
   ASSERT_EQ(home.drove({"start", home.scratch() + "/ticker.sh", "--name", "ticker", "-i", "2"}).exit_code, 0);
   const auto pids = home.wait_online("ticker", 2);
 
