@@ -246,6 +246,7 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   update->alias("updatePM2");
   auto* ping = app.add_subcommand("ping", "start the daemon if needed and check it answers");
   auto* events = app.add_subcommand("events", "stream the daemon's events and apps' messages (JSON lines)");
+  auto* metrics = app.add_subcommand("metrics", "the daemon's and the apps' figures, Prometheus text format");
   auto* monit = app.add_subcommand("monit", "terminal dashboard: processes, CPU/memory history, logs, actions");
   monit->alias("dashboard")->alias("dash");
   StartupOptions startup_options;
@@ -422,6 +423,12 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       return 0;
     }
     if (*monit) return cmd_monit(home);
+    if (*metrics) {
+      Client client = Client::connect(home);
+      const std::string text = client.call("metrics").value("text", "");
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      return 0;
+    }
     if (*events) {
       Client client = Client::connect(home);
       client.call("subscribe", {{"events", true}});

@@ -1,6 +1,11 @@
 #include "daemon/methods.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
 
 #include <map>
 
@@ -9,6 +14,7 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
+#include "daemon/metrics_text.hpp"
 #include "daemon/process_json.hpp"
 #include "process/exit_status.hpp"
 #include "state/dump.hpp"
@@ -16,6 +22,51 @@
 
 namespace drove::daemon {
 namespace {
+
+// `drove metrics`: the daemon's own figures read now, the instances' from their last sample.
+std::string metrics_now(MethodContext& ctx) {
+  DaemonFigures daemon{.version = DROVE_VERSION, .pid = ::getpid()};
+  long pages = 0;
+  if (std::FILE* statm = std::fopen("/proc/self/statm", "re")) {
+    long size = 0;
+    if (std::fscanf(statm, "%ld %ld", &size, &pages) != 2) pages = 0;
+    std::fclose(statm);
+  }
+  daemon.resident_bytes = static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::error_code ignored;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ignored);
+       it != std::filesystem::directory_iterator(); it.increment(ignored)) {
+    ++daemon.open_fds;
+  }
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+    daemon.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  }
+  if (ctx.loop_meter != nullptr) {
+    const auto loop = ctx.loop_meter->to_json();
+    daemon.loop_turns = loop.value("turns", std::uint64_t{0});
+    daemon.loop_recent_longest_turn_seconds = loop.value("recent_longest_turn_ms", 0.0) / 1000.0;
+  }
+  daemon.contained_errors = contained_exceptions().load(std::memory_order_relaxed);
+
+  std::vector<supervisor::ProcessView> processes;
+  std::vector<ListenerFigures> listeners;
+  std::set<const supervisor::App*> apps;
+  for (const supervisor::Instance* instance : ctx.supervisor.instances()) {
+    processes.push_back(ctx.supervisor.row(*instance));
+    const supervisor::App* app = instance->app;
+    if (app->primary == nullptr || !apps.insert(app).second) continue;
+    for (const auto& server : app->primary->describe().value("servers", nlohmann::json::array())) {
+      listeners.push_back({.app = app->spec.name,
+                           .namespace_name = app->spec.namespace_name,
+                           .address = server.value("address", ""),
+                           .port = server.value("port", 0),
+                           .accepted = server.value("accepted", std::uint64_t{0})});
+    }
+  }
+  return metrics_text(processes, listeners, daemon, wall_ms());
+}
 
 using supervisor::Instance;
 using supervisor::InstanceState;
@@ -186,6 +237,8 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
                   {"paused", ctx.supervisor.logs().subscribers_under_pressure()}}},
                 {"loop",
                  ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)}});
+    } else if (m == "metrics") {
+      reply.ok({{"text", metrics_now(ctx)}});
     } else if (m == "list") {
       // Built here; serialised on a pool thread (1,000 instances: hundreds of kilobytes).
       if (p.value("shared", false))

@@ -1,0 +1,114 @@
+// Prometheus text exposition; see metrics_text.hpp.
+#include "daemon/metrics_text.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <utility>
+
+namespace drove::daemon {
+namespace {
+
+// Families in the order they were declared, each with its samples.
+class Exposition {
+ public:
+  void family(const std::string& name, const char* type, const char* help) {
+    order_.push_back(name);
+    families_[name] = {fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type), ""};
+  }
+  void sample(const std::string& name, const std::string& labels, double value) {
+    auto& body = families_.at(name).second;
+    body += name;
+    if (!labels.empty()) body += "{" + labels + "}";
+    body += " " + fmt::format("{}", value) + "\n";
+  }
+  [[nodiscard]] std::string text() const {
+    std::string out;
+    for (const auto& name : order_) {
+      const auto& [head, body] = families_.at(name);
+      out += head + body;
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> order_;
+  std::map<std::string, std::pair<std::string, std::string>> families_;
+};
+
+std::string label(const char* name, const std::string& value) {
+  return fmt::format("{}=\"{}\"", name, escape_label_value(value));
+}
+
+}  // namespace
+
+std::string escape_label_value(const std::string& value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
+                         const std::vector<ListenerFigures>& listeners, const DaemonFigures& daemon,
+                         std::int64_t now_ms) {
+  Exposition e;
+  e.family("drove_daemon_info", "gauge", "The drove daemon: its version and pid (always 1).");
+  e.sample("drove_daemon_info", label("version", daemon.version) + "," + label("pid", std::to_string(daemon.pid)), 1);
+  e.family("drove_daemon_resident_memory_bytes", "gauge", "The daemon's resident memory.");
+  e.sample("drove_daemon_resident_memory_bytes", "", static_cast<double>(daemon.resident_bytes));
+  e.family("drove_daemon_open_fds", "gauge", "Descriptors the daemon holds (several per app).");
+  e.sample("drove_daemon_open_fds", "", static_cast<double>(daemon.open_fds));
+  e.family("drove_daemon_cpu_seconds_total", "counter", "CPU time the daemon used (user + system).");
+  e.sample("drove_daemon_cpu_seconds_total", "", daemon.cpu_seconds);
+  e.family("drove_daemon_loop_turns_total", "counter", "Turns of the daemon's event loop.");
+  e.sample("drove_daemon_loop_turns_total", "", static_cast<double>(daemon.loop_turns));
+  e.family("drove_daemon_loop_longest_turn_seconds", "gauge",
+           "The longest turn of the daemon's event loop in the last minute: how long anything waited for it.");
+  e.sample("drove_daemon_loop_longest_turn_seconds", "", daemon.loop_recent_longest_turn_seconds);
+  e.family("drove_daemon_contained_errors_total", "counter",
+           "Internal errors the daemon contained at its event-loop barrier (non-zero: a bug worth reporting).");
+  e.sample("drove_daemon_contained_errors_total", "", static_cast<double>(daemon.contained_errors));
+
+  e.family("drove_process_up", "gauge", "1 when the instance is online (serving), else 0.");
+  e.family("drove_process_state", "gauge", "The instance's state, as a label (always 1).");
+  e.family("drove_process_cpu_percent", "gauge", "CPU of the instance's whole process tree, last sample (100 = a core).");
+  e.family("drove_process_memory_bytes", "gauge", "Resident memory of the instance's whole process tree, last sample.");
+  e.family("drove_process_restarts_total", "counter", "Restarts of the instance (PM2's restart_time).");
+  e.family("drove_process_uptime_seconds", "gauge", "Time since the instance's current process started.");
+  for (const auto& p : processes) {
+    const std::string labels = label("app", p.name) + "," + label("namespace", p.namespace_name) + "," +
+                               label("instance", std::to_string(p.id)) + "," + label("pid", std::to_string(p.pid));
+    const bool online = p.state == supervisor::InstanceState::online;
+    e.sample("drove_process_up", labels, online ? 1 : 0);
+    e.sample("drove_process_state", labels + "," + label("state", supervisor::to_string(p.state)), 1);
+    e.sample("drove_process_cpu_percent", labels, p.cpu_percent);
+    e.sample("drove_process_memory_bytes", labels, static_cast<double>(p.memory_bytes));
+    e.sample("drove_process_restarts_total", labels, p.restart_time);
+    const bool running = p.pid > 0 && p.started_at_ms > 0;
+    e.sample("drove_process_uptime_seconds", labels,
+             running ? static_cast<double>(now_ms - p.started_at_ms) / 1000.0 : 0.0);
+  }
+
+  e.family("drove_cluster_accepted_connections_total", "counter",
+           "Connections the daemon accepted on a cluster app's listening socket and handed to a worker "
+           "(round-robin and least-connections; 0 where workers accept themselves).");
+  for (const auto& l : listeners) {
+    e.sample("drove_cluster_accepted_connections_total",
+             label("app", l.app) + "," + label("namespace", l.namespace_name) + "," + label("address", l.address) +
+                 "," + label("port", std::to_string(l.port)),
+             static_cast<double>(l.accepted));
+  }
+  return e.text();
+}
+
+}  // namespace drove::daemon

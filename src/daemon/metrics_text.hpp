@@ -1,0 +1,46 @@
+// The daemon's figures in Prometheus's text exposition format (version 0.0.4): what
+// `drove metrics` prints, for a node_exporter textfile collector, a scrape through a wrapper,
+// or a look by hand. Families are written whole (HELP, TYPE, then every sample), label values
+// escaped as the format requires. Built on the loop from values already sampled (no /proc read
+// per instance here).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "supervisor/process_view.hpp"
+
+namespace drove::daemon {
+
+struct DaemonFigures {
+  std::string version;
+  pid_t pid = 0;
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t open_fds = 0;
+  double cpu_seconds = 0;
+  std::uint64_t loop_turns = 0;
+  double loop_recent_longest_turn_seconds = 0;  // the last minute's longest turn
+  std::uint64_t contained_errors = 0;
+};
+
+// A cluster app's listening socket and the connections the daemon accepted on it (round-robin,
+// least-connections: the daemon is the accept path).
+struct ListenerFigures {
+  std::string app;
+  std::string namespace_name;
+  std::string address;
+  int port = 0;
+  std::uint64_t accepted = 0;
+};
+
+std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
+                         const std::vector<ListenerFigures>& listeners, const DaemonFigures& daemon,
+                         std::int64_t now_ms);
+
+// A label value as the format wants it: \ " and newline escaped.
+std::string escape_label_value(const std::string& value);
+
+}  // namespace drove::daemon

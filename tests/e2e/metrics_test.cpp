@@ -1,0 +1,66 @@
+// `drove metrics`: Prometheus's own checker accepts it (promtool check metrics, Debian package
+// prometheus), every instance of `jlist` is there with its pid, and the round-robin listener's
+// accepted connections count.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "harness.hpp"
+
+namespace drove::e2e {
+namespace {
+
+TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web \"quoted\"", "-i", "2"},
+                       {{"PORT", std::to_string(port)}})
+                .exit_code,
+            0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/worker.py"), "--name", "worker"}).exit_code, 0);
+  const auto web = home.wait_online("web \"quoted\"", 2);
+  const auto worker = home.wait_online("worker", 1);
+  for (int i = 0; i < 3; ++i) ASSERT_NE(http_get(port).find("pid "), std::string::npos);
+
+  auto r = home.drove({"metrics"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string& text = r.out;
+  for (pid_t pid : web) {
+    EXPECT_NE(text.find("drove_process_up{app=\"web \\\"quoted\\\"\",namespace=\"default\",instance=\"" +
+                        std::to_string(pid == web[0] ? 0 : 1) + "\",pid=\"" + std::to_string(pid) + "\"} 1\n"),
+              std::string::npos)
+        << text;
+  }
+  EXPECT_NE(text.find("drove_process_restarts_total{app=\"worker\",namespace=\"default\",instance=\"2\",pid=\"" +
+                      std::to_string(worker[0]) + "\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("drove_process_state{app=\"worker\",namespace=\"default\",instance=\"2\",pid=\"" +
+                      std::to_string(worker[0]) + "\",state=\"online\"} 1\n"),
+            std::string::npos)
+      << text;
+  // Three requests through the daemon's round-robin accept path.
+  EXPECT_NE(text.find("drove_cluster_accepted_connections_total{app=\"web \\\"quoted\\\"\",namespace=\"default\","),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("drove_cluster_accepted_connections_total{app=\"web \\\"quoted\\\"\",namespace=\"default\","
+                      "address=\"\",port=\"" +
+                      std::to_string(port) + "\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("drove_daemon_info{version=\"" + std::string(DROVE_TEST_VERSION) + "\",pid=\"" +
+                      std::to_string(*home.daemon_pid()) + "\"} 1\n"),
+            std::string::npos)
+      << text;
+
+  if (::access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool not installed (Debian package prometheus)";
+  const std::string file = home.scratch() + "/metrics.prom";
+  write_file(file, text);
+  auto check = run_program({"/bin/sh", "-c", "/usr/bin/promtool check metrics < '" + file + "'"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_EQ(check.out + check.err, "") << "promtool's lint found problems";
+}
+
+}  // namespace
+}  // namespace drove::e2e

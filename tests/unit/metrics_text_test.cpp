@@ -1,0 +1,44 @@
+// drove metrics' exposition: families whole (HELP and TYPE once, then every sample), label
+// values escaped, states and uptime as documented.
+#include "daemon/metrics_text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace drove::daemon {
+namespace {
+
+TEST(MetricsText, FamiliesAreWholeAndLabelValuesEscaped) {
+  EXPECT_EQ(escape_label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  supervisor::ProcessView up{.id = 0, .name = "api", .namespace_name = "prod", .pid = 10,
+                             .state = supervisor::InstanceState::online, .restart_time = 3,
+                             .started_at_ms = 1000, .cpu_percent = 12.5, .memory_bytes = 2048};
+  supervisor::ProcessView down{.id = 1, .name = "api", .namespace_name = "prod", .pid = 0,
+                               .state = supervisor::InstanceState::stopped};
+  const std::string text =
+      metrics_text({up, down}, {{.app = "api", .namespace_name = "prod", .address = "", .port = 80, .accepted = 7}},
+                   {.version = "9.9.9", .pid = 42, .resident_bytes = 4096}, 61000);
+  const std::string labels0 = R"(app="api",namespace="prod",instance="0",pid="10")";
+  const std::string labels1 = R"(app="api",namespace="prod",instance="1",pid="0")";
+  EXPECT_NE(text.find("# TYPE drove_process_up gauge\ndrove_process_up{" + labels0 + "} 1\ndrove_process_up{" +
+                      labels1 + "} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("drove_process_state{" + labels1 + ",state=\"stopped\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("drove_process_restarts_total{" + labels0 + "} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("drove_process_uptime_seconds{" + labels0 + "} 60\n"), std::string::npos);
+  EXPECT_NE(text.find("drove_process_uptime_seconds{" + labels1 + "} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("drove_process_cpu_percent{" + labels0 + "} 12.5\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(drove_cluster_accepted_connections_total{app="api",namespace="prod",address="",port="80"} 7)"),
+            std::string::npos);
+  EXPECT_NE(text.find("drove_daemon_info{version=\"9.9.9\",pid=\"42\"} 1\n"), std::string::npos);
+  // Every family's HELP comes once, right before its TYPE.
+  std::size_t helps = 0;
+  for (std::size_t at = text.find("# HELP "); at != std::string::npos; at = text.find("# HELP ", at + 1)) ++helps;
+  std::size_t types = 0;
+  for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++types;
+  EXPECT_EQ(helps, types);
+  EXPECT_EQ(helps, 14u);
+}
+
+}  // namespace
+}  // namespace drove::daemon
