@@ -81,7 +81,8 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
 
   e.family("drove_process_up", "gauge", "1 when the instance is online (serving), else 0.");
   e.family("drove_process_state", "gauge", "The instance's state, as a label (always 1).");
-  e.family("drove_process_cpu_percent", "gauge", "CPU of the instance's whole process tree, last sample (100 = a core).");
+  e.family("drove_process_cpu_percent", "gauge",
+           "CPU of the instance's whole process tree, last sample (100 = a core).");
   e.family("drove_process_memory_bytes", "gauge", "Resident memory of the instance's whole process tree, last sample.");
   e.family("drove_process_restarts_total", "counter", "Restarts of the instance (PM2's restart_time).");
   e.family("drove_process_uptime_seconds", "gauge", "Time since the instance's current process started.");

@@ -9,11 +9,17 @@ namespace {
 
 TEST(MetricsText, FamiliesAreWholeAndLabelValuesEscaped) {
   EXPECT_EQ(escape_label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
-  supervisor::ProcessView up{.id = 0, .name = "api", .namespace_name = "prod", .pid = 10,
-                             .state = supervisor::InstanceState::online, .restart_time = 3,
-                             .started_at_ms = 1000, .cpu_percent = 12.5, .memory_bytes = 2048};
-  supervisor::ProcessView down{.id = 1, .name = "api", .namespace_name = "prod", .pid = 0,
-                               .state = supervisor::InstanceState::stopped};
+  supervisor::ProcessView up{.id = 0,
+                             .name = "api",
+                             .namespace_name = "prod",
+                             .pid = 10,
+                             .state = supervisor::InstanceState::online,
+                             .restart_time = 3,
+                             .started_at_ms = 1000,
+                             .cpu_percent = 12.5,
+                             .memory_bytes = 2048};
+  supervisor::ProcessView down{
+      .id = 1, .name = "api", .namespace_name = "prod", .pid = 0, .state = supervisor::InstanceState::stopped};
   const std::string text =
       metrics_text({up, down}, {{.app = "api", .namespace_name = "prod", .address = "", .port = 80, .accepted = 7}},
                    {.version = "9.9.9", .pid = 42, .resident_bytes = 4096}, 61000);
