@@ -10,8 +10,7 @@ packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml
           systemd  # systemd-analyze verify of the unit `drove startup` writes (tests)
           zsh man-db  # the installed zsh completion and drove.1 are loaded and rendered (tests)
           python3-yaml  # deploy/check.sh parses the Kubernetes manifests
-          tmux  # drove monit is driven in a real terminal (tests)
-          prometheus)  # promtool check metrics validates `drove metrics` (tests)
+          tmux)  # drove monit is driven in a real terminal (tests)
 # Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 
@@ -25,5 +24,18 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# promtool (`promtool check metrics` validates `drove metrics` in the tests) comes from Debian's
+# prometheus package, unpacked into a cache, not installed: installing it would enable and start
+# a Prometheus server on this machine (and recommend exporters listening on ports).
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/drove/tools"
+if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$tools/usr/bin/promtool" ]; then
+  echo "[setup] unpacking promtool from Debian's prometheus package into $tools"
+  download=$(mktemp -d)
+  mkdir -p "$tools"
+  (cd "$download" && apt-get download -qq -o APT::Sandbox::User=root prometheus >/dev/null &&
+     dpkg-deb -x prometheus_*.deb "$tools")
+  rm -rf "$download"
 fi
 echo "[setup] dependencies present"
