@@ -16,7 +16,7 @@ namespace {
 // it would start a Prometheus server on the machine).
 std::string find_promtool() {
   for (const char* dir : {"/usr/bin", "/usr/local/bin"}) {
-    const std::string path = std::string(dir) + "/promtool";
+    std::string path = std::string(dir) + "/promtool";
     if (::access(path.c_str(), X_OK) == 0) return path;
   }
   const char* cache = std::getenv("XDG_CACHE_HOME");
