@@ -120,20 +120,7 @@ std::optional<std::string> Client::read_line() {
 }
 
 nlohmann::json Client::call(const std::string& method, const nlohmann::json& params) {
-  const long id = next_id_++;
-  std::string line =
-      nlohmann::json{{"id", id}, {"method", method}, {"params", params}, {"version", DROVE_VERSION}}.dump();
-  line.push_back('\n');
-  for (size_t off = 0; off < line.size();) {
-    // MSG_NOSIGNAL: a daemon that hung up is an error to report, not a silent SIGPIPE death.
-    const ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      throw UserError(std::string("lost the connection to the drove daemon while sending '") + method +
-                      "': " + std::strerror(n < 0 ? errno : EPIPE));
-    }
-    off += static_cast<size_t>(n);
-  }
+  const long id = send(method, params);
   for (;;) {
     auto reply_line = read_line();
     if (!reply_line) {
@@ -172,6 +159,7 @@ long Client::send(const std::string& method, const nlohmann::json& params) {
       nlohmann::json{{"id", id}, {"method", method}, {"params", params}, {"version", DROVE_VERSION}}.dump();
   line.push_back('\n');
   for (size_t off = 0; off < line.size();) {
+    // MSG_NOSIGNAL: a daemon that hung up is an error to report, not a silent SIGPIPE death.
     const ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
