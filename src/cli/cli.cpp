@@ -229,7 +229,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   auto* env_cmd = app.add_subcommand("env", "print a process's environment and settings (pm2_env)");
   env_cmd->add_option("id", env_id)->required();
   std::string scale_name, scale_count;
-  auto* scale = app.add_subcommand("scale", "set the number of instances: N, +N or -N");
+  auto* scale = app.add_subcommand(
+      "scale", "set the number of instances: N, +N or -N (pins an autoscaled app; auto resumes autoscaling)");
   scale->add_option("name", scale_name)->required();
   scale->add_option("count", scale_count)->required();
 

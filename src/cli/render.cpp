@@ -203,6 +203,10 @@ nlohmann::json pm2_env_of(const nlohmann::json& p, const nlohmann::json& spec) {
       {"unique_id", p.value("name", "") + "-" + std::to_string(p.value("id", 0))},
   };
   pm2_env[instance_var] = p.value("index", 0);
+  if (const auto a = spec.find("autoscale"); a != spec.end() && a->is_object()) {
+    pm2_env["min_instances"] = a->value("min_instances", 1);
+    pm2_env["max_instances"] = a->value("max_instances", 1);
+  }
   if (p.contains("last_exit") && p["last_exit"].is_object()) pm2_env["exit_code"] = p["last_exit"].value("code", -1);
   return pm2_env;
 }
@@ -346,6 +350,35 @@ std::string pm2_jlist_text(const nlohmann::json& list_reply) {
   return out;
 }
 
+namespace {
+
+// describe's autoscaling rows: the bounds and target, where the signal stands, the last change.
+void add_autoscaling_rows(const nlohmann::json& a, const nlohmann::json& p,
+                          std::vector<std::pair<std::string, std::string>>& rows) {
+  const nlohmann::json settings = a.value("settings", nlohmann::json::object());
+  std::string line = fmt::format("{}..{} instances on {}, target {:g} per instance", settings.value("min_instances", 1),
+                                 settings.value("max_instances", 1), settings.value("metric", "cpu"),
+                                 settings.value("target", 0.0));
+  if (settings.value("paused", false)) {
+    line += fmt::format(" (PAUSED by `drove scale`: `drove scale {} auto` resumes)", p.value("name", ""));
+  }
+  rows.emplace_back("autoscale", line);
+  const nlohmann::json signal = a.value("signal", nlohmann::json());
+  rows.emplace_back("autoscale now", fmt::format("{} instances, {} recommended: {}", a.value("instances", 0),
+                                                 a.value("recommended", 0),
+                                                 signal.is_number() ? a.value("reason", "") : "no measurement yet"));
+  const nlohmann::json history = a.value("history", nlohmann::json::array());
+  if (!history.empty() && history.back().is_object()) {
+    const auto& last = history.back();
+    rows.emplace_back("autoscale last", fmt::format("{} {} -> {}, {} ago: {}", last.value("action", ""),
+                                                    last.value("from", 0), last.value("to", 0),
+                                                    format_uptime(wall_ms() - last.value("at", wall_ms())),
+                                                    last.value("reason", "")));
+  }
+}
+
+}  // namespace
+
 std::string render_describe(const nlohmann::json& p, bool colour) {
   const nlohmann::json spec = p.value("spec", nlohmann::json::object());
   std::vector<std::pair<std::string, std::string>> rows = {
@@ -394,6 +427,7 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
   }
   if (!p.value("last_restart_reason", "").empty())
     rows.emplace_back("last restart", p.value("last_restart_reason", ""));
+  if (const auto it = p.find("autoscaling"); it != p.end() && it->is_object()) add_autoscaling_rows(*it, p, rows);
   if (p.value("watching", false)) rows.emplace_back("watching", "yes");
   if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
     rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <type_traits>
 #include <variant>
@@ -315,5 +316,21 @@ Result<std::vector<int>> ClusterPrimary::activation_fds(const std::vector<Listen
 }
 
 void ClusterPrimary::release_slot(int slot) { table_.release_slot(slot); }
+
+std::optional<std::size_t> ClusterPrimary::waiting_connections(const std::vector<WorkerId>& workers) const {
+  std::optional<std::size_t> total;
+  for (const auto& [key, entry] : table_.entries()) {
+    const bool ours = entry->activation || std::any_of(entry->workers.begin(), entry->workers.end(), [&](WorkerId w) {
+                        return std::find(workers.begin(), workers.end(), w) != workers.end();
+                      });
+    if (!ours) continue;
+    std::size_t n = accept_queue_length(entry->listener) + router_.held_for(key);
+    for (const auto& [slot, listener] : entry->slots) n += accept_queue_length(listener);
+    total = total.value_or(0) + n;
+  }
+  if (!total) return std::nullopt;
+  for (WorkerId w : workers) *total += router_.in_flight(w);
+  return total;
+}
 
 }  // namespace drove::cluster

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -110,6 +111,12 @@ class ClusterPrimary {
   Result<std::vector<int>> activation_fds(const std::vector<ListenSpec>& specs, int slot);
   // Closes the reuseport sockets of a slot that will not come back (scale down).
   void release_slot(int slot);
+
+  // Connections waiting for these workers (autoscaling's `pending` signal): in the accept
+  // queues of the sockets they joined (and of activation sockets, which belong to one app),
+  // handed over and not yet answered, and held by the router for those keys. nullopt while no
+  // such socket is open.
+  [[nodiscard]] std::optional<std::size_t> waiting_connections(const std::vector<WorkerId>& workers) const;
 
  private:
   struct Worker {

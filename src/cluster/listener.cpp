@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -131,6 +132,15 @@ Result<Listener> open_unix(const ListenRequest& r, const BindIdentity& as) {
 nlohmann::json Listener::sockname() const {
   if (kind == SocketKind::unix_path) return nullptr;
   return ipc::make_sockname(address, family, port);
+}
+
+std::uint32_t accept_queue_length(const Listener& listener) {
+  if (listener.kind != SocketKind::tcp || !listener.fd) return 0;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(listener.fd.get(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || info.tcpi_state != TCP_LISTEN)
+    return 0;
+  return info.tcpi_unacked;
 }
 
 Status set_nonblocking(int fd) {

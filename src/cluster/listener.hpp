@@ -10,6 +10,7 @@
 #pragma once
 
 #include <optional>
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -56,6 +57,10 @@ Result<Listener> open_listener(const ListenRequest& request, const BindIdentity&
 // Removes the socket file a closed unix listener leaves at `path` (only a socket file), with
 // the app's rights like the bind that made it.
 Status remove_socket_path(const std::string& path, const BindIdentity& as = {});
+
+// Connections in a listening TCP socket's accept queue (TCP_INFO's tcpi_unacked is the queue
+// length for a socket in LISTEN state); 0 for other sockets (unix ones report none).
+std::uint32_t accept_queue_length(const Listener& listener);
 
 // Sets O_NONBLOCK on an fd we are about to hand to a Node process.
 Status set_nonblocking(int fd);

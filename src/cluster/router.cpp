@@ -189,6 +189,17 @@ void Router::drain_held() {
 
 void Router::drop_held() { held_.clear(); }
 
+std::size_t Router::held_for(const std::string& key) const {
+  std::size_t n = 0;
+  for (const Held& c : held_) n += c.key == key ? 1 : 0;
+  return n;
+}
+
+std::size_t Router::in_flight(WorkerId worker) const {
+  auto it = workers_.find(worker);
+  return it == workers_.end() ? 0 : it->second.in_flight.size();
+}
+
 void Router::on_acceptable(Route& r) {
   const SocketTable::Entry* entry = table_.find(r.key);
   if (entry == nullptr) return;

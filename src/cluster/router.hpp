@@ -95,6 +95,9 @@ class Router {
   [[nodiscard]] std::uint64_t accepted(const std::string& key) const;
   [[nodiscard]] bool accepting(const std::string& key) const;
   [[nodiscard]] std::size_t held_count() const { return held_.size(); }
+  [[nodiscard]] std::size_t held_for(const std::string& key) const;
+  // Hand-overs the worker has not answered yet (0 for an unknown worker).
+  [[nodiscard]] std::size_t in_flight(WorkerId worker) const;
   [[nodiscard]] bool census_available() const { return census_available_; }
   // routable, handed, accepted, rejected, in_flight, open_connections (none for an unknown worker).
   [[nodiscard]] nlohmann::json describe_worker(WorkerId worker) const;

@@ -24,6 +24,36 @@ enum class ExecMode { fork, cluster };
 
 enum class LogType { text, json };
 
+// What autoscaling measures (docs/cluster.md, "Autoscaling").
+enum class ScaleMetric {
+  cpu,      // CPU % of each instance's process tree, summed over the app: target is % per instance
+  pending,  // connections waiting for the app: its listeners' accept queues plus connections the
+            // daemon handed over and the worker has not yet taken (cluster apps only)
+  loadavg,  // the host's 1-minute load average (seed 002's rule): target is load per instance
+};
+
+// Autoscaling of one app between min_instances and max_instances (supervisor/autoscale.hpp
+// decides; docs/cluster.md documents each knob).
+struct Autoscale {
+  int min_instances = 1;
+  int max_instances = 1;
+  ScaleMetric metric = ScaleMetric::cpu;
+  double target = 70;                  // per instance, in the metric's unit
+  int up_step = 0;                     // instances added per decision at most; 0: what the signal asks
+  int down_step = 1;                   // instances removed per decision at most
+  std::int64_t up_cooldown_ms = 3000;  // between two scale-ups
+  // Scale down only when every recommendation of this long asked for fewer instances, and this
+  // long after the last change (the stabilisation window: hysteresis in time).
+  std::int64_t down_delay_ms = 30000;
+  bool paused = false;  // `drove scale <app> N` pinned the count; `drove scale <app> auto` resumes
+
+  bool operator==(const Autoscale&) const = default;
+};
+
+double default_scale_target(ScaleMetric metric);
+const char* to_string(ScaleMetric metric);  // "cpu" | "pending" | "loadavg"
+std::optional<ScaleMetric> parse_scale_metric(const std::string& text);
+
 struct AppSpec {
   // --- identity
   std::string name;  // list name (name_prefix/append_env_to_name applied)
@@ -46,6 +76,7 @@ struct AppSpec {
   ExecMode exec_mode = ExecMode::fork;
   LoadBalance lb = LoadBalance::round_robin;
   std::vector<ListenSpec> listen;  // sockets the daemon holds for a non-Node cluster app
+  std::optional<Autoscale> autoscale;  // set by max_instances: `instances` then starts within it
 
   // --- environment
   std::map<std::string, std::string> env;  // the app's environment: captured shell env (after
@@ -112,6 +143,8 @@ void to_json(nlohmann::json& j, const AppSpec& spec);
 void from_json(const nlohmann::json& j, AppSpec& spec);
 void to_json(nlohmann::json& j, const ListenSpec& spec);
 void from_json(const nlohmann::json& j, ListenSpec& spec);
+void to_json(nlohmann::json& j, const Autoscale& spec);
+void from_json(const nlohmann::json& j, Autoscale& spec);
 
 const char* to_string(ExecMode mode);  // "fork" | "cluster"
 

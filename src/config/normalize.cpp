@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "config/app_environment.hpp"
 #include "config/cron_syntax.hpp"
 #include "config/listen_option.hpp"
@@ -96,6 +98,41 @@ void read_name(const Reader& in, const LoadContext& context, const std::string& 
   }
 }
 
+const char* const kScaleKeys[] = {"min_instances",   "scale_metric",    "scale_target",     "scale_up_step",
+                                   "scale_down_step", "scale_up_cooldown", "scale_down_delay"};
+
+// Autoscaling is on when max_instances is set; every other knob has a default
+// (docs/cluster.md, "Autoscaling"). A knob without max_instances would do nothing: refused.
+std::optional<Autoscale> read_autoscale(const Reader& in) {
+  const RawOption* max = in.find("max_instances");
+  if (!max) {
+    for (const char* key : kScaleKeys) {
+      if (const RawOption* orphan = in.find(key)) {
+        in.fail(*orphan, "'" + orphan->written_key + "' needs 'max_instances' (autoscaling is off without it)");
+      }
+    }
+    return std::nullopt;
+  }
+  Autoscale scale;
+  scale.max_instances = static_cast<int>(*in.whole_number("max_instances", 1, 4096));
+  scale.min_instances = static_cast<int>(in.whole_number("min_instances", 1, 4096).value_or(1));
+  if (scale.min_instances > scale.max_instances) {
+    in.fail(*in.find("min_instances"), fmt::format("'min_instances' ({}) is above 'max_instances' ({})",
+                                                   scale.min_instances, scale.max_instances));
+  }
+  if (auto metric = in.text("scale_metric")) {
+    auto parsed = parse_scale_metric(*metric);
+    if (!parsed) in.fail_expected(*in.find("scale_metric"), "cpu, pending or loadavg");
+    scale.metric = *parsed;
+  }
+  scale.target = in.number("scale_target", 0, 1e6).value_or(default_scale_target(scale.metric));
+  scale.up_step = static_cast<int>(in.whole_number("scale_up_step", 0, 4096).value_or(scale.up_step));
+  scale.down_step = static_cast<int>(in.whole_number("scale_down_step", 1, 4096).value_or(scale.down_step));
+  scale.up_cooldown_ms = in.duration_ms("scale_up_cooldown").value_or(scale.up_cooldown_ms);
+  scale.down_delay_ms = in.duration_ms("scale_down_delay").value_or(scale.down_delay_ms);
+  return scale;
+}
+
 void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec) {
   const RawOption* option = in.find("instances");
   bool many = false;
@@ -111,6 +148,18 @@ void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec)
     spec.instances_requested = is_max ? "max" : std::to_string(requested);
     many = requested != 1;
   }
+  spec.autoscale = read_autoscale(in);
+  if (spec.autoscale) {
+    const Autoscale& scale = *spec.autoscale;
+    if (!option) {
+      spec.instances = scale.min_instances;  // it starts small and grows with the load
+      spec.instances_requested = std::to_string(scale.min_instances);
+    } else if (spec.instances < scale.min_instances || spec.instances > scale.max_instances) {
+      in.fail(*option, fmt::format("'{}' is {}, outside min_instances..max_instances ({}..{})", option->written_key,
+                                   spec.instances, scale.min_instances, scale.max_instances));
+    }
+    many = many || scale.max_instances > 1;
+  }
   const bool node = std::filesystem::path(spec.interpreter).filename().string().rfind("node", 0) == 0;
   spec.exec_mode = many && node ? ExecMode::cluster : ExecMode::fork;
   if (auto mode = in.text("exec_mode")) {
@@ -125,6 +174,11 @@ void read_instances(const Reader& in, const LoadContext& context, AppSpec& spec)
     auto parsed = parse_load_balance(*lb);
     if (!parsed) in.fail_expected(*in.find("lb"), "round-robin, shared, reuseport or least-connections");
     spec.lb = *parsed;
+  }
+  if (spec.autoscale && spec.autoscale->metric == ScaleMetric::pending && spec.exec_mode != ExecMode::cluster) {
+    in.fail(*in.find("scale_metric"),
+            "'scale_metric' pending counts connections waiting on the daemon's listening sockets: it needs cluster "
+            "mode (exec_mode cluster)");
   }
 }
 

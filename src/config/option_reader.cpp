@@ -1,7 +1,10 @@
 #include "config/option_reader.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include "config/units.hpp"
 
@@ -75,6 +78,25 @@ std::optional<std::int64_t> OptionReader::whole_number(const std::string& key, s
     fail_expected(*option, "between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return number;
+}
+
+std::optional<double> OptionReader::number(const std::string& key, double above, double max) const {
+  const RawOption* option = find(key);
+  if (!option) return std::nullopt;
+  std::optional<double> value;
+  if (option->value.is_number()) {
+    value = option->value.get<double>();
+  } else if (option->value.is_string()) {
+    const std::string& text = option->value.get_ref<const std::string&>();
+    char* end = nullptr;
+    const double d = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+    if (!text.empty() && end == text.c_str() + text.size()) value = d;
+  }
+  if (!value || !std::isfinite(*value)) fail_expected(*option, "a number");
+  if (*value <= above || *value > max) {
+    fail_expected(*option, fmt::format("a number above {} and at most {}", above, max));
+  }
+  return value;
 }
 
 std::optional<std::int64_t> OptionReader::duration_ms(const std::string& key) const {

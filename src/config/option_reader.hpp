@@ -26,6 +26,8 @@ class OptionReader {
   std::optional<std::string> text_or_number(const std::string& key) const;  // uid: 1000 or "www"
   std::optional<bool> flag(const std::string& key) const;                   // also "true"/"false"
   std::optional<std::int64_t> whole_number(const std::string& key, std::int64_t min, std::int64_t max) const;
+  // A finite number above `above` and at most `max` (3, 2.5 or "2.5").
+  std::optional<double> number(const std::string& key, double above, double max) const;
   std::optional<std::int64_t> duration_ms(const std::string& key) const;
   std::optional<std::int64_t> size_bytes(const std::string& key) const;
   // A string split like a shell, or an array of strings/numbers.

@@ -71,6 +71,9 @@ const std::map<std::string, Copy>& copies() {
 // What a restart keeps, whatever the command line says (PM2 drops exec_mode and instances too).
 const char* unchangeable_hint(const std::string& canonical) {
   if (canonical == "instances") return "use `scale`";
+  if (canonical == "min_instances" || canonical == "max_instances" || canonical.rfind("scale_", 0) == 0) {
+    return "delete the app and start it again with the new autoscaling options";
+  }
   if (canonical == "exec_mode") return "delete the app and start it in the other mode";
   if (canonical == "namespace" || canonical == "script" || canonical == "cwd") {
     return "delete the app and start it again";

@@ -62,6 +62,16 @@ nlohmann::json event_json(const supervisor::Event& event) {
                    out["event"] = "reload_failed";
                    out["error"] = e.error;
                  },
+                 [&out](const ev::Scaled& e) {
+                   out["event"] = "scale";
+                   out["action"] = e.action;
+                   out["from"] = e.from;
+                   out["to"] = e.to;
+                   out["metric"] = e.metric;
+                   out["value"] = e.value;
+                   out["target"] = e.target;
+                   out["reason"] = e.reason;
+                 },
              },
              event.data);
   return out;

@@ -51,6 +51,24 @@ nlohmann::json view_json(const ProcessView& v) {
   return j;
 }
 
+nlohmann::json autoscaling_json(const supervisor::App& app) {
+  if (!app.spec.autoscale) return nullptr;
+  const auto& a = app.autoscaling;
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : a.history) {
+    history.push_back({{"at", r.at_ms}, {"action", r.action}, {"from", r.from}, {"to", r.to}, {"reason", r.reason}});
+  }
+  return {{"settings", *app.spec.autoscale},
+          {"instances", app.instances.size()},
+          {"signal", a.signal.available ? nlohmann::json(a.signal.value) : nlohmann::json()},
+          {"recommended", a.recommended},
+          {"reason", a.reason},
+          {"scaling_down", a.busy},
+          {"ups", a.ups},
+          {"downs", a.downs},
+          {"history", std::move(history)}};
+}
+
 LogFileStats log_file_stats(const Supervisor& supervisor) {
   LogFileStats by_path;
   for (auto& file : supervisor.logs().stats().value("files", nlohmann::json::array()))
@@ -72,6 +90,7 @@ nlohmann::json describe_json(const Supervisor& supervisor, const Instance& insta
   }
   j["log_files"] = std::move(files);
   if (instance.app->primary) j["cluster"] = instance.app->primary->describe();
+  if (instance.app->spec.autoscale) j["autoscaling"] = autoscaling_json(*instance.app);
   return j;
 }
 
@@ -96,6 +115,7 @@ nlohmann::json list_shared_json(const Supervisor& supervisor) {
     if (added) {
       nlohmann::json entry = {{"spec", app->spec}};
       if (app->primary) entry["cluster"] = app->primary->describe();
+      if (app->spec.autoscale) entry["autoscaling"] = autoscaling_json(*app);
       apps.push_back(std::move(entry));
     }
     nlohmann::json p = describe_json(supervisor, *instance, log_files, /*with_app=*/false);

@@ -18,6 +18,9 @@ using LogFileStats = std::map<std::string, nlohmann::json>;
 nlohmann::json row_json(const supervisor::ProcessView& view);   // the table's columns
 nlohmann::json view_json(const supervisor::ProcessView& view);  // the row and the description
 
+// An autoscaled app's settings, last signal and decisions (null for other apps).
+nlohmann::json autoscaling_json(const supervisor::App& app);
+
 [[nodiscard]] LogFileStats log_file_stats(const supervisor::Supervisor& supervisor);
 
 // `describe` of one instance: its view, the messages it sent last, and, `with_app`, its app's

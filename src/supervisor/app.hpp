@@ -1,6 +1,7 @@
 // App: the instances started from one AppSpec, under one name, and its rolling-reload state.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -9,11 +10,33 @@
 
 #include "cluster/cluster_primary.hpp"
 #include "config/app_spec.hpp"
+#include "supervisor/autoscale.hpp"
 #include "supervisor/file_watcher.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/rolling_reload.hpp"
 
 namespace drove::supervisor {
+
+// One change of an autoscaled app's instance count, or a pause/resume (describe shows the last).
+struct ScaleRecord {
+  std::int64_t at_ms = 0;  // wall clock
+  std::string action;      // "up", "down", "paused", "resumed", "refused"
+  int from = 0;
+  int to = 0;
+  std::string reason;
+};
+
+// What autoscaling measured and decided for an app (autoscaling.cpp).
+struct AppAutoscaling {
+  AutoscaleMemory memory;
+  bool busy = false;  // a scale-down it asked for is still stopping its instances
+  ScaleSignal signal;
+  int recommended = 0;
+  std::string reason;                // of the last decision, held or not
+  std::deque<ScaleRecord> history;   // the last kScaleHistory changes
+  std::uint64_t ups = 0, downs = 0;  // decisions carried out
+};
+inline constexpr std::size_t kScaleHistory = 20;
 
 struct App {
   AppSpec spec;
@@ -30,6 +53,8 @@ struct App {
   std::unique_ptr<FileWatcher> watcher;
   ActionTimer watch_timer;
   bool watch_restarting = false;
+
+  AppAutoscaling autoscaling;  // with spec.autoscale
 
   [[nodiscard]] RestartPolicy restart_policy() const {
     return {spec.autorestart,

@@ -53,15 +53,26 @@ struct StartFailed {
 struct ReloadFailed {
   std::string error;
 };
+// An app-level event (Event::id is -1): autoscaling changed the instance count, or was paused
+// by a manual `scale`, or resumed; `metric`/`value`/`target` are the signal it decided on.
+struct Scaled {
+  std::string action;  // "up", "down", "paused", "resumed", "refused"
+  int from = 0;
+  int to = 0;
+  std::string metric;
+  double value = 0;
+  double target = 0;
+  std::string reason;
+};
 
 }  // namespace events
 
 using EventData =
     std::variant<events::Spawn, events::Exit, events::StateChanged, events::Listening, events::BindError,
-                 events::Message, events::Restart, events::Deleted, events::StartFailed, events::ReloadFailed>;
+                 events::Message, events::Restart, events::Deleted, events::StartFailed, events::ReloadFailed, events::Scaled>;
 
 struct Event {
-  int id = 0;              // the instance (pm_id)
+  int id = 0;              // the instance (pm_id); -1 for an event of the whole app (Scaled)
   std::string name;        // its app
   pid_t pid = 0;           // its current process, 0 if none
   std::int64_t at_ms = 0;  // wall clock

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "process/exit_status.hpp"
 #include "supervisor/output_files.hpp"
@@ -36,6 +37,32 @@ std::optional<std::string> check_user(const std::string& app, const char* field,
 
 bool is_reserved_name(const std::string& name) { return name == "all"; }
 
+namespace {
+
+// Autoscaling's bounds hold the instance count, and every knob is one the policy can use.
+std::optional<std::string> check_autoscale(const std::string& name, const AppSpec& spec) {
+  if (!spec.autoscale) return std::nullopt;
+  const Autoscale& a = *spec.autoscale;
+  if (a.min_instances < 1 || a.max_instances < a.min_instances || a.max_instances > kMaxInstancesPerApp) {
+    return fmt::format("app '{}': autoscaling needs 1 <= min_instances <= max_instances <= {}, got {}..{}", name,
+                       kMaxInstancesPerApp, a.min_instances, a.max_instances);
+  }
+  if (!std::isfinite(a.target) || a.target <= 0 || a.target > 1e6) {
+    return fmt::format("app '{}': 'scale_target' must be a number above 0 and at most 1e6", name);
+  }
+  if (a.up_step < 0 || a.up_step > kMaxInstancesPerApp || a.down_step < 1 || a.down_step > kMaxInstancesPerApp) {
+    return fmt::format("app '{}': 'scale_up_step' must be 0 to {} and 'scale_down_step' 1 to {}", name,
+                       kMaxInstancesPerApp, kMaxInstancesPerApp);
+  }
+  if (a.metric == ScaleMetric::pending && spec.exec_mode != ExecMode::cluster) {
+    return fmt::format("app '{}': 'scale_metric' pending needs cluster mode", name);
+  }
+  if (auto e = check_duration(name, "scale_up_cooldown", a.up_cooldown_ms)) return e;
+  return check_duration(name, "scale_down_delay", a.down_delay_ms);
+}
+
+}  // namespace
+
 std::optional<std::string> validate_spec(const AppSpec& spec) {
   const std::string& name = spec.name;
   if (name.empty()) return std::string("app name is empty");
@@ -61,6 +88,7 @@ std::optional<std::string> validate_spec(const AppSpec& spec) {
     return fmt::format("app '{}': 'instances' must be between 1 and {}, got {}", name, kMaxInstancesPerApp,
                        spec.instances);
   }
+  if (auto e = check_autoscale(name, spec)) return e;
   if (auto e = check_user(name, "uid", spec.uid)) return e;
   if (auto e = check_user(name, "gid", spec.gid)) return e;
   for (const auto& [field, ms] :

@@ -26,7 +26,7 @@
 namespace drove::supervisor {
 namespace {
 
-constexpr std::int64_t kSampleIntervalMs = 2000;
+constexpr std::int64_t kSampleIntervalMs = 1000;
 // max_memory_restart: how often the trees of apps with a limit are measured (PM2: 30 s). The
 // check reads /proc only when some app has a limit.
 constexpr std::int64_t kMemoryCheckIntervalMs = 1000;
@@ -157,6 +157,7 @@ CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool
     auto app = std::make_unique<App>();
     app->spec = std::move(spec);
     App* raw = app.get();
+    raw->autoscaling.memory.last_change_ms = monotonic_ms();
     raw->cron_timer.init(loop_);
     raw->watch_timer.init(loop_);
     if (holds_sockets(*raw)) create_primary(*raw);
@@ -200,6 +201,21 @@ CommandStatus Supervisor::scale(const std::string& name, const std::string& coun
   auto it = apps_.find(name);
   if (it == apps_.end()) return CommandError{ErrorCode::not_found, "app '" + name + "' not found"};
   App& app = *it->second;
+  if (count == "auto") {
+    if (!app.spec.autoscale) {
+      return CommandError{ErrorCode::invalid,
+                          "app '" + name + "' is not autoscaled (start it with --max-instances, or scale it to N)"};
+    }
+    if (app.spec.autoscale->paused) {
+      app.spec.autoscale->paused = false;
+      // The next decision starts afresh: a scale-down still waits scale_down_delay from now.
+      app.autoscaling.memory = AutoscaleMemory{.last_change_ms = monotonic_ms()};
+      const int n = static_cast<int>(app.instances.size());
+      record_scale(app, ScaleRecord{wall_ms(), "resumed", n, n, "drove scale " + name + " auto"});
+    }
+    done();
+    return Ok{};
+  }
   const int current = static_cast<int>(app.instances.size());
   int target = 0;
   try {
@@ -210,32 +226,43 @@ CommandStatus Supervisor::scale(const std::string& name, const std::string& coun
     // Any int: the cap check below refuses what is too many, naming the number asked for.
     target = static_cast<int>(std::clamp<long long>(wanted, -1, std::numeric_limits<int>::max()));
   } catch (const std::exception&) {
-    return CommandError{ErrorCode::invalid, "invalid instance count '" + count + "': expected N, +N or -N"};
+    return CommandError{ErrorCode::invalid, "invalid instance count '" + count + "': expected N, +N, -N or auto"};
   }
   if (target < 1)
     return CommandError{ErrorCode::invalid, "cannot scale '" + name + "' below 1 instance (use stop or delete)"};
   if (auto why = check_instance_caps(name, current, target, static_cast<int>(instances_.size()))) {
     return CommandError{ErrorCode::too_big, *why};
   }
+  if (app.spec.autoscale && !app.spec.autoscale->paused) {
+    // A count by hand wins until `scale <app> auto` (docs/cluster.md): autoscaling would undo it.
+    app.spec.autoscale->paused = true;
+    record_scale(app, ScaleRecord{wall_ms(), "paused", current, target, "drove scale " + name + " " + count});
+  }
+  scale_app(app, target, std::move(done));
+  return Ok{};
+}
+
+void Supervisor::scale_app(App& app, int target, Done done) {
+  const int current = static_cast<int>(app.instances.size());
   app.spec.instances = target;
   app.spec.instances_requested = std::to_string(target);
   if (target >= current) {
     for (int index : free_indexes(app, target - current)) queue_start(new_instance(app, index));
     done();
-    return Ok{};
+    return;
   }
   // As PM2: the oldest instances go (app.instances is in creation order), and their numbers
   // (NODE_APP_INSTANCE) are the first a later scale up takes again.
   std::vector<Instance*> surplus(app.instances.begin(), app.instances.begin() + (current - target));
   std::vector<int> slots;
   for (Instance* i : surplus) slots.push_back(i->index);
+  const std::string name = app.spec.name;
   remove(surplus, [this, name, slots, done = std::move(done)] {
     if (auto again = apps_.find(name); again != apps_.end() && again->second->primary) {
       for (int slot : slots) again->second->primary->release_slot(slot);
     }
     done();
   });
-  return Ok{};
 }
 
 // PM2's injectVariables: a new instance takes the lowest number no process of that name holds
@@ -541,6 +568,10 @@ void Supervisor::emit(const Instance& instance, EventData data) {
       Event{instance.id, instance.app ? instance.app->spec.name : "", instance.pid(), wall_ms(), std::move(data)});
 }
 
+void Supervisor::emit_app(const App& app, EventData data) {
+  if (event_sink_) event_sink_(Event{-1, app.spec.name, 0, wall_ms(), std::move(data)});
+}
+
 // Reading /proc costs tens of microseconds per process: with 1,000 apps a snapshot held the
 // loop for tens of milliseconds every sampling period. It is read on a pool thread; the loop only
 // adds up each instance's tree. An instance whose process changed meanwhile waits for the next.
@@ -593,6 +624,7 @@ void Supervisor::apply_sample(const process::ProcTable& table, const std::vector
     instance->last_cpu_ticks = ticks;
     instance->last_sample_mono_ms = now;
   }
+  autoscale_all();
 }
 
 std::vector<std::pair<AppSpec, bool>> Supervisor::saved_state() const {

@@ -89,7 +89,8 @@ class Supervisor {
   // Lays `update` over the environments of the apps of `instances` (used before restart/reload).
   void update_env(const std::vector<Instance*>& instances, const EnvUpdate& update);
   // Sets an app's number of instances: "N", "+N" or "-N". As PM2: scaling down removes the
-  // oldest instances; new instances take the lowest free indexes (NODE_APP_INSTANCE).
+  // oldest instances; new instances take the lowest free indexes (NODE_APP_INSTANCE). For an
+  // autoscaled app a count pins it (autoscaling paused) and "auto" resumes autoscaling.
   CommandStatus scale(const std::string& name, const std::string& count, Done done);
   // Rolling zero-downtime reload of the apps these instances belong to (see reload.cpp).
   CommandStatus reload(const std::vector<Instance*>& instances, int batch_size,
@@ -186,6 +187,15 @@ class Supervisor {
   // state is logged as an internal error and leaves the state as it is.
   void transition(Instance& instance, InstanceEvent event);
   void emit(const Instance& instance, EventData data);
+  void emit_app(const App& app, EventData data);  // an event of the whole app (id -1)
+  // scale(): the count checked, the instances added or removed.
+  void scale_app(App& app, int target, Done done);
+  // autoscaling.cpp: once per sample, each autoscaled app's signal measured and decided on.
+  void autoscale_all();
+  void autoscale(App& app, std::int64_t now_ms);
+  [[nodiscard]] ScaleSignal scale_signal(const App& app) const;
+  [[nodiscard]] bool scalable(const App& app) const;
+  void record_scale(App& app, ScaleRecord record);
   void sample();
   void read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply);
   void apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled);
