@@ -52,11 +52,28 @@ std::string metrics_now(MethodContext& ctx) {
 
   std::vector<supervisor::ProcessView> processes;
   std::vector<ListenerFigures> listeners;
+  std::vector<AutoscaleFigures> autoscaled;
   std::set<const supervisor::App*> apps;
   for (const supervisor::Instance* instance : ctx.supervisor.instances()) {
     processes.push_back(ctx.supervisor.row(*instance));
     const supervisor::App* app = instance->app;
-    if (app->primary == nullptr || !apps.insert(app).second) continue;
+    if (!apps.insert(app).second) continue;
+    if (const auto& a = app->spec.autoscale) {
+      const auto& state = app->autoscaling;
+      autoscaled.push_back({.app = app->spec.name,
+                            .namespace_name = app->spec.namespace_name,
+                            .metric = to_string(a->metric),
+                            .instances = static_cast<int>(app->instances.size()),
+                            .recommended = state.recommended,
+                            .min_instances = a->min_instances,
+                            .max_instances = a->max_instances,
+                            .target = a->target,
+                            .signal = state.signal.available ? std::optional(state.signal.value) : std::nullopt,
+                            .paused = a->paused,
+                            .ups = state.ups,
+                            .downs = state.downs});
+    }
+    if (app->primary == nullptr) continue;
     for (const auto& server : app->primary->describe().value("servers", nlohmann::json::array())) {
       listeners.push_back({.app = app->spec.name,
                            .namespace_name = app->spec.namespace_name,
@@ -65,7 +82,7 @@ std::string metrics_now(MethodContext& ctx) {
                            .accepted = server.value("accepted", std::uint64_t{0})});
     }
   }
-  return metrics_text(processes, listeners, daemon, wall_ms());
+  return metrics_text(processes, listeners, autoscaled, daemon, wall_ms());
 }
 
 using supervisor::Instance;

@@ -59,8 +59,8 @@ std::string escape_label_value(const std::string& value) {
 }
 
 std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
-                         const std::vector<ListenerFigures>& listeners, const DaemonFigures& daemon,
-                         std::int64_t now_ms) {
+                         const std::vector<ListenerFigures>& listeners, const std::vector<AutoscaleFigures>& autoscaled,
+                         const DaemonFigures& daemon, std::int64_t now_ms) {
   Exposition e;
   e.family("drove_daemon_info", "gauge", "The drove daemon: its version and pid (always 1).");
   e.sample("drove_daemon_info", label("version", daemon.version) + "," + label("pid", std::to_string(daemon.pid)), 1);
@@ -108,6 +108,31 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
              label("app", l.app) + "," + label("namespace", l.namespace_name) + "," + label("address", l.address) +
                  "," + label("port", std::to_string(l.port)),
              static_cast<double>(l.accepted));
+  }
+
+  e.family("drove_autoscale_instances", "gauge", "Instances of an autoscaled app now.");
+  e.family("drove_autoscale_recommended_instances", "gauge",
+           "The instance count the app's signal recommends (before cool-down and the scale-down delay).");
+  e.family("drove_autoscale_min_instances", "gauge", "The app's min_instances.");
+  e.family("drove_autoscale_max_instances", "gauge", "The app's max_instances.");
+  e.family("drove_autoscale_signal", "gauge",
+           "The measured signal: cpu (% summed over the app), pending (connections waiting), or loadavg.");
+  e.family("drove_autoscale_target", "gauge", "The app's scale_target, per instance, in the signal's unit.");
+  e.family("drove_autoscale_paused", "gauge", "1 while a manual `drove scale` pins the count.");
+  e.family("drove_autoscale_decisions_total", "counter", "Scale-ups and scale-downs autoscaling carried out.");
+  for (const auto& a : autoscaled) {
+    const std::string labels = label("app", a.app) + "," + label("namespace", a.namespace_name);
+    const std::string with_metric = labels + "," + label("metric", a.metric);
+    e.sample("drove_autoscale_instances", labels, a.instances);
+    e.sample("drove_autoscale_recommended_instances", labels, a.recommended);
+    e.sample("drove_autoscale_min_instances", labels, a.min_instances);
+    e.sample("drove_autoscale_max_instances", labels, a.max_instances);
+    if (a.signal) e.sample("drove_autoscale_signal", with_metric, *a.signal);
+    e.sample("drove_autoscale_target", with_metric, a.target);
+    e.sample("drove_autoscale_paused", labels, a.paused ? 1 : 0);
+    e.sample("drove_autoscale_decisions_total", labels + "," + label("direction", "up"), static_cast<double>(a.ups));
+    e.sample("drove_autoscale_decisions_total", labels + "," + label("direction", "down"),
+             static_cast<double>(a.downs));
   }
   return e.text();
 }

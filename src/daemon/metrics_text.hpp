@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,25 @@ struct ListenerFigures {
   std::uint64_t accepted = 0;
 };
 
+// An autoscaled app: its bounds, where its signal stands, and the decisions carried out.
+struct AutoscaleFigures {
+  std::string app;
+  std::string namespace_name;
+  std::string metric;  // cpu | pending | loadavg
+  int instances = 0;
+  int recommended = 0;
+  int min_instances = 0;
+  int max_instances = 0;
+  double target = 0;
+  std::optional<double> signal;  // none before the first measurement
+  bool paused = false;
+  std::uint64_t ups = 0;
+  std::uint64_t downs = 0;
+};
+
 std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
-                         const std::vector<ListenerFigures>& listeners, const DaemonFigures& daemon,
-                         std::int64_t now_ms);
+                         const std::vector<ListenerFigures>& listeners, const std::vector<AutoscaleFigures>& autoscaled,
+                         const DaemonFigures& daemon, std::int64_t now_ms);
 
 // A label value as the format wants it: \ " and newline escaped.
 std::string escape_label_value(const std::string& value);

@@ -34,6 +34,11 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
                 .exit_code,
             0);
   ASSERT_EQ(home.drove({"start", fixture("apps/worker.py"), "--name", "worker"}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/cpu_server.js"), "--name", "auto", "--max-instances", "3",
+                        "--scale-metric", "pending"},
+                       {{"PORT", std::to_string(free_tcp_port())}})
+                .exit_code,
+            0);
   const auto web = home.wait_online("web \"quoted\"", 2);
   const auto worker = home.wait_online("worker", 1);
   for (int i = 0; i < 3; ++i) ASSERT_NE(http_get(port).find("pid "), std::string::npos);
@@ -64,6 +69,14 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
                       std::to_string(port) + "\"} 0\n"),
             std::string::npos)
       << text;
+  // The autoscaled app, once its signal was measured (its listener's queue, each second).
+  EXPECT_NE(text.find("drove_autoscale_max_instances{app=\"auto\",namespace=\"default\"} 3\n"), std::string::npos)
+      << text;
+  ASSERT_TRUE(wait_until([&] {
+    return home.drove({"metrics"}).out.find(
+               "drove_autoscale_signal{app=\"auto\",namespace=\"default\",metric=\"pending\"} 0\n") !=
+           std::string::npos;
+  }));
   EXPECT_NE(text.find("drove_daemon_info{version=\"" + std::string(DROVE_TEST_VERSION) + "\",pid=\"" +
                       std::to_string(*home.daemon_pid()) + "\"} 1\n"),
             std::string::npos)

@@ -22,6 +22,17 @@ TEST(MetricsText, FamiliesAreWholeAndLabelValuesEscaped) {
       .id = 1, .name = "api", .namespace_name = "prod", .pid = 0, .state = supervisor::InstanceState::stopped};
   const std::string text =
       metrics_text({up, down}, {{.app = "api", .namespace_name = "prod", .address = "", .port = 80, .accepted = 7}},
+                   {{.app = "api",
+                     .namespace_name = "prod",
+                     .metric = "cpu",
+                     .instances = 2,
+                     .recommended = 3,
+                     .min_instances = 1,
+                     .max_instances = 4,
+                     .target = 70,
+                     .signal = 190.5,
+                     .ups = 2,
+                     .downs = 1}},
                    {.version = "9.9.9", .pid = 42, .resident_bytes = 4096}, 61000);
   const std::string labels0 = R"(app="api",namespace="prod",instance="0",pid="10")";
   const std::string labels1 = R"(app="api",namespace="prod",instance="1",pid="0")";
@@ -37,13 +48,17 @@ TEST(MetricsText, FamiliesAreWholeAndLabelValuesEscaped) {
   EXPECT_NE(text.find(R"(drove_cluster_accepted_connections_total{app="api",namespace="prod",address="",port="80"} 7)"),
             std::string::npos);
   EXPECT_NE(text.find("drove_daemon_info{version=\"9.9.9\",pid=\"42\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find(R"(drove_autoscale_signal{app="api",namespace="prod",metric="cpu"} 190.5)"), std::string::npos);
+  EXPECT_NE(text.find(R"(drove_autoscale_recommended_instances{app="api",namespace="prod"} 3)"), std::string::npos);
+  EXPECT_NE(text.find(R"(drove_autoscale_decisions_total{app="api",namespace="prod",direction="down"} 1)"),
+            std::string::npos);
   // Every family's HELP comes once, right before its TYPE.
   std::size_t helps = 0;
   for (std::size_t at = text.find("# HELP "); at != std::string::npos; at = text.find("# HELP ", at + 1)) ++helps;
   std::size_t types = 0;
   for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++types;
   EXPECT_EQ(helps, types);
-  EXPECT_EQ(helps, 14u);
+  EXPECT_EQ(helps, 22u);
 }
 
 }  // namespace
