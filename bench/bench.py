@@ -29,6 +29,7 @@ FULL = {
     "reload_ops": 3, "reload_conns": 20,
     "log_lines": 300_000, "log_timeout_s": 120,
     "appmem_settle_s": 3.0, "budget_s": 570, "stall_n": 1000,
+    "autoscale_step_s": 15, "autoscale_tail_s": 20,
 }
 QUICK = dict(FULL, rounds=1, fleet_n=20, list_runs=3, list_warmup=1, settle_s=0.5, stable_s=1.0,
              crash_samples=2, wrk_conns=20, wrk_s=1, wrk_warmup_s=1, log_lines=20_000, log_timeout_s=60,

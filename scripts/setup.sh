@@ -11,8 +11,10 @@ packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml
           zsh man-db  # the installed zsh completion and drove.1 are loaded and rendered (tests)
           python3-yaml  # deploy/check.sh parses the Kubernetes manifests
           tmux)  # drove monit is driven in a real terminal (tests)
-# Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol).
+# Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol);
+# npm installs PM2's @pm2/io for the app-metrics test (below).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -37,5 +39,13 @@ if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$tools/usr/bin/promtool" ]; 
   (cd "$download" && apt-get download -qq -o APT::Sandbox::User=root prometheus >/dev/null &&
      dpkg-deb -x prometheus_*.deb "$tools")
   rm -rf "$download"
+fi
+# @pm2/io, PM2's metrics library, for the test that shows an app's own metrics (io.metric,
+# counters) in describe, jlist, monit and drove metrics: into the same cache, never into the tree.
+npm_prefix="${XDG_CACHE_HOME:-$HOME/.cache}/drove/npm"
+if [ ! -f "$npm_prefix/node_modules/@pm2/io/package.json" ]; then
+  echo "[setup] installing @pm2/io into $npm_prefix"
+  mkdir -p "$npm_prefix"
+  npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error @pm2/io@6 >/dev/null
 fi
 echo "[setup] dependencies present"

@@ -47,6 +47,10 @@ def parse_wrk(text):
     r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
     m = re.search(r"Latency\s+([\d.]+\w+)", text)
     r["latency_avg"] = m.group(1) if m else None
+    # --latency: the distribution's percentiles, in ms.
+    for pct in ("50", "90", "99"):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        r[f"p{pct}_ms"] = float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else None
     if r["requests"] is None:
         raise CmdError(f"could not parse wrk output: {text.strip()[:200]!r}")
     return r
@@ -55,10 +59,12 @@ def parse_wrk(text):
 class Wrk:
     """One wrk run, in the background; stop() (SIGINT, wrk then prints its summary) or wait()."""
 
-    def __init__(self, port, threads, connections, duration, close, tracker):
+    def __init__(self, port, threads, connections, duration, close, tracker, latency=False):
         self.out = tempfile.TemporaryFile()
         self.duration = duration
         argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "2s"]
+        if latency:
+            argv.append("--latency")
         if close:
             argv += ["-H", "Connection: close"]
         argv.append(f"http://127.0.0.1:{port}/")
@@ -105,5 +111,5 @@ class Wrk:
             pass
 
 
-def run_wrk(port, threads, connections, duration, close, tracker):
-    return Wrk(port, threads, connections, duration, close, tracker).wait()
+def run_wrk(port, threads, connections, duration, close, tracker, latency=False):
+    return Wrk(port, threads, connections, duration, close, tracker, latency).wait()

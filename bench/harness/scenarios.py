@@ -814,10 +814,136 @@ def daemoncrash(ctx):
     for_rounds(ctx, "daemoncrash", body, lambda k: [f"dc-alive/{k}", f"dc-failed/{k}", f"dc-back/{k}"])
 
 
+# ---------------------------------------------------------------------------------------------
+# 13: a load step on a CPU-bound app: fixed 1, fixed max, autoscale (issue #17)
+
+AUTOSCALE_VARIANTS = {
+    # key: (label, -i, extra flags); drove's autoscaled variants have no PM2 counterpart
+    "fixed1": ("fixed 1 instance", 1, []),
+    "fixed4": ("fixed 4 instances", 4, []),
+    "cpu": ("autoscale 1..4 on cpu (target 70 %)", None,
+            ["--min-instances", "1", "--max-instances", "4", "--scale-up-cooldown", "2s", "--scale-down-delay", "5s"]),
+    "loadavg": ("autoscale 1..4, seed 002's load-average rule", None,
+                ["--min-instances", "1", "--max-instances", "4", "--scale-metric", "loadavg",
+                 "--scale-up-cooldown", "10s", "--scale-down-delay", "10s"]),
+}
+
+
+def autoscale(ctx):
+    S = "13 autoscale under a load step"
+    R = ctx.results
+    c = ctx.cfg
+    step_s, tail_s = c["autoscale_step_s"], c["autoscale_tail_s"]
+    seg_s = 3
+    late_segments = max(1, (step_s // seg_s) - 2)  # the segments after the first 6 s: after scale-up
+    window = step_s + tail_s
+    for v, (label, _, _) in AUTOSCALE_VARIANTS.items():
+        fixed = v.startswith("fixed")
+        pm2 = (lambda m: f"as-{m}/pm2/{v}") if fixed else (lambda m: None)
+        base = {} if fixed else {"baseline": "as-p99/drove/fixed1", "baseline_label": "drove, fixed 1 instance"}
+        R.row(S, f"{label}: throughput during the step", "req/s", "higher", f"as-rps/drove/{v}", pm2("rps"))
+        R.row(S, f"{label}: p99 latency during the step", "ms", "lower", f"as-p99/drove/{v}", pm2("p99"), **base)
+        late_base = {} if fixed else {"baseline": "as-p99late/drove/fixed1", "baseline_label": "drove, fixed 1 instance"}
+        R.row(S, f"{label}: p99 latency after the first 6 s of the step", "ms", "lower", f"as-p99late/drove/{v}",
+              pm2("p99late"), **late_base)
+        R.row(S, f"{label}: instance-seconds over the step and {tail_s} s after", "s", "lower",
+              f"as-inst/drove/{v}", pm2("inst"))
+        if not fixed:
+            R.row(S, f"{label}: step start → a 2nd instance online", "s", "lower", f"as-up/drove/{v}", None)
+            R.row(S, f"{label}: step end → back to 1 instance", "s", "lower", f"as-down/drove/{v}", None)
+            R.row(S, f"{label}: most instances during the step", "", "", f"as-peak/drove/{v}", None)
+    R.note(S, f"cpu.js burns 10 ms of CPU per request; the step is {step_s // seg_s} back-to-back runs of "
+              f"wrk -t2 -c8 --latency -d{seg_s}s with Connection: close after the app is online; a p99 is the worst "
+              "of its segments' p99s; instance-seconds are counted from jlist every 0.25 s "
+              f"over the step and the {tail_s} s after it (fixed: instances × {window} s). PM2 has no autoscaling: "
+              "its fixed runs are the reference. Failed requests (non-2xx + socket errors) are in the raw data.")
+    app = os.path.join(ctx.apps, "cpu.js")
+
+    def count(p):
+        return sum(1 for a in p.jlist() if a.get("name") == "cpu" and a.get("pm2_env", {}).get("status") == "online")
+
+    def one(p, rnd, v):
+        _, instances, extra = AUTOSCALE_VARIANTS[v]
+        if p.key == "drove" and instances == 1:
+            extra = extra + ["--exec-mode", "cluster"]  # as PM2's -i 1, and as the autoscaled runs start
+        port = free_port()
+        p.start(app, name="cpu", instances=instances, env={"PORT": port, "WORK_MS": 10}, extra=extra)
+        wait_cluster_ready(ctx, p, "cpu", instances or 1, port)
+        # The step as back-to-back wrk runs of seg_s each, so that latency is known per segment.
+        segments = []
+        failure = []
+
+        def load():
+            try:
+                for _ in range(step_s // seg_s):
+                    segments.append(run_wrk(port, 2, 8, seg_s, True, ctx.tracker, latency=True))
+            except Exception as e:  # noqa: BLE001
+                failure.append(e)
+
+        import threading
+        loader = threading.Thread(target=load, daemon=True)
+        t0 = time.monotonic()
+        loader.start()
+        samples = []  # (seconds since the step began, instances online)
+        while time.monotonic() - t0 < window:
+            samples.append((time.monotonic() - t0, count(p) if not instances else instances))
+            time.sleep(0.25)
+        loader.join(step_s + 30)
+        if failure or len(segments) != step_s // seg_s:
+            raise CmdError(f"load step failed: {short(failure[0]) if failure else 'wrk did not finish'}")
+        inst = 0.0
+        for (t1, n1), (t2, _) in zip(samples, samples[1:] + [(window, None)]):
+            inst += n1 * (min(t2, window) - t1)
+        requests = sum(r["requests"] for r in segments)
+        seconds = sum(r["seconds"] for r in segments)
+        failed = sum(r["non2xx"] + r["socket_errors"] for r in segments)
+        late = segments[len(segments) - late_segments:]
+        R.add(f"as-rps/{p.key}/{v}", requests / seconds, round=rnd, failed=failed)
+        R.add(f"as-p99/{p.key}/{v}", max(r["p99_ms"] for r in segments), round=rnd,
+              per_segment=[r["p99_ms"] for r in segments], failed=failed)
+        R.add(f"as-p99late/{p.key}/{v}", max(r["p99_ms"] for r in late), round=rnd)
+        R.add(f"as-inst/{p.key}/{v}", inst, round=rnd, samples=samples)
+        if not instances:
+            up = next((t for t, n in samples if n >= 2), None)
+            down = next((t - step_s for t, n in samples if t > step_s and n == 1), None)
+            R.add(f"as-peak/{p.key}/{v}", max(n for _, n in samples), round=rnd)
+            if up is not None:
+                R.add(f"as-up/{p.key}/{v}", up, round=rnd)
+            else:
+                R.fail(f"as-up/{p.key}/{v}", "never scaled up")
+            if down is not None:
+                R.add(f"as-down/{p.key}/{v}", down, round=rnd)
+            else:
+                R.fail(f"as-down/{p.key}/{v}", f"not back to 1 within {tail_s} s")
+        if failed:
+            R.note(S, f"{p.key} {v} round {rnd + 1}: {failed} failed requests")
+
+    def body(p, rnd):
+        for v in AUTOSCALE_VARIANTS:
+            if p.key == "pm2" and not v.startswith("fixed"):
+                continue
+            try:
+                one(p, rnd, v)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001
+                ctx.log(f"[autoscale] {p.label} {v}: failed: {short(e)}")
+                for m in ("rps", "p99", "p99late", "inst"):
+                    R.fail(f"as-{m}/{p.key}/{v}", short(e))
+            finally:
+                try:
+                    p.delete_all(timeout=60)
+                except Exception:  # noqa: BLE001
+                    pass
+
+    for_rounds(ctx, "autoscale", body, lambda k: [])
+
+
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
 # time budget keeps in reserve for the scenarios still to come.
 ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15,
-                    "stall": 120, "runtime": 10, "daemoncrash": 15}
+                    "stall": 120, "runtime": 10, "daemoncrash": 15,
+                    "autoscale": 240}
 
 SCENARIOS = {
     "fleet": fleet,
@@ -830,8 +956,9 @@ SCENARIOS = {
     "stall": stall,
     "runtime": runtime,
     "daemoncrash": daemoncrash,
+    "autoscale": autoscale,
 }
 ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
            "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker",
            "jlist": "stall", "scale": "stall", "entrypoint": "runtime", "container": "runtime",
-           "survival": "daemoncrash"}
+           "survival": "daemoncrash", "autoscaling": "autoscale"}

@@ -213,11 +213,17 @@ class Monit {
     put(3, x, fmt::format("cpu {:>6.1f}%    {}", s->cpu, sparkline(cpu, spark_width, 100.0, ascii_)), width);
     put(4, x, fmt::format("mem {:>8}   {}", format_bytes(s->memory), sparkline(mem, spark_width, 0, ascii_)), width);
     attroff(COLOR_PAIR(4));
+    // The app's own metrics (@pm2/io), one per row, as PM2's monit shows them.
+    int row = 5;
+    for (const auto& [name, value] : s->metrics) {
+      if (row >= LINES / 2) break;
+      put(row++, x, fmt::format("{}: {}", name, value), width);
+    }
     attron(A_BOLD);
-    put(6, x, "logs", width);
+    put(row + 1, x, "logs", width);
     attroff(A_BOLD);
     const auto* lines = model_.logs_of_selected();
-    const int first_row = 7;
+    const int first_row = row + 2;
     const int rows = LINES - 1 - first_row;
     if (lines == nullptr || rows <= 0) return;
     const auto shown = std::min(static_cast<std::size_t>(rows), lines->size());

@@ -32,6 +32,17 @@ void MonitModel::update(const nlohmann::json& list_reply) {
       i.started_at_ms = p.value("started_at", std::int64_t{0});
       i.cpu = p.value("cpu", 0.0);
       i.memory = p.value("memory", std::uint64_t{0});
+      if (const auto m = p.find("axm_monitor"); m != p.end() && m->is_object()) {
+        for (const auto& [name, metric] : m->items()) {
+          const nlohmann::json value = metric.is_object() ? metric.value("value", nlohmann::json()) : metric;
+          std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+          const std::string unit = metric.is_object() && metric.contains("unit") && metric["unit"].is_string()
+                                       ? metric["unit"].get<std::string>()
+                                       : "";
+          if (!unit.empty()) text += " " + unit;
+          i.metrics.emplace_back(name, std::move(text));
+        }
+      }
       i.cpu_history.push_back(i.cpu);
       i.mem_history.push_back(i.memory);
       if (i.cpu_history.size() > kHistory) i.cpu_history.pop_front();

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,8 @@ struct MonitInstance {
   std::uint64_t memory = 0;
   std::deque<double> cpu_history;         // oldest first, at most MonitModel::kHistory
   std::deque<std::uint64_t> mem_history;  // idem
+  // What the app's @pm2/io reports: name → "value unit", in name order.
+  std::vector<std::pair<std::string, std::string>> metrics;
 };
 
 // What a key asks the daemon to do (the terminal part sends it and shows the outcome).

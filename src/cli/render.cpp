@@ -181,6 +181,8 @@ nlohmann::json pm2_env_of(const nlohmann::json& p, const nlohmann::json& spec) {
       {"pm_pid_path", p.value("pid_path", "")},
       {"pm_log_path", p.value("log_path", "")},
       {"axm_options", {{"module_name", p.value("name", "")}}},
+      {"axm_monitor", p.value("axm_monitor", nlohmann::json::object())},
+      {"axm_actions", p.value("axm_actions", nlohmann::json::array())},
       {"pm_exec_path", p.value("exec_path", "")},
       {"pm_cwd", p.value("cwd", "")},
       {"exec_interpreter", p.value("interpreter", "none")},
@@ -428,6 +430,22 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
   if (!p.value("last_restart_reason", "").empty())
     rows.emplace_back("last restart", p.value("last_restart_reason", ""));
   if (const auto it = p.find("autoscaling"); it != p.end() && it->is_object()) add_autoscaling_rows(*it, p, rows);
+  // PM2's "Code metrics value": what the app's @pm2/io reports.
+  if (const auto it = p.find("axm_monitor"); it != p.end() && it->is_object()) {
+    for (const auto& [name, metric] : it->items()) {
+      const nlohmann::json value = metric.is_object() ? metric.value("value", nlohmann::json()) : metric;
+      std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      if (metric.is_object() && metric.contains("unit") && metric["unit"].is_string() &&
+          !metric["unit"].get_ref<const std::string&>().empty())
+        text += " " + metric["unit"].get<std::string>();
+      rows.emplace_back("metric " + name, text);
+    }
+  }
+  if (const auto it = p.find("axm_actions"); it != p.end() && it->is_array() && !it->empty()) {
+    std::string names;
+    for (const auto& a : *it) names += (names.empty() ? "" : ", ") + a.value("action_name", std::string());
+    rows.emplace_back("actions (drove trigger)", names);
+  }
   if (p.value("watching", false)) rows.emplace_back("watching", "yes");
   if (const auto messages = p.value("messages", nlohmann::json::array()); !messages.empty()) {
     rows.emplace_back("last message", messages.back().value("data", nlohmann::json()).dump());

@@ -100,6 +100,23 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
              running ? static_cast<double>(now_ms - p.started_at_ms) / 1000.0 : 0.0);
   }
 
+  // What the apps' @pm2/io reports (numbers and booleans; a string value has no sample).
+  e.family("drove_app_metric", "gauge",
+           "A metric the app reports through @pm2/io (io.metric, counter, meter, histogram), last value.");
+  for (const auto& p : processes) {
+    if (!p.app_metrics.is_object()) continue;
+    for (const auto& [name, metric] : p.app_metrics.items()) {
+      const nlohmann::json value = metric.is_object() ? metric.value("value", nlohmann::json()) : metric;
+      if (!value.is_number() && !value.is_boolean()) continue;
+      const std::string unit = metric.is_object() ? metric.value("unit", "") : "";
+      e.sample("drove_app_metric",
+               label("app", p.name) + "," + label("namespace", p.namespace_name) + "," +
+                   label("instance", std::to_string(p.id)) + "," + label("pid", std::to_string(p.pid)) + "," +
+                   label("metric", name) + "," + label("unit", unit),
+               value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0) : value.get<double>());
+    }
+  }
+
   e.family("drove_cluster_accepted_connections_total", "counter",
            "Connections the daemon accepted on a cluster app's listening socket and handed to a worker "
            "(round-robin and least-connections; 0 where workers accept themselves).");

@@ -9,7 +9,7 @@ using supervisor::ProcessView;
 using supervisor::Supervisor;
 
 nlohmann::json row_json(const ProcessView& v) {
-  return {{"id", v.id},
+  nlohmann::json j = {{"id", v.id},
           {"name", v.name},
           {"namespace", v.namespace_name},
           {"index", v.index},
@@ -22,6 +22,8 @@ nlohmann::json row_json(const ProcessView& v) {
           {"memory", v.memory_bytes},
           {"user", v.user},
           {"last_error", v.last_error}};
+  if (!v.app_metrics.empty()) j["axm_monitor"] = v.app_metrics;
+  return j;
 }
 
 nlohmann::json view_json(const ProcessView& v) {
@@ -44,6 +46,7 @@ nlohmann::json view_json(const ProcessView& v) {
   if (v.dropped_messages != 0) {
     j["dropped_messages"] = {{"count", v.dropped_messages}, {"last_reason", v.last_dropped_reason}};
   }
+  if (!v.app_actions.empty()) j["axm_actions"] = v.app_actions;
   if (v.last_exit) {
     j["last_exit"] = {{"code", v.last_exit->code},
                       {"signal", v.last_exit->signal ? process::signal_name(v.last_exit->signal) : ""}};

@@ -63,6 +63,10 @@ struct Run {
   std::unique_ptr<ipc::Channel> channel;         // Node's IPC channel (process.send, cluster protocol)
   std::unique_ptr<logs::InstanceOutput> output;  // its stdout/stderr pipes, drained to the logs
   std::unique_ptr<StdinWriter> stdin_writer;     // its stdin (fork mode; cluster workers: /dev/null)
+  // What the process's @pm2/io reports (app_metrics.hpp): PM2's axm_monitor and axm_actions.
+  // They belong to the process: a restart or reload starts them afresh, as PM2 does.
+  nlohmann::json axm_monitor = nlohmann::json::object();
+  nlohmann::json axm_actions = nlohmann::json::array();
 
   // Termination: the tree recorded when it began, the SIGKILL deadline, who to tell when the
   // process is reaped and its whole tree is gone.

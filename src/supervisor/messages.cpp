@@ -8,6 +8,7 @@
 #include "process/event_loop_probe.hpp"
 #include "supervisor/app_identity.hpp"
 #include "supervisor/instance_env.hpp"
+#include "supervisor/app_metrics.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::supervisor {
@@ -107,6 +108,20 @@ void Supervisor::on_app_message(Run& run, const nlohmann::json& message) {
     run.said_ready = true;
     check_ready(run);
     return;
+  }
+  if (is_axm_message(message)) {
+    // @pm2/io's reports: kept per process as PM2 keeps them, not app messages (PM2 does not
+    // broadcast them either). Its replies to actions (axm:reply) are the app's messages.
+    const std::string& type = message["type"].get_ref<const std::string&>();
+    const nlohmann::json data = message.contains("data") ? message["data"] : nlohmann::json();
+    std::optional<std::string> refused;
+    if (type == "axm:monitor") {
+      refused = merge_axm_monitor(run.axm_monitor, data);
+    } else if (type == "axm:action") {
+      refused = add_axm_action(run.axm_actions, data);
+    }
+    if (refused) on_dropped_message(instance, *refused);
+    if (type != "axm:reply") return;
   }
   instance.messages.push_back({{"at", wall_ms()}, {"data", message}});
   if (instance.messages.size() > kKeptMessages) instance.messages.pop_front();

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "config/app_spec.hpp"
 #include "process/exit_status.hpp"
 #include "supervisor/instance_state.hpp"
@@ -48,6 +50,8 @@ struct ProcessView {
   std::string last_dropped_reason;
   TreeKill tree_kill = TreeKill::pidfd;
   std::optional<process::ExitStatus> last_exit;
+  nlohmann::json app_metrics = nlohmann::json::object();  // @pm2/io's, PM2's axm_monitor shape
+  nlohmann::json app_actions = nlohmann::json::array();   // PM2's axm_actions
 };
 
 }  // namespace drove::supervisor

@@ -643,7 +643,7 @@ const char* to_string(TreeKill how) { return how == TreeKill::cgroup ? "cgroup" 
 
 ProcessView Supervisor::row(const Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
-  return {.id = instance.id,
+  ProcessView v{.id = instance.id,
           .index = instance.index,
           .name = spec.name,
           .namespace_name = spec.namespace_name,
@@ -656,6 +656,9 @@ ProcessView Supervisor::row(const Instance& instance) const {
           .memory_bytes = instance.memory_bytes,
           .user = spec.uid.value_or(""),
           .last_error = instance.last_error};
+  // @pm2/io's metrics are in the row: monit and metrics show them (most apps have none).
+  if (instance.run && !instance.run->axm_monitor.empty()) v.app_metrics = instance.run->axm_monitor;
+  return v;
 }
 
 ProcessView Supervisor::view(const Instance& instance) const {
@@ -678,6 +681,7 @@ ProcessView Supervisor::view(const Instance& instance) const {
   const bool by_cgroup = instance.run ? instance.run->cgroup != nullptr : cgroups_ != nullptr;
   v.tree_kill = by_cgroup ? TreeKill::cgroup : TreeKill::pidfd;
   v.last_exit = instance.last_exit;
+  if (instance.run) v.app_actions = instance.run->axm_actions;
   return v;
 }
 

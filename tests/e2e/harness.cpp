@@ -129,6 +129,13 @@ void write_file(const std::string& path, const std::string& text, bool executabl
   if (executable) ::chmod(path.c_str(), 0755);
 }
 
+std::string npm_cache_modules() {
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string base = cache != nullptr ? cache : home != nullptr ? std::string(home) + "/.cache" : "";
+  return base + "/drove/npm/node_modules";
+}
+
 std::string fixture(const std::string& relative) { return std::string(DROVE_FIXTURES_DIR) + "/" + relative; }
 
 DroveHome::DroveHome() {

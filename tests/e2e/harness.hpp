@@ -37,6 +37,8 @@ std::int64_t rss_kib(pid_t pid);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text, bool executable = false);
 std::string fixture(const std::string& relative);  // absolute path under tests/fixtures
+// The node_modules scripts/setup.sh installs npm packages into (PM2's @pm2/io): a NODE_PATH.
+std::string npm_cache_modules();
 
 // A private drove home: its own daemon, torn down (apps included) when the test ends.
 class DroveHome {

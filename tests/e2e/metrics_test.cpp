@@ -91,5 +91,44 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
   EXPECT_EQ(check.out + check.err, "") << "promtool's lint found problems";
 }
 
+// An app that uses PM2's @pm2/io, unchanged: its metrics reach describe, jlist (PM2's
+// pm2_env.axm_monitor and axm_actions), and drove metrics, which promtool still accepts.
+TEST(Metrics, AnAppsOwnPm2IoMetricsShowInDescribeJlistAndMetrics) {
+  const std::string node_path = npm_cache_modules();
+  ASSERT_EQ(::access((node_path + "/@pm2/io/package.json").c_str(), R_OK), 0)
+      << "@pm2/io is not installed under " << node_path << ": run scripts/setup.sh";
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", fixture("apps/pm2io_app.js"), "--name", "io"}, {{"NODE_PATH", node_path}}).exit_code,
+            0);
+  const auto pids = home.wait_online("io", 1);
+  // @pm2/io reports every second.
+  ASSERT_TRUE(wait_until([&] { return home.drove({"describe", "io"}).out.find("queue depth") != std::string::npos; }))
+      << home.drove({"describe", "io"}).out;
+  const std::string described = home.drove({"describe", "io"}).out;
+  EXPECT_NE(described.find("42 jobs"), std::string::npos) << described;
+  EXPECT_NE(described.find("ping"), std::string::npos) << described;
+  const auto processes = home.processes("io");
+  ASSERT_EQ(processes.size(), 1u);
+  const auto& env = processes[0]["pm2_env"];
+  EXPECT_EQ(env["axm_monitor"]["queue depth"]["value"], 42) << env["axm_monitor"].dump();
+  EXPECT_EQ(env["axm_monitor"]["queue depth"]["unit"], "jobs");
+  EXPECT_EQ(env["axm_monitor"]["handled"]["value"], 3);
+  bool ping = false;
+  for (const auto& action : env["axm_actions"]) ping = ping || action["action_name"] == "ping";
+  EXPECT_TRUE(ping) << env["axm_actions"].dump();
+  const auto r = home.drove({"metrics"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("drove_app_metric{app=\"io\",namespace=\"default\",instance=\"0\",pid=\"" +
+                       std::to_string(pids[0]) + "\",metric=\"queue depth\",unit=\"jobs\"} 42\n"),
+            std::string::npos)
+      << r.out;
+  // @pm2/io's reports are not app messages: `describe` shows no "last message" from them.
+  EXPECT_EQ(described.find("last message"), std::string::npos) << described;
+  const std::string promtool = find_promtool();
+  ASSERT_FALSE(promtool.empty()) << "promtool not found: run scripts/setup.sh";
+  const auto checked = run_program({promtool, "check", "metrics"}, {}, r.out);
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+}
+
 }  // namespace
 }  // namespace drove::e2e

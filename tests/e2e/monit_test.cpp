@@ -86,6 +86,26 @@ TEST(Monit, ShowsTheAppsRestartsOneByKeyAndLeavesACleanTerminal) {
   EXPECT_EQ(tmux.screen().find("drove monit |"), std::string::npos) << tmux.screen();
 }
 
+// An app's own metrics (PM2's @pm2/io), shown under the selected instance as PM2's monit does.
+TEST(Monit, ShowsTheSelectedAppsPm2IoMetrics) {
+  if (!has_tmux()) GTEST_SKIP() << "tmux not installed (scripts/setup.sh installs it)";
+  const std::string node_path = npm_cache_modules();
+  ASSERT_EQ(::access((node_path + "/@pm2/io/package.json").c_str(), R_OK), 0)
+      << "@pm2/io is not installed under " << node_path << ": run scripts/setup.sh";
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", fixture("apps/pm2io_app.js"), "--name", "io"}, {{"NODE_PATH", node_path}}).exit_code,
+            0);
+  home.wait_online("io", 1);
+  Tmux tmux(home);
+  tmux.start_monit();
+  ASSERT_TRUE(wait_until([&] {
+    const std::string s = tmux.screen();
+    return s.find("queue depth: 42 jobs") != std::string::npos && s.find("handled: 3") != std::string::npos;
+  })) << tmux.screen();
+  tmux.keys("q");
+  ASSERT_TRUE(wait_until([&] { return tmux.screen().find("EXITED 0") != std::string::npos; })) << tmux.screen();
+}
+
 TEST(Monit, SigtermEndsItWithTheTerminalRestored) {
   if (!has_tmux()) GTEST_SKIP() << "tmux not installed (scripts/setup.sh installs it)";
   DroveHome home;
