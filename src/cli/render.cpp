@@ -358,24 +358,24 @@ namespace {
 void add_autoscaling_rows(const nlohmann::json& a, const nlohmann::json& p,
                           std::vector<std::pair<std::string, std::string>>& rows) {
   const nlohmann::json settings = a.value("settings", nlohmann::json::object());
-  std::string line = fmt::format("{}..{} instances on {}, target {:g} per instance", settings.value("min_instances", 1),
-                                 settings.value("max_instances", 1), settings.value("metric", "cpu"),
-                                 settings.value("target", 0.0));
+  std::string line =
+      fmt::format("{}..{} instances on {}, target {:g} per instance", settings.value("min_instances", 1),
+                  settings.value("max_instances", 1), settings.value("metric", "cpu"), settings.value("target", 0.0));
   if (settings.value("paused", false)) {
     line += fmt::format(" (PAUSED by `drove scale`: `drove scale {} auto` resumes)", p.value("name", ""));
   }
   rows.emplace_back("autoscale", line);
   const nlohmann::json signal = a.value("signal", nlohmann::json());
-  rows.emplace_back("autoscale now", fmt::format("{} instances, {} recommended: {}", a.value("instances", 0),
-                                                 a.value("recommended", 0),
-                                                 signal.is_number() ? a.value("reason", "") : "no measurement yet"));
+  rows.emplace_back("autoscale now",
+                    fmt::format("{} instances, {} recommended: {}", a.value("instances", 0), a.value("recommended", 0),
+                                signal.is_number() ? a.value("reason", "") : "no measurement yet"));
   const nlohmann::json history = a.value("history", nlohmann::json::array());
   if (!history.empty() && history.back().is_object()) {
     const auto& last = history.back();
-    rows.emplace_back("autoscale last", fmt::format("{} {} -> {}, {} ago: {}", last.value("action", ""),
-                                                    last.value("from", 0), last.value("to", 0),
-                                                    format_uptime(wall_ms() - last.value("at", wall_ms())),
-                                                    last.value("reason", "")));
+    rows.emplace_back(
+        "autoscale last",
+        fmt::format("{} {} -> {}, {} ago: {}", last.value("action", ""), last.value("from", 0), last.value("to", 0),
+                    format_uptime(wall_ms() - last.value("at", wall_ms())), last.value("reason", "")));
   }
 }
 

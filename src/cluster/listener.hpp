@@ -9,8 +9,8 @@
 // worker's server emits 'error' like a failed bind() in Node.
 #pragma once
 
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>

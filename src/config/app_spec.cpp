@@ -13,18 +13,24 @@ NLOHMANN_JSON_SERIALIZE_ENUM(LogType, {{LogType::text, "text"}, {LogType::json, 
 
 double default_scale_target(ScaleMetric metric) {
   switch (metric) {
-    case ScaleMetric::cpu: return 70;
-    case ScaleMetric::pending: return 8;
-    case ScaleMetric::loadavg: return 1;
+    case ScaleMetric::cpu:
+      return 70;
+    case ScaleMetric::pending:
+      return 8;
+    case ScaleMetric::loadavg:
+      return 1;
   }
   return 70;
 }
 
 const char* to_string(ScaleMetric metric) {
   switch (metric) {
-    case ScaleMetric::cpu: return "cpu";
-    case ScaleMetric::pending: return "pending";
-    case ScaleMetric::loadavg: return "loadavg";
+    case ScaleMetric::cpu:
+      return "cpu";
+    case ScaleMetric::pending:
+      return "pending";
+    case ScaleMetric::loadavg:
+      return "loadavg";
   }
   return "cpu";
 }
@@ -39,9 +45,15 @@ std::optional<ScaleMetric> parse_scale_metric(const std::string& text) {
 // A spec also arrives from the control socket: every number is checked (json_integer), a
 // metric that is not one of ours is an error, and a target must be a finite positive number.
 void to_json(nlohmann::json& j, const Autoscale& s) {
-  j = {{"min_instances", s.min_instances}, {"max_instances", s.max_instances}, {"metric", to_string(s.metric)},
-       {"target", s.target},   {"up_step", s.up_step},       {"down_step", s.down_step},
-       {"up_cooldown_ms", s.up_cooldown_ms}, {"down_delay_ms", s.down_delay_ms}, {"paused", s.paused}};
+  j = {{"min_instances", s.min_instances},
+       {"max_instances", s.max_instances},
+       {"metric", to_string(s.metric)},
+       {"target", s.target},
+       {"up_step", s.up_step},
+       {"down_step", s.down_step},
+       {"up_cooldown_ms", s.up_cooldown_ms},
+       {"down_delay_ms", s.down_delay_ms},
+       {"paused", s.paused}};
 }
 void from_json(const nlohmann::json& j, Autoscale& s) {
   if (!j.is_object()) throw std::invalid_argument("autoscale: expected an object");

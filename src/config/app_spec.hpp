@@ -75,7 +75,7 @@ struct AppSpec {
   std::string instances_requested = "1";  // as the user wrote it ("max", "-1", "4"), for scale/describe
   ExecMode exec_mode = ExecMode::fork;
   LoadBalance lb = LoadBalance::round_robin;
-  std::vector<ListenSpec> listen;  // sockets the daemon holds for a non-Node cluster app
+  std::vector<ListenSpec> listen;      // sockets the daemon holds for a non-Node cluster app
   std::optional<Autoscale> autoscale;  // set by max_instances: `instances` then starts within it
 
   // --- environment

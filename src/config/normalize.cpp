@@ -98,8 +98,8 @@ void read_name(const Reader& in, const LoadContext& context, const std::string& 
   }
 }
 
-const char* const kScaleKeys[] = {"min_instances",   "scale_metric",    "scale_target",     "scale_up_step",
-                                   "scale_down_step", "scale_up_cooldown", "scale_down_delay"};
+const char* const kScaleKeys[] = {"min_instances",   "scale_metric",      "scale_target",    "scale_up_step",
+                                  "scale_down_step", "scale_up_cooldown", "scale_down_delay"};
 
 // Autoscaling is on when max_instances is set; every other knob has a default
 // (docs/cluster.md, "Autoscaling"). A knob without max_instances would do nothing: refused.

@@ -10,18 +10,18 @@ using supervisor::Supervisor;
 
 nlohmann::json row_json(const ProcessView& v) {
   nlohmann::json j = {{"id", v.id},
-          {"name", v.name},
-          {"namespace", v.namespace_name},
-          {"index", v.index},
-          {"pid", v.pid},
-          {"status", to_string(v.state)},
-          {"exec_mode", to_string(v.exec_mode)},
-          {"restart_time", v.restart_time},
-          {"started_at", v.started_at_ms},
-          {"cpu", v.cpu_percent},
-          {"memory", v.memory_bytes},
-          {"user", v.user},
-          {"last_error", v.last_error}};
+                      {"name", v.name},
+                      {"namespace", v.namespace_name},
+                      {"index", v.index},
+                      {"pid", v.pid},
+                      {"status", to_string(v.state)},
+                      {"exec_mode", to_string(v.exec_mode)},
+                      {"restart_time", v.restart_time},
+                      {"started_at", v.started_at_ms},
+                      {"cpu", v.cpu_percent},
+                      {"memory", v.memory_bytes},
+                      {"user", v.user},
+                      {"last_error", v.last_error}};
   if (!v.app_metrics.empty()) j["axm_monitor"] = v.app_metrics;
   return j;
 }

@@ -7,7 +7,9 @@
 namespace drove::supervisor {
 namespace {
 
-bool short_text(const nlohmann::json& v, std::size_t max) { return v.is_string() && v.get_ref<const std::string&>().size() <= max; }
+bool short_text(const nlohmann::json& v, std::size_t max) {
+  return v.is_string() && v.get_ref<const std::string&>().size() <= max;
+}
 
 // A metric as PM2 stores it: value (number, string or boolean), unit, type, historic.
 std::optional<std::string> clean_metric(const std::string& name, const nlohmann::json& in, nlohmann::json& out) {

@@ -42,7 +42,7 @@ struct AutoscaleInput {
 // What the policy remembers between two decisions (one per app).
 struct AutoscaleMemory {
   std::int64_t last_up_ms = std::numeric_limits<std::int64_t>::min() / 2;
-  std::int64_t last_change_ms = 0;  // start of the app, or its last scale event
+  std::int64_t last_change_ms = 0;                           // start of the app, or its last scale event
   std::deque<std::pair<std::int64_t, int>> recommendations;  // of the last down_delay
 };
 

@@ -67,9 +67,9 @@ struct Scaled {
 
 }  // namespace events
 
-using EventData =
-    std::variant<events::Spawn, events::Exit, events::StateChanged, events::Listening, events::BindError,
-                 events::Message, events::Restart, events::Deleted, events::StartFailed, events::ReloadFailed, events::Scaled>;
+using EventData = std::variant<events::Spawn, events::Exit, events::StateChanged, events::Listening, events::BindError,
+                               events::Message, events::Restart, events::Deleted, events::StartFailed,
+                               events::ReloadFailed, events::Scaled>;
 
 struct Event {
   int id = 0;              // the instance (pm_id); -1 for an event of the whole app (Scaled)

@@ -7,8 +7,8 @@
 #include "base/log.hpp"
 #include "process/event_loop_probe.hpp"
 #include "supervisor/app_identity.hpp"
-#include "supervisor/instance_env.hpp"
 #include "supervisor/app_metrics.hpp"
+#include "supervisor/instance_env.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::supervisor {

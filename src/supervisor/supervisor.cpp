@@ -644,18 +644,18 @@ const char* to_string(TreeKill how) { return how == TreeKill::cgroup ? "cgroup" 
 ProcessView Supervisor::row(const Instance& instance) const {
   const AppSpec& spec = instance.app->spec;
   ProcessView v{.id = instance.id,
-          .index = instance.index,
-          .name = spec.name,
-          .namespace_name = spec.namespace_name,
-          .pid = instance.pid(),
-          .state = instance.state,
-          .exec_mode = spec.exec_mode,
-          .restart_time = instance.restart_time,
-          .started_at_ms = instance.run ? instance.run->started_at_ms : 0,
-          .cpu_percent = instance.cpu_percent,
-          .memory_bytes = instance.memory_bytes,
-          .user = spec.uid.value_or(""),
-          .last_error = instance.last_error};
+                .index = instance.index,
+                .name = spec.name,
+                .namespace_name = spec.namespace_name,
+                .pid = instance.pid(),
+                .state = instance.state,
+                .exec_mode = spec.exec_mode,
+                .restart_time = instance.restart_time,
+                .started_at_ms = instance.run ? instance.run->started_at_ms : 0,
+                .cpu_percent = instance.cpu_percent,
+                .memory_bytes = instance.memory_bytes,
+                .user = spec.uid.value_or(""),
+                .last_error = instance.last_error};
   // @pm2/io's metrics are in the row: monit and metrics show them (most apps have none).
   if (instance.run && !instance.run->axm_monitor.empty()) v.app_metrics = instance.run->axm_monitor;
   return v;

@@ -97,9 +97,9 @@ TEST(AutoscaleUnderLoad, SocketActivatedPythonAppScalesOnWaitingConnections) {
 TEST(Autoscale, AManualScalePinsTheCountUntilAutoResumesIt) {
   DroveHome home;
   const int port = free_tcp_port();
-  auto r = home.drove({"start", fixture("apps/cpu_server.js"), "--name", "pinned", "--max-instances", "3",
-                       "--scale-down-delay", "1s"},
-                      {{"PORT", std::to_string(port)}});
+  auto r = home.drove(
+      {"start", fixture("apps/cpu_server.js"), "--name", "pinned", "--max-instances", "3", "--scale-down-delay", "1s"},
+      {{"PORT", std::to_string(port)}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   home.wait_online("pinned", 1);
   r = home.drove({"scale", "pinned", "3"});

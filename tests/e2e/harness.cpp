@@ -13,9 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "base/unique_fd.hpp"
@@ -45,7 +48,12 @@ RunResult run_program(const std::vector<std::string>& argv, const std::map<std::
   }
   for (const auto& [k, v] : extra_env) env_map[k] = v;
   std::vector<std::string> env;
-  for (const auto& [k, v] : env_map) env.push_back(k + "=" + v);
+  for (const auto& [k, v] : env_map) {
+    std::string entry = k;
+    entry += '=';
+    entry += v;
+    env.push_back(std::move(entry));
+  }
 
   int out_pipe[2], err_pipe[2], in_pipe[2];
   EXPECT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0);
@@ -238,9 +246,12 @@ int free_tcp_port() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  // Port 0 from a failed bind would make a test listen on a random port and wait in vain.
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error(std::string("free_tcp_port: ") + std::strerror(errno));
+  }
   return ntohs(addr.sin_port);
 }
 

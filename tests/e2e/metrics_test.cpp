@@ -73,8 +73,8 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
   EXPECT_NE(text.find("drove_autoscale_max_instances{app=\"auto\",namespace=\"default\"} 3\n"), std::string::npos)
       << text;
   ASSERT_TRUE(wait_until([&] {
-    return home.drove({"metrics"}).out.find(
-               "drove_autoscale_signal{app=\"auto\",namespace=\"default\",metric=\"pending\"} 0\n") !=
+    return home.drove({"metrics"})
+               .out.find("drove_autoscale_signal{app=\"auto\",namespace=\"default\",metric=\"pending\"} 0\n") !=
            std::string::npos;
   }));
   EXPECT_NE(text.find("drove_daemon_info{version=\"" + std::string(DROVE_TEST_VERSION) + "\",pid=\"" +
@@ -102,8 +102,9 @@ TEST(Metrics, AnAppsOwnPm2IoMetricsShowInDescribeJlistAndMetrics) {
             0);
   const auto pids = home.wait_online("io", 1);
   // @pm2/io reports every second.
-  ASSERT_TRUE(wait_until([&] { return home.drove({"describe", "io"}).out.find("queue depth") != std::string::npos; }))
-      << home.drove({"describe", "io"}).out;
+  ASSERT_TRUE(wait_until([&] {
+    return home.drove({"describe", "io"}).out.find("queue depth") != std::string::npos;
+  })) << home.drove({"describe", "io"}).out;
   const std::string described = home.drove({"describe", "io"}).out;
   EXPECT_NE(described.find("42 jobs"), std::string::npos) << described;
   EXPECT_NE(described.find("ping"), std::string::npos) << described;

@@ -17,7 +17,8 @@ TEST(AppMetrics, MonitorMessagesMergeAsPm2MergesThem) {
   EXPECT_FALSE(merge_axm_monitor(
       metrics, {{"queue depth", {{"value", 42}, {"unit", "jobs"}, {"type", "metric"}, {"historic", true}}},
                 {"Heap Size", {{"value", "9.23"}, {"unit", "MiB"}}}}));
-  EXPECT_FALSE(merge_axm_monitor(metrics, {{"queue depth", {{"value", 7}, {"unit", "jobs"}}}, {"up", {{"value", true}}}}));
+  EXPECT_FALSE(
+      merge_axm_monitor(metrics, {{"queue depth", {{"value", 7}, {"unit", "jobs"}}}, {"up", {{"value", true}}}}));
   EXPECT_EQ(metrics["queue depth"], json({{"value", 7}, {"unit", "jobs"}}));  // the latest wins
   EXPECT_EQ(metrics["Heap Size"]["value"], "9.23");                           // the others stay
   EXPECT_EQ(metrics["up"]["value"], true);
@@ -47,7 +48,8 @@ TEST(AppMetrics, ActionsAreDeclaredOnceByName) {
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0]["arity"], 2);
   EXPECT_TRUE(add_axm_action(actions, {{"action_type", "custom"}}));
-  for (std::size_t i = 1; i < kMaxAppActions; ++i) EXPECT_FALSE(add_axm_action(actions, {{"action_name", std::to_string(i)}}));
+  for (std::size_t i = 1; i < kMaxAppActions; ++i)
+    EXPECT_FALSE(add_axm_action(actions, {{"action_name", std::to_string(i)}}));
   EXPECT_EQ(add_axm_action(actions, {{"action_name", "one too many"}}), "axm:action: more than 32 actions");
 }
 

@@ -46,10 +46,10 @@ struct Driver {
 
 TEST(AutoscalePolicy, RecommendationIsTheCountAtWhichEachInstanceCarriesTheTarget) {
   const Autoscale a = cpu_policy(1, 8);
-  EXPECT_EQ(recommend_instances(a, 0, 1, 8), 1);      // never below min
-  EXPECT_EQ(recommend_instances(a, 140, 1, 8), 2);    // 140 / 70: 2, not 3 by rounding
+  EXPECT_EQ(recommend_instances(a, 0, 1, 8), 1);    // never below min
+  EXPECT_EQ(recommend_instances(a, 140, 1, 8), 2);  // 140 / 70: 2, not 3 by rounding
   EXPECT_EQ(recommend_instances(a, 141, 1, 8), 3);
-  EXPECT_EQ(recommend_instances(a, 1000, 1, 8), 8);   // never above max
+  EXPECT_EQ(recommend_instances(a, 1000, 1, 8), 8);  // never above max
   // Within ±10 % of the target per instance, the count holds (hysteresis in value).
   EXPECT_EQ(recommend_instances(a, 2 * 70 * 1.09, 2, 8), 2);
   EXPECT_EQ(recommend_instances(a, 2 * 70 * 0.91, 2, 8), 2);
@@ -196,8 +196,7 @@ TEST(AutoscaleOptions, EveryKnobIsRead) {
 
 TEST(AutoscaleOptions, MistakesAreOneLineNamingTheOption) {
   const auto error = [](const json& flags) { return error_of([&] { (void)start(flags); }); };
-  EXPECT_EQ(error({{"min_instances", "2"}}),
-            "'min_instances' needs 'max_instances' (autoscaling is off without it)");
+  EXPECT_EQ(error({{"min_instances", "2"}}), "'min_instances' needs 'max_instances' (autoscaling is off without it)");
   EXPECT_EQ(error({{"min_instances", "5"}, {"max_instances", "4"}}),
             "'min_instances' (5) is above 'max_instances' (4)");
   EXPECT_EQ(error({{"max_instances", "4"}, {"instances", "8"}}),
@@ -217,8 +216,8 @@ TEST(AutoscaleOptions, AnEcosystemFileNamesTheLineOfAMistake) {
       "{\"apps\": [{\n  \"name\": \"api\",\n  \"script\": \"apps/server.js\",\n  \"max_instances\": 4,\n"
       "  \"scale_up_cooldown\": \"soon\"\n}]}\n";
   const std::string error = error_of([&] {
-    (void)config::load_ecosystem_document(config::parse_json_document(text, "eco.json", context.cwd),
-                                          json::object(), context);
+    (void)config::load_ecosystem_document(config::parse_json_document(text, "eco.json", context.cwd), json::object(),
+                                          context);
   });
   EXPECT_EQ(error.rfind("eco.json:5", 0), 0u) << error;
   EXPECT_NE(error.find("scale_up_cooldown"), std::string::npos) << error;
