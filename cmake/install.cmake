@@ -8,6 +8,9 @@ include(CMakePackageConfigHelpers)
 set(DROVE_LIBRARY_LAYERS drove_api drove_cluster drove_ipc drove_process drove_base)
 
 install(TARGETS drove RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET drove-web)
+  install(TARGETS drove-web RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 # drove-runtime -> drove, relative, so the installed tree (and the .deb) can move.
 install(CODE "file(CREATE_LINK drove \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/drove-runtime\" SYMBOLIC)")
 install(TARGETS ${DROVE_LIBRARY_LAYERS} EXPORT droveTargets

@@ -10,7 +10,8 @@ packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml
           systemd  # systemd-analyze verify of the unit `drove startup` writes (tests)
           zsh man-db  # the installed zsh completion and drove.1 are loaded and rendered (tests)
           python3-yaml  # deploy/check.sh parses the Kubernetes manifests
-          tmux)  # drove monit is driven in a real terminal (tests)
+          tmux  # drove monit is driven in a real terminal (tests)
+          libcpp-httplib-dev)  # drove-web, the opt-in HTTP endpoint (DROVE_METRICS_ADDR)
 # Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol);
 # npm installs PM2's @pm2/io for the app-metrics test (below).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

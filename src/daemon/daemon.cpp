@@ -21,6 +21,7 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/loop_meter.hpp"
+#include "daemon/metrics_endpoint.hpp"
 #include "base/loop_timer.hpp"
 #include "base/unique_fd.hpp"
 #include "base/unix_socket.hpp"
@@ -119,6 +120,11 @@ class Daemon {
       signals_.push_back(std::move(handle));
     }
     log_info("drove daemon {} started (pid {}, home {})", DROVE_VERSION, ::getpid(), options_.home.root);
+    if (auto endpoint = MetricsEndpoint::from_environment("/proc/self/exe")) {
+      endpoint_.emplace(loop, reaper_, server_, std::move(*endpoint));
+      context_.metrics_endpoint = &*endpoint_;
+      endpoint_->start();
+    }
     start_service_notifications();
     if (options_.runtime) {
       start_runtime_apps();
@@ -338,6 +344,7 @@ class Daemon {
   void shutdown_now() {
     notify(stopping_ ? "STATUS=every app stopped" : "STOPPING=1\nSTATUS=every app stopped");
     watchdog_.stop();
+    if (endpoint_) endpoint_->stop();
     server_.close();
     ::unlink(options_.home.socket().c_str());
     signals_.clear();
@@ -355,6 +362,7 @@ class Daemon {
   bool stopping_ = false;
   int log_token_ = -1;
   std::optional<process::ServiceNotifier> notifier_;  // run by systemd (Type=notify)
+  std::optional<MetricsEndpoint> endpoint_;            // DROVE_METRICS_ADDR: drove-web, after server_
   LoopTimer watchdog_{"watchdog"};
   // drove runtime: after supervisor_ (it reads its log engine), so destroyed before it.
   std::optional<StdioForwarder> forwarder_;

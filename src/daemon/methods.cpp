@@ -14,6 +14,7 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/uv_handle.hpp"
+#include "daemon/metrics_endpoint.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/process_json.hpp"
 #include "process/exit_status.hpp"
@@ -253,7 +254,8 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
                  {{"count", ctx.supervisor.logs().subscriber_count()},
                   {"paused", ctx.supervisor.logs().subscribers_under_pressure()}}},
                 {"loop",
-                 ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)}});
+                 ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)},
+                {"metrics_endpoint", ctx.metrics_endpoint ? ctx.metrics_endpoint->describe() : nlohmann::json()}});
     } else if (m == "metrics") {
       reply.ok({{"text", metrics_now(ctx)}});
     } else if (m == "list") {

@@ -11,6 +11,8 @@
 
 namespace drove::daemon {
 
+class MetricsEndpoint;
+
 struct MethodContext {
   uv_loop_t* loop;
   supervisor::Supervisor& supervisor;
@@ -20,6 +22,7 @@ struct MethodContext {
   std::function<void()> request_shutdown;
   std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
   const LoopMeter* loop_meter = nullptr;    // how long the loop's turns are (ping)
+  const MetricsEndpoint* metrics_endpoint = nullptr;  // DROVE_METRICS_ADDR's drove-web (ping)
 };
 
 // `request` is the handler's to consume: a method may move what it keeps out of the params

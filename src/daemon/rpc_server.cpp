@@ -122,6 +122,20 @@ void RpcServer::on_connection() {
   connection->start();
 }
 
+Status RpcServer::adopt(UniqueFd fd, std::set<std::string> methods) {
+  auto pipe = UvHandle<uv_pipe_t>::make();
+  uv_pipe_init(loop_, pipe.get(), 0);
+  if (const int rc = uv_pipe_open(pipe.get(), fd.get()); rc != 0) return SysError{-rc, "adopt a control connection"};
+  (void)fd.release();  // the pipe owns it now
+  auto connection = std::make_shared<RpcConnection>(*this, std::move(pipe));
+  connection->restrict_to(std::move(methods));
+  connections_.push_back(connection);
+  auto it = std::prev(connections_.end());
+  connection->on_close = [this, it] { connections_.erase(it); };
+  connection->start();
+  return Ok{};
+}
+
 void RpcServer::broadcast(const std::string& topic, const nlohmann::json& event,
                           const std::function<bool(const nlohmann::json& filter)>& accepts) {
   // Copy: a send may close (and unlink) a connection that fell too far behind.
@@ -350,6 +364,10 @@ void RpcConnection::handle_message(std::optional<nlohmann::json> message, const 
     request.client_version = version->get<std::string>();
   }
   const RpcReply reply(shared_from_this(), request.id);
+  if (!allowed_methods_.empty() && !allowed_methods_.count(request.method)) {
+    reply.error(ErrorCode::no_method, "method '" + request.method + "' is not allowed on this connection");
+    return;
+  }
   try {
     server_.handler_(request, reply);
   } catch (const std::exception& error) {

@@ -20,6 +20,7 @@
 #include <list>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@
 
 #include "base/command_error.hpp"
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "base/uv_handle.hpp"
 
 namespace drove::daemon {
@@ -69,6 +71,10 @@ class RpcServer {
   RpcServer(uv_loop_t* loop, Handler handler);
   ~RpcServer();
   Status listen(const std::string& socket_path);
+  // Serves one already-connected socket (a socketpair end handed to a helper process), which
+  // may call only `methods`: anything else is answered ENOSYS. A helper gets exactly the
+  // rights it needs, whatever user it runs as.
+  Status adopt(UniqueFd fd, std::set<std::string> methods);
   // Pushes `event` to every connection subscribed to `topic` ("events", "logs") whose filter
   // `accepts` it (no predicate: all of them).
   void broadcast(const std::string& topic, const nlohmann::json& event,
@@ -94,6 +100,8 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   // Serialises `message` on a pool thread; lines sent meanwhile wait behind it (order is kept).
   void send_line_off_loop(nlohmann::json message);
   void subscribe(const std::string& topic, nlohmann::json filter);
+  // Only these methods (empty: every method): see RpcServer::adopt.
+  void restrict_to(std::set<std::string> methods) { allowed_methods_ = std::move(methods); }
   [[nodiscard]] bool subscribed(const std::string& topic) const;
   [[nodiscard]] const nlohmann::json& filter(const std::string& topic) const;
   void close();
@@ -136,6 +144,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   std::vector<std::string> big_line_;
   size_t big_line_bytes_ = 0;
   nlohmann::json subscriptions_ = nlohmann::json::object();
+  std::set<std::string> allowed_methods_;
   bool closed_ = false;
   bool parsing_ = false;                            // a line is being parsed on the thread pool
   bool eof_ = false;                                // the client shut down its sending side; no more requests come

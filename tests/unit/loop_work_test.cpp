@@ -329,5 +329,44 @@ TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
   server.close();
 }
 
+// A connection handed to a helper (drove-web) may call only the methods it was given: the
+// others are refused before any handler runs.
+TEST(RpcConnection, AnAdoptedConnectionMayCallOnlyItsMethods) {
+  Loop l;
+  using daemon::RpcReply;
+  using daemon::RpcRequest;
+  using daemon::RpcServer;
+  std::vector<std::string> handled;
+  RpcServer server(&l.loop, [&handled](const RpcRequest& request, const RpcReply& reply) {
+    handled.push_back(request.method);
+    reply.ok(true);
+  });
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd client(pair[1]);
+  ASSERT_TRUE(server.adopt(UniqueFd(pair[0]), {"metrics", "ping"}).ok());
+  const std::string requests = "{\"id\":1,\"method\":\"metrics\"}\n{\"id\":2,\"method\":\"stop\"}\n"
+                               "{\"id\":3,\"method\":\"ping\"}\n";
+  ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
+  std::string replies;
+  std::vector<nlohmann::json> got;
+  while (got.size() < 3) {
+    uv_run(&l.loop, UV_RUN_NOWAIT);
+    char buffer[4096];
+    const ssize_t n = ::recv(client.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) replies.append(buffer, static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = replies.find('\n')) != std::string::npos; replies.erase(0, nl + 1)) {
+      got.push_back(nlohmann::json::parse(replies.substr(0, nl)));
+    }
+  }
+  EXPECT_EQ(handled, (std::vector<std::string>{"metrics", "ping"}));
+  EXPECT_EQ(got[1]["error"]["code"], "ENOSYS") << got[1].dump();
+  EXPECT_EQ(got[1]["error"]["message"], "method 'stop' is not allowed on this connection");
+  EXPECT_EQ(got[2]["result"], true);
+  client.reset();
+  server.close();
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+}
+
 }  // namespace
 }  // namespace drove

@@ -1,0 +1,122 @@
+#include "daemon/metrics_endpoint.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "process/spawn.hpp"
+
+namespace drove::daemon {
+namespace {
+
+// What a drove-web connection may ask the daemon.
+const std::set<std::string> kEndpointMethods = {"ping", "metrics", "list"};
+
+constexpr int kConfigError = 78;              // drove-web's EX_CONFIG
+constexpr std::int64_t kStableMs = 10000;     // a run this long resets the back-off
+constexpr std::int64_t kMaxBackoffMs = 30000;  // restarts at most this far apart
+
+}  // namespace
+
+std::optional<MetricsEndpoint::Options> MetricsEndpoint::from_environment(const std::string& daemon_binary) {
+  const char* address = std::getenv("DROVE_METRICS_ADDR");
+  if (address == nullptr || *address == '\0') return std::nullopt;
+  const char* remote = std::getenv("DROVE_METRICS_ALLOW_REMOTE");
+  Options options;
+  options.address = address;
+  options.allow_remote = remote != nullptr && std::string(remote) == "1";
+  std::error_code ignored;
+  const auto real = std::filesystem::canonical(daemon_binary, ignored);
+  options.program = (real.empty() ? std::filesystem::path(daemon_binary) : real).parent_path() / "drove-web";
+  return options;
+}
+
+MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, process::Reaper& reaper, RpcServer& server, Options options)
+    : loop_(loop), reaper_(reaper), server_(server), options_(std::move(options)) {}
+
+MetricsEndpoint::~MetricsEndpoint() { stop(); }
+
+void MetricsEndpoint::start() {
+  stopping_ = false;
+  launch();
+}
+
+void MetricsEndpoint::stop() {
+  stopping_ = true;
+  retry_.stop();
+  if (pid_ != 0) ::kill(pid_, SIGTERM);  // our unreaped child: the pid is its own
+}
+
+void MetricsEndpoint::launch() {
+  if (stopping_ || pid_ != 0) return;
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    on_exit(std::string("socketpair: ") + std::strerror(errno));
+    return;
+  }
+  UniqueFd ours(pair[0]);
+  UniqueFd theirs(pair[1]);
+  std::vector<std::string> argv = {"drove-web", "--listen", options_.address, "--rpc-fd", "3"};
+  if (options_.allow_remote) argv.emplace_back("--allow-remote");
+  if (::geteuid() == 0) argv.insert(argv.end(), {"--user", "nobody"});
+  std::vector<std::string> env;
+  for (const char* keep : {"PATH", "LANG", "TZ"}) {
+    if (const char* value = std::getenv(keep)) env.push_back(std::string(keep) + "=" + value);
+  }
+  process::SpawnOptions spawn{.file = options_.program,
+                              .argv = argv,
+                              .env = env,
+                              .cwd = "/",
+                              .fds = {{1, STDOUT_FILENO}, {2, STDERR_FILENO}, {3, theirs.get()}}};
+  auto pid = process::spawn(spawn);
+  if (!pid.ok()) {
+    on_exit(pid.error().message());
+    return;
+  }
+  theirs.reset();
+  if (auto s = server_.adopt(std::move(ours), kEndpointMethods); !s.ok()) {
+    log_warn("metrics endpoint: {}", s.error().message());
+    ::kill(pid.value(), SIGTERM);
+  }
+  pid_ = pid.value();
+  started_mono_ms_ = monotonic_ms();
+  log_info("metrics endpoint: drove-web (pid {}) serves http://{}/metrics", pid_, options_.address);
+  reaper_.watch(pid_, [this](process::ExitStatus status) {
+    pid_ = 0;
+    if (status.code == kConfigError && !status.killed_by_signal()) {
+      // A setting no restart can fix (its reason is drove-web's last line in drove.log).
+      last_exit_ = "refused its settings (see drove.log)";
+      log_error("metrics endpoint: drove-web refused DROVE_METRICS_ADDR='{}'; not restarting it", options_.address);
+      return;
+    }
+    on_exit(status.describe());
+  });
+}
+
+void MetricsEndpoint::on_exit(const std::string& how) {
+  last_exit_ = how;
+  if (stopping_) return;
+  // drove-web says why it ended on its stderr (drove.log): a port in use, a remote address.
+  const bool stable = started_mono_ms_ != 0 && monotonic_ms() - started_mono_ms_ >= kStableMs;
+  restarts_ = stable ? 1 : restarts_ + 1;
+  const std::int64_t delay = std::min<std::int64_t>(kMaxBackoffMs, 500LL << std::min(restarts_ - 1, 6));
+  log_warn("metrics endpoint: drove-web ended ({}); starting it again in {} ms", how, delay);
+  retry_.start(
+      loop_, static_cast<std::uint64_t>(delay), 0, [this] { launch(); }, /*keeps_loop_alive=*/false);
+}
+
+nlohmann::json MetricsEndpoint::describe() const {
+  return {{"address", options_.address},
+          {"pid", pid_},
+          {"restarts", restarts_},
+          {"last_exit", last_exit_.empty() ? nlohmann::json() : nlohmann::json(last_exit_)}};
+}
+
+}  // namespace drove::daemon
