@@ -21,13 +21,13 @@
 #include "base/log.hpp"
 #include "base/loop_barrier.hpp"
 #include "base/loop_meter.hpp"
-#include "daemon/metrics_endpoint.hpp"
 #include "base/loop_timer.hpp"
 #include "base/unique_fd.hpp"
 #include "base/unix_socket.hpp"
 #include "base/uv_handle.hpp"
 #include "daemon/event_json.hpp"
 #include "daemon/methods.hpp"
+#include "daemon/metrics_endpoint.hpp"
 #include "daemon/rpc_server.hpp"
 #include "process/reaper.hpp"
 #include "process/service_notifier.hpp"
@@ -362,7 +362,7 @@ class Daemon {
   bool stopping_ = false;
   int log_token_ = -1;
   std::optional<process::ServiceNotifier> notifier_;  // run by systemd (Type=notify)
-  std::optional<MetricsEndpoint> endpoint_;            // DROVE_METRICS_ADDR: drove-web, after server_
+  std::optional<MetricsEndpoint> endpoint_;           // DROVE_METRICS_ADDR: drove-web, after server_
   LoopTimer watchdog_{"watchdog"};
   // drove runtime: after supervisor_ (it reads its log engine), so destroyed before it.
   std::optional<StdioForwarder> forwarder_;

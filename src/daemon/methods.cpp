@@ -244,18 +244,18 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
   const std::string& m = req.method;
   try {
     if (m == "ping") {
-      reply.ok({{"pong", true},
-                {"pid", ::getpid()},
-                {"version", DROVE_VERSION},
-                {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)},
-                // Live log readers (`drove logs`, drove runtime's stdout); "paused": one of them
-                // is behind and every app's output waits for it (back-pressure).
-                {"log_subscribers",
-                 {{"count", ctx.supervisor.logs().subscriber_count()},
-                  {"paused", ctx.supervisor.logs().subscribers_under_pressure()}}},
-                {"loop",
-                 ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)},
-                {"metrics_endpoint", ctx.metrics_endpoint ? ctx.metrics_endpoint->describe() : nlohmann::json()}});
+      reply.ok(
+          {{"pong", true},
+           {"pid", ::getpid()},
+           {"version", DROVE_VERSION},
+           {"contained_errors", contained_exceptions().load(std::memory_order_relaxed)},
+           // Live log readers (`drove logs`, drove runtime's stdout); "paused": one of them
+           // is behind and every app's output waits for it (back-pressure).
+           {"log_subscribers",
+            {{"count", ctx.supervisor.logs().subscriber_count()},
+             {"paused", ctx.supervisor.logs().subscribers_under_pressure()}}},
+           {"loop", ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)},
+           {"metrics_endpoint", ctx.metrics_endpoint ? ctx.metrics_endpoint->describe() : nlohmann::json()}});
     } else if (m == "metrics") {
       reply.ok({{"text", metrics_now(ctx)}});
     } else if (m == "list") {

@@ -20,8 +20,8 @@ struct MethodContext {
   std::string dump_path;
   state::DumpWriter& dumps;  // the one writer of dump_path: saves are serialised
   std::function<void()> request_shutdown;
-  std::function<void()> ensure_log_stream;  // starts forwarding log lines to subscribers
-  const LoopMeter* loop_meter = nullptr;    // how long the loop's turns are (ping)
+  std::function<void()> ensure_log_stream;            // starts forwarding log lines to subscribers
+  const LoopMeter* loop_meter = nullptr;              // how long the loop's turns are (ping)
   const MetricsEndpoint* metrics_endpoint = nullptr;  // DROVE_METRICS_ADDR's drove-web (ping)
 };
 

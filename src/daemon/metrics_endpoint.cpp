@@ -19,8 +19,8 @@ namespace {
 // What a drove-web connection may ask the daemon.
 const std::set<std::string> kEndpointMethods = {"ping", "metrics", "list"};
 
-constexpr int kConfigError = 78;              // drove-web's EX_CONFIG
-constexpr std::int64_t kStableMs = 10000;     // a run this long resets the back-off
+constexpr int kConfigError = 78;               // drove-web's EX_CONFIG
+constexpr std::int64_t kStableMs = 10000;      // a run this long resets the back-off
 constexpr std::int64_t kMaxBackoffMs = 30000;  // restarts at most this far apart
 
 }  // namespace

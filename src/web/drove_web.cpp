@@ -49,7 +49,8 @@ class Rpc {
   std::optional<nlohmann::json> call(const std::string& method, std::string& why) {
     std::lock_guard lock(mutex_);
     const long id = ++next_id_;
-    const std::string line = nlohmann::json{{"id", id}, {"method", method}, {"params", nlohmann::json::object()}}.dump() + "\n";
+    const std::string line =
+        nlohmann::json{{"id", id}, {"method", method}, {"params", nlohmann::json::object()}}.dump() + "\n";
     for (std::size_t sent = 0; sent < line.size();) {
       const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
@@ -106,8 +107,7 @@ void drop_to(const std::string& user) {
   errno = 0;
   const passwd* pw = ::getpwnam(user.c_str());
   if (pw == nullptr) fail(kConfigError, "no user '" + user + "' to run as");
-  if (::setgroups(0, nullptr) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0 ||
-      ::setuid(0) == 0) {
+  if (::setgroups(0, nullptr) != 0 || ::setgid(pw->pw_gid) != 0 || ::setuid(pw->pw_uid) != 0 || ::setuid(0) == 0) {
     fail(1, "cannot drop privileges to '" + user + "': " + std::strerror(errno));
   }
 }

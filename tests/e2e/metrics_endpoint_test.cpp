@@ -30,9 +30,9 @@ pid_t endpoint_pid(const DroveHome& home) {
 }
 
 std::string promtool_path() {
-  for (const std::string& path : {std::string("/usr/bin/promtool"),
-                                   std::string(std::getenv("HOME") ? std::getenv("HOME") : "") +
-                                       "/.cache/drove/tools/usr/bin/promtool"}) {
+  for (const std::string& path :
+       {std::string("/usr/bin/promtool"),
+        std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + "/.cache/drove/tools/usr/bin/promtool"}) {
     if (::access(path.c_str(), X_OK) == 0) return path;
   }
   return "";
@@ -72,7 +72,8 @@ TEST(MetricsEndpoint, ServesMetricsHealthAndReadinessWhenAskedAndOnlyThen) {
                 .exit_code,
             0);
   ASSERT_TRUE(wait_until([&] { return status_is(http_get(port, "/readyz"), 503); })) << http_get(port, "/readyz");
-  EXPECT_NE(body_of(http_get(port, "/readyz")).find("crasher (id 2): "), std::string::npos) << http_get(port, "/readyz");
+  EXPECT_NE(body_of(http_get(port, "/readyz")).find("crasher (id 2): "), std::string::npos)
+      << http_get(port, "/readyz");
   ASSERT_EQ(home.drove({"delete", "crasher"}).exit_code, 0);
   ASSERT_TRUE(wait_until([&] { return status_is(http_get(port, "/readyz"), 200); })) << http_get(port, "/readyz");
 

@@ -345,8 +345,9 @@ TEST(RpcConnection, AnAdoptedConnectionMayCallOnlyItsMethods) {
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
   UniqueFd client(pair[1]);
   ASSERT_TRUE(server.adopt(UniqueFd(pair[0]), {"metrics", "ping"}).ok());
-  const std::string requests = "{\"id\":1,\"method\":\"metrics\"}\n{\"id\":2,\"method\":\"stop\"}\n"
-                               "{\"id\":3,\"method\":\"ping\"}\n";
+  const std::string requests =
+      "{\"id\":1,\"method\":\"metrics\"}\n{\"id\":2,\"method\":\"stop\"}\n"
+      "{\"id\":3,\"method\":\"ping\"}\n";
   ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
   std::string replies;
   std::vector<nlohmann::json> got;
