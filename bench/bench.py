@@ -30,10 +30,11 @@ FULL = {
     "log_lines": 300_000, "log_timeout_s": 120,
     "appmem_settle_s": 3.0, "budget_s": 570, "stall_n": 1000,
     "autoscale_step_s": 15, "autoscale_tail_s": 20,
+    "sampling_counts": [1, 100, 1000], "sampling_window_s": 10,
 }
 QUICK = dict(FULL, rounds=1, fleet_n=20, list_runs=3, list_warmup=1, settle_s=0.5, stable_s=1.0,
              crash_samples=2, wrk_conns=20, wrk_s=1, wrk_warmup_s=1, log_lines=20_000, log_timeout_s=60,
-             appmem_settle_s=1.5, budget_s=300, stall_n=50)
+             appmem_settle_s=1.5, budget_s=300, stall_n=50, sampling_counts=[1, 20], sampling_window_s=3)
 
 
 class Interrupted(KeyboardInterrupt):

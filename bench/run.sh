@@ -3,7 +3,7 @@
 # prints the table, writes bench/results/<timestamp>.json and (full runs) docs/benchmarks.md.
 #   bench/run.sh                 full run (~10 min on 2 cores)
 #   bench/run.sh --quick         smoke run: 1 round, tiny sizes
-#   bench/run.sh --only cluster  one scenario (fleet|list|rss|start, crash, cluster, reload, logs, appmem, worker, stall, runtime, daemoncrash, autoscale)
+#   bench/run.sh --only cluster  one scenario (fleet|list|rss|start, crash, cluster, reload, logs, appmem, worker, stall, runtime, daemoncrash, autoscale, sampling)
 #   bench/run.sh --help          every option
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

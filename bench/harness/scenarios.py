@@ -939,11 +939,59 @@ def autoscale(ctx):
     for_rounds(ctx, "autoscale", body, lambda k: [])
 
 
+# ---------------------------------------------------------------------------------------------
+# 14: what the daemon costs while it samples 1, 100 and 1,000 instances (issue #15)
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sampling(ctx):
+    S = "14 the daemon while it samples its instances"
+    R = ctx.results
+    counts = ctx.cfg["sampling_counts"]
+    window = ctx.cfg["sampling_window_s"]
+    for n in counts:
+        R.row(S, f"daemon CPU with {n} instance(s), idle apps", "%", "lower", f"smp-cpu{n}/drove", f"smp-cpu{n}/pm2")
+        R.row(S, f"daemon RSS with {n} instance(s)", "MiB", "lower", f"smp-rss{n}/drove", f"smp-rss{n}/pm2")
+    R.note(S, f"`sleeper` is /bin/sleep in fork mode, scaled to each count; once every instance is online and "
+              f"{ctx.cfg['settle_s']} s have passed, the daemon's CPU time (utime + stime) is read over {window} s "
+              "with no client connected (100 % = a core). drove samples every instance's process tree each second "
+              "(CPU and memory for list, monit, metrics, autoscaling, max_memory_restart); PM2's God daemon reads "
+              "usage when a client asks (pidusage).")
+
+    def body(p, rnd):
+        k = p.key
+        p.ping()
+        p.start("/bin/sleep", name="sleeper", extra=["--interpreter", "none", "--", "100000"])
+        wait_online(p, 1, 30, name="sleeper")
+        have = 1
+        for n in counts:
+            if n > have:
+                p.cli("scale", "sleeper", str(n), timeout=max(120, n))
+                wait_online(p, n, max(120, n), name="sleeper", interval=0.5)
+                have = n
+            time.sleep(ctx.cfg["settle_s"])
+            daemon = p.daemon_pid()
+            before = cpu_seconds(daemon)
+            time.sleep(window)
+            R.add(f"smp-cpu{n}/{k}", (cpu_seconds(daemon) - before) / window * 100.0, round=rnd)
+            R.add(f"smp-rss{n}/{k}", sample_rss_mib(daemon), round=rnd)
+        leftovers = p.kill()
+        if leftovers:
+            raise CmdError(f"'kill' left {len(leftovers)} process(es) running")
+
+    for_rounds(ctx, "sampling", body, lambda k: [f"smp-{m}{n}/{k}" for n in counts for m in ("cpu", "rss")])
+
+
 # Rough seconds for one round of each scenario (both products) on 2 quiet cores, full sizes: what the
 # time budget keeps in reserve for the scenarios still to come.
 ROUND_ESTIMATE_S = {"fleet": 35, "crash": 18, "cluster": 35, "reload": 40, "logs": 8, "appmem": 12, "worker": 15,
                     "stall": 120, "runtime": 10, "daemoncrash": 15,
-                    "autoscale": 240}
+                    "autoscale": 240, "sampling": 120}
 
 SCENARIOS = {
     "fleet": fleet,
@@ -957,8 +1005,10 @@ SCENARIOS = {
     "runtime": runtime,
     "daemoncrash": daemoncrash,
     "autoscale": autoscale,
+    "sampling": sampling,
 }
 ALIASES = {"list": "fleet", "rss": "fleet", "start": "fleet", "restart": "reload", "reloads": "reload",
            "memory": "appmem", "throughput": "cluster", "log": "logs", "queue": "worker",
            "jlist": "stall", "scale": "stall", "entrypoint": "runtime", "container": "runtime",
-           "survival": "daemoncrash", "autoscaling": "autoscale"}
+           "survival": "daemoncrash", "autoscaling": "autoscale",
+           "monitoring": "sampling"}

@@ -77,6 +77,13 @@ void MetricsEndpoint::launch() {
                               .fds = {{1, STDOUT_FILENO}, {2, STDERR_FILENO}, {3, theirs.get()}}};
   auto pid = process::spawn(spawn);
   if (!pid.ok()) {
+    if (pid.error().code == ENOENT || pid.error().code == EACCES) {
+      // Not installed (a build without cpp-httplib, a container image without it): say so once.
+      last_exit_ = pid.error().message();
+      log_error("metrics endpoint: cannot run {}: {}; DROVE_METRICS_ADDR is not served", options_.program,
+                pid.error().message());
+      return;
+    }
     on_exit(pid.error().message());
     return;
   }
