@@ -190,6 +190,9 @@ def parse_args():
     ap.add_argument("--pm2", default=os.environ.get("PM2_BIN", os.path.join(HERE, ".prefix", "node_modules", ".bin", "pm2")))
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary homes and logs")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="directory for the JSON results")
+    ap.add_argument("--merge", nargs=2, metavar=("BASE", "LATER"),
+                    help="run nothing: add the scenarios of results file LATER to BASE (a full run), write "
+                         "the merged file next to LATER and regenerate docs/benchmarks.md from it")
     ap.add_argument("--report", metavar="JSON", help="run nothing: print the table of a results file and "
                     "regenerate docs/benchmarks.md and docs/img/ from it")
     args = ap.parse_args()
@@ -210,6 +213,27 @@ def parse_args():
     return args
 
 
+def merge_results(base_path, later_path):
+    """A full run's results with the scenarios of a later, partial run laid over them (their rows,
+    series and notes replace the base's of the same scenario); the header says which came later."""
+    with open(base_path) as f:
+        base = json.load(f)
+    with open(later_path) as f:
+        later = json.load(f)
+    scenarios = sorted({r["scenario"] for r in later["rows"]})
+    base["rows"] = [r for r in base["rows"] if r["scenario"] not in scenarios] + later["rows"]
+    base["series"].update(later["series"])
+    base["notes"].update(later.get("notes", {}))
+    merged_meta = {k: later["meta"][k] for k in ("started", "drove_commit", "config", "seconds")}
+    merged_meta["scenarios"] = [s.split(" ", 1)[0] for s in scenarios]
+    base["meta"].setdefault("merged", []).append(merged_meta)
+    out = later_path.replace(".json", "-merged.json")
+    with open(out, "w") as f:
+        json.dump(base, f, indent=1)
+    print(f"[bench] merged results: {out}")
+    return report_only(out)
+
+
 def report_only(path):
     with open(path) as f:
         data = json.load(f)
@@ -222,6 +246,8 @@ def report_only(path):
 
 def main():
     args = parse_args()
+    if args.merge:
+        return merge_results(*args.merge)
     if args.report:
         return report_only(args.report)
     cfg = dict(QUICK if args.quick else FULL)

@@ -110,6 +110,14 @@ Medians are over every sample of every round; `[min–max]` is the spread.
    `listen()`) started with `-i 4`: time from the start command until `jlist` shows 4 online;
    then SIGKILL of one instance, 1.2 s after it is online, until `jlist` shows its new pid
    online.
+13. **autoscale under a load step**: a CPU-bound app (10 ms of CPU per request) under a 15 s
+   step of `wrk -t2 -c8` (five 3 s runs with `--latency`), then 20 s idle: fixed 1 and fixed 4
+   instances under both products, and drove's autoscaling 1..4 on CPU and on seed 002's
+   load-average rule: throughput, p99 (the worst 3 s segment, over the step and after its
+   first 6 s), instance-seconds counted from `jlist` every 0.25 s, when the 2nd instance came and
+   when the count was back to 1 (PM2 has no autoscaling).
+14. **the daemon while it samples**: `/bin/sleep` scaled to 1, 100 and 1,000 instances; the
+   daemon's CPU time over 10 s with no client connected, and its RSS.
 """
 
 
@@ -138,6 +146,9 @@ def write_docs(root, data, results):
         f"Run of {meta['started']} ({meta['mode']} mode, {meta['config']['rounds']} round(s) per scenario, "
         f"{meta['seconds']:.0f} s in all). Ratios are drove/PM2 medians; each row says whether lower or "
         "higher is better.",
+        *[f"Scenarios {', '.join(m['scenarios'])} come from a later run, of {m['started']} (commit "
+          f"{m['drove_commit']}, {m['config']['rounds']} round(s), {m['seconds']:.0f} s), merged into this "
+          "report (`bench/bench.py --merge`)." for m in meta.get("merged", [])],
         "",
         *([f"> **Quick smoke run** (`--quick`: 1 round, small sizes, 1 s loads): not a measurement; "
             "run `bench/run.sh` for figures.", ""] if meta["mode"] == "quick" else []),

@@ -855,7 +855,9 @@ def autoscale(ctx):
     R.note(S, f"cpu.js burns 10 ms of CPU per request; the step is {step_s // seg_s} back-to-back runs of "
               f"wrk -t2 -c8 --latency -d{seg_s}s with Connection: close after the app is online; a p99 is the worst "
               "of its segments' p99s; instance-seconds are counted from jlist every 0.25 s "
-              f"over the step and the {tail_s} s after it (fixed: instances × {window} s). PM2 has no autoscaling: "
+              f"over the step and the {tail_s} s after it (fixed: instances × {window} s). The load-average rule "
+              "starts from whatever load the previous runs left (the host's signal, decaying over a minute). "
+              "PM2 has no autoscaling: "
               "its fixed runs are the reference. Failed requests (non-2xx + socket errors) are in the raw data.")
     app = os.path.join(ctx.apps, "cpu.js")
 
@@ -868,7 +870,13 @@ def autoscale(ctx):
             extra = extra + ["--exec-mode", "cluster"]  # as PM2's -i 1, and as the autoscaled runs start
         port = free_port()
         p.start(app, name="cpu", instances=instances, env={"PORT": port, "WORK_MS": 10}, extra=extra)
-        wait_cluster_ready(ctx, p, "cpu", instances or 1, port)
+        if instances:
+            wait_cluster_ready(ctx, p, "cpu", instances, port)
+        else:
+            # Autoscaled: it may already grow (the load average is the host's, and remembers the
+            # previous run for a minute): online and answering is enough.
+            wait_until("an instance online", lambda: count(p) >= 1, 20, 0.1)
+            wait_until(f"HTTP 200 on port {port}", lambda: http_ok(port), 10, 0.1)
         # The step as back-to-back wrk runs of seg_s each, so that latency is known per segment.
         segments = []
         failure = []

@@ -277,6 +277,10 @@ json ClusterPrimary::describe() const {
               {"accepted", router_.accepted(key)},
               {"activation", entry->activation},
               {"accepting", router_.accepting(key)}};
+    // Connections waiting in the kernel's accept queue now (TCP; per-slot sockets summed).
+    std::size_t queued = accept_queue_length(entry->listener);
+    for (const auto& [slot, l] : entry->slots) queued += accept_queue_length(l);
+    s["accept_queue"] = queued;
     s["address"] = entry->request.address.value_or("");
     s["kind"] = entry->request.kind == SocketKind::udp         ? "udp"
                 : entry->request.kind == SocketKind::unix_path ? "unix"

@@ -80,7 +80,8 @@ std::string metrics_now(MethodContext& ctx) {
                            .namespace_name = app->spec.namespace_name,
                            .address = server.value("address", ""),
                            .port = server.value("port", 0),
-                           .accepted = server.value("accepted", std::uint64_t{0})});
+                           .accepted = server.value("accepted", std::uint64_t{0}),
+                           .accept_queue = server.value("accept_queue", std::uint64_t{0})});
     }
   }
   return metrics_text(processes, listeners, autoscaled, daemon, wall_ms());

@@ -40,6 +40,12 @@ std::string label(const char* name, const std::string& value) {
   return fmt::format("{}=\"{}\"", name, escape_label_value(value));
 }
 
+// app, namespace, instance (pm_id), pid: every per-instance family's labels.
+std::string instance_labels(const supervisor::ProcessView& p) {
+  return label("app", p.name) + "," + label("namespace", p.namespace_name) + "," +
+         label("instance", std::to_string(p.id)) + "," + label("pid", std::to_string(p.pid));
+}
+
 }  // namespace
 
 std::string escape_label_value(const std::string& value) {
@@ -87,8 +93,7 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
   e.family("drove_process_restarts_total", "counter", "Restarts of the instance (PM2's restart_time).");
   e.family("drove_process_uptime_seconds", "gauge", "Time since the instance's current process started.");
   for (const auto& p : processes) {
-    const std::string labels = label("app", p.name) + "," + label("namespace", p.namespace_name) + "," +
-                               label("instance", std::to_string(p.id)) + "," + label("pid", std::to_string(p.pid));
+    const std::string labels = instance_labels(p);
     const bool online = p.state == supervisor::InstanceState::online;
     e.sample("drove_process_up", labels, online ? 1 : 0);
     e.sample("drove_process_state", labels + "," + label("state", supervisor::to_string(p.state)), 1);
@@ -109,10 +114,7 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
       const nlohmann::json value = metric.is_object() ? metric.value("value", nlohmann::json()) : metric;
       if (!value.is_number() && !value.is_boolean()) continue;
       const std::string unit = metric.is_object() ? metric.value("unit", "") : "";
-      e.sample("drove_app_metric",
-               label("app", p.name) + "," + label("namespace", p.namespace_name) + "," +
-                   label("instance", std::to_string(p.id)) + "," + label("pid", std::to_string(p.pid)) + "," +
-                   label("metric", name) + "," + label("unit", unit),
+      e.sample("drove_app_metric", instance_labels(p) + "," + label("metric", name) + "," + label("unit", unit),
                value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0) : value.get<double>());
     }
   }
@@ -120,11 +122,13 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
   e.family("drove_cluster_accepted_connections_total", "counter",
            "Connections the daemon accepted on a cluster app's listening socket and handed to a worker "
            "(round-robin and least-connections; 0 where workers accept themselves).");
+  e.family("drove_cluster_accept_queue", "gauge",
+           "Connections waiting in the kernel's accept queue of a cluster app's listening socket (TCP), now.");
   for (const auto& l : listeners) {
-    e.sample("drove_cluster_accepted_connections_total",
-             label("app", l.app) + "," + label("namespace", l.namespace_name) + "," + label("address", l.address) +
-                 "," + label("port", std::to_string(l.port)),
-             static_cast<double>(l.accepted));
+    const std::string labels = label("app", l.app) + "," + label("namespace", l.namespace_name) + "," +
+                               label("address", l.address) + "," + label("port", std::to_string(l.port));
+    e.sample("drove_cluster_accepted_connections_total", labels, static_cast<double>(l.accepted));
+    e.sample("drove_cluster_accept_queue", labels, static_cast<double>(l.accept_queue));
   }
 
   e.family("drove_autoscale_instances", "gauge", "Instances of an autoscaled app now.");

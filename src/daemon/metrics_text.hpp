@@ -35,6 +35,7 @@ struct ListenerFigures {
   std::string address;
   int port = 0;
   std::uint64_t accepted = 0;
+  std::uint64_t accept_queue = 0;  // connections waiting in its accept queue now
 };
 
 // An autoscaled app: its bounds, where its signal stands, and the decisions carried out.

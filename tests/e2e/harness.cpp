@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -156,6 +158,22 @@ DroveHome::DroveHome() {
 }
 
 DroveHome::~DroveHome() {
+  // A failed test shows the end of its daemon's log: what the daemon saw is often the why.
+  if (::testing::Test::HasFailure()) {
+    const std::string log = read_file(path_ + "/drove.log");
+    std::fprintf(stderr, "--- last lines of %s/drove.log ---\n%s\n---\n", path_.c_str(),
+                 log.substr(log.size() > 6000 ? log.size() - 6000 : 0).c_str());
+    // ...and what the apps wrote on stderr.
+    std::error_code ignored;
+    for (const auto& file : std::filesystem::directory_iterator(path_ + "/logs", ignored)) {
+      const std::string name = file.path().filename().string();
+      if (name.find("-error") == std::string::npos) continue;
+      const std::string text = read_file(file.path().string());
+      if (text.empty()) continue;
+      std::fprintf(stderr, "--- %s ---\n%s\n---\n", name.c_str(),
+                   text.substr(text.size() > 2000 ? text.size() - 2000 : 0).c_str());
+    }
+  }
   // Every app the daemon runs, then the daemon itself; by pid, only what this test started.
   std::vector<pid_t> app_pids;
   if (auto daemon = daemon_pid(); daemon && pid_alive(*daemon)) {
@@ -212,6 +230,15 @@ std::vector<pid_t> DroveHome::wait_online(const std::string& name, size_t count,
       timeout);
   EXPECT_EQ(pids.size(), count) << "instances of '" << name << "' online: " << jlist().dump();
   return pids;
+}
+
+std::vector<pid_t> DroveHome::start_pm2io_app(const std::string& name) const {
+  const std::string node_path = npm_cache_modules();
+  EXPECT_EQ(::access((node_path + "/@pm2/io/package.json").c_str(), R_OK), 0)
+      << "@pm2/io is not installed under " << node_path << ": run scripts/setup.sh";
+  const auto r = drove({"start", fixture("apps/pm2io_app.js"), "--name", name}, {{"NODE_PATH", node_path}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return wait_online(name, 1);
 }
 
 std::optional<pid_t> DroveHome::daemon_pid() const {

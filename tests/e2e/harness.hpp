@@ -60,6 +60,9 @@ class DroveHome {
   std::vector<pid_t> wait_online(const std::string& name, size_t count,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(15)) const;
   std::optional<pid_t> daemon_pid() const;
+  // Starts tests/fixtures/apps/pm2io_app.js (it uses PM2's @pm2/io from npm_cache_modules())
+  // as `name` and waits until it is online; fails the test when @pm2/io is not installed.
+  std::vector<pid_t> start_pm2io_app(const std::string& name) const;
 
  private:
   std::string path_;

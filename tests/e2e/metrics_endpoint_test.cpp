@@ -85,13 +85,11 @@ TEST(MetricsEndpoint, ServesMetricsHealthAndReadinessWhenAskedAndOnlyThen) {
     const pid_t now = endpoint_pid(home);
     return now != 0 && now != web && status_is(http_get(port, "/healthz"), 200);
   }));
-  // It ends with the daemon.
+  // It ends with the daemon (and its listening socket with it: the port is free again, though
+  // another test may take it at once, so the test checks the process).
   const pid_t second = endpoint_pid(home);
   ASSERT_EQ(home.drove({"kill"}).exit_code, 0);
   EXPECT_TRUE(wait_until([&] { return !pid_alive(second); }));
-  bool refused = false;
-  (void)http_get(port, "/healthz", &refused);
-  EXPECT_TRUE(refused);
 }
 
 TEST(MetricsEndpoint, ANetworkAddressIsRefusedUnlessAllowed) {
@@ -102,9 +100,6 @@ TEST(MetricsEndpoint, ANetworkAddressIsRefusedUnlessAllowed) {
     return read_file(home.path() + "/drove.log").find("is not a loopback address") != std::string::npos;
   })) << read_file(home.path() + "/drove.log");
   EXPECT_TRUE(wait_until([&] { return endpoint_pid(home) == 0; }));
-  bool refused = false;
-  (void)http_get(port, "/healthz", &refused);
-  EXPECT_TRUE(refused);
   EXPECT_NE(read_file(home.path() + "/drove.log").find("not restarting it"), std::string::npos);
 }
 

@@ -69,6 +69,12 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
                       std::to_string(port) + "\"} 0\n"),
             std::string::npos)
       << text;
+  // Nothing waits in the idle app's accept queue.
+  EXPECT_NE(
+      text.find("drove_cluster_accept_queue{app=\"web \\\"quoted\\\"\",namespace=\"default\",address=\"\",port=\"" +
+                std::to_string(port) + "\"} 0\n"),
+      std::string::npos)
+      << text;
   // The autoscaled app, once its signal was measured (its listener's queue, each second).
   EXPECT_NE(text.find("drove_autoscale_max_instances{app=\"auto\",namespace=\"default\"} 3\n"), std::string::npos)
       << text;
@@ -94,13 +100,9 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
 // An app that uses PM2's @pm2/io, unchanged: its metrics reach describe, jlist (PM2's
 // pm2_env.axm_monitor and axm_actions), and drove metrics, which promtool still accepts.
 TEST(Metrics, AnAppsOwnPm2IoMetricsShowInDescribeJlistAndMetrics) {
-  const std::string node_path = npm_cache_modules();
-  ASSERT_EQ(::access((node_path + "/@pm2/io/package.json").c_str(), R_OK), 0)
-      << "@pm2/io is not installed under " << node_path << ": run scripts/setup.sh";
   DroveHome home;
-  ASSERT_EQ(home.drove({"start", fixture("apps/pm2io_app.js"), "--name", "io"}, {{"NODE_PATH", node_path}}).exit_code,
-            0);
-  const auto pids = home.wait_online("io", 1);
+  const auto pids = home.start_pm2io_app("io");
+  if (::testing::Test::HasFailure()) return;
   // @pm2/io reports every second.
   ASSERT_TRUE(wait_until([&] {
     return home.drove({"describe", "io"}).out.find("queue depth") != std::string::npos;

@@ -89,13 +89,9 @@ TEST(Monit, ShowsTheAppsRestartsOneByKeyAndLeavesACleanTerminal) {
 // An app's own metrics (PM2's @pm2/io), shown under the selected instance as PM2's monit does.
 TEST(Monit, ShowsTheSelectedAppsPm2IoMetrics) {
   if (!has_tmux()) GTEST_SKIP() << "tmux not installed (scripts/setup.sh installs it)";
-  const std::string node_path = npm_cache_modules();
-  ASSERT_EQ(::access((node_path + "/@pm2/io/package.json").c_str(), R_OK), 0)
-      << "@pm2/io is not installed under " << node_path << ": run scripts/setup.sh";
   DroveHome home;
-  ASSERT_EQ(home.drove({"start", fixture("apps/pm2io_app.js"), "--name", "io"}, {{"NODE_PATH", node_path}}).exit_code,
-            0);
-  home.wait_online("io", 1);
+  home.start_pm2io_app("io");
+  if (::testing::Test::HasFailure()) return;
   Tmux tmux(home);
   tmux.start_monit();
   ASSERT_TRUE(wait_until([&] {

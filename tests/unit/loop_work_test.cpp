@@ -208,6 +208,22 @@ struct ServedClient {
   }
 };
 
+// Runs the loop until `count` reply lines have arrived on `client`; returns them parsed.
+std::vector<nlohmann::json> read_replies(uv_loop_t* loop, int client, std::size_t count) {
+  std::string buffered;
+  std::vector<nlohmann::json> replies;
+  while (replies.size() < count) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    char buffer[65536];
+    const ssize_t n = ::recv(client, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) buffered.append(buffer, static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = buffered.find('\n')) != std::string::npos; buffered.erase(0, nl + 1)) {
+      replies.push_back(nlohmann::json::parse(buffered.substr(0, nl)));
+    }
+  }
+  return replies;
+}
+
 TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
   Loop l;
   using daemon::RpcReply;
@@ -236,17 +252,8 @@ TEST(RpcConnection, RepliesSerialisedOffTheLoopKeepTheirOrder) {
                                R"({"id":4,"method":"last"})"
                                "\n";
   ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
-  std::string replies;
   std::vector<int> order;
-  while (order.size() < 4) {
-    uv_run(&l.loop, UV_RUN_NOWAIT);
-    char buffer[65536];
-    const ssize_t n = ::recv(client.get(), buffer, sizeof buffer, MSG_DONTWAIT);
-    if (n > 0) replies.append(buffer, static_cast<std::size_t>(n));
-    for (std::size_t nl; (nl = replies.find('\n')) != std::string::npos; replies.erase(0, nl + 1)) {
-      order.push_back(nlohmann::json::parse(replies.substr(0, nl))["id"].get<int>());
-    }
-  }
+  for (const auto& reply : read_replies(&l.loop, client.get(), 4)) order.push_back(reply["id"].get<int>());
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
   client.reset();
   while (!closed) uv_run(&l.loop, UV_RUN_ONCE);
@@ -349,17 +356,7 @@ TEST(RpcConnection, AnAdoptedConnectionMayCallOnlyItsMethods) {
       "{\"id\":1,\"method\":\"metrics\"}\n{\"id\":2,\"method\":\"stop\"}\n"
       "{\"id\":3,\"method\":\"ping\"}\n";
   ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
-  std::string replies;
-  std::vector<nlohmann::json> got;
-  while (got.size() < 3) {
-    uv_run(&l.loop, UV_RUN_NOWAIT);
-    char buffer[4096];
-    const ssize_t n = ::recv(client.get(), buffer, sizeof buffer, MSG_DONTWAIT);
-    if (n > 0) replies.append(buffer, static_cast<std::size_t>(n));
-    for (std::size_t nl; (nl = replies.find('\n')) != std::string::npos; replies.erase(0, nl + 1)) {
-      got.push_back(nlohmann::json::parse(replies.substr(0, nl)));
-    }
-  }
+  const auto got = read_replies(&l.loop, client.get(), 3);
   EXPECT_EQ(handled, (std::vector<std::string>{"metrics", "ping"}));
   EXPECT_EQ(got[1]["error"]["code"], "ENOSYS") << got[1].dump();
   EXPECT_EQ(got[1]["error"]["message"], "method 'stop' is not allowed on this connection");

@@ -58,7 +58,7 @@ TEST(MetricsText, FamiliesAreWholeAndLabelValuesEscaped) {
   std::size_t types = 0;
   for (std::size_t at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1)) ++types;
   EXPECT_EQ(helps, types);
-  EXPECT_EQ(helps, 23u);
+  EXPECT_EQ(helps, 24u);
 }
 
 }  // namespace
