@@ -75,7 +75,10 @@ void from_json(const nlohmann::json& j, Autoscale& s) {
     if (!j["target"].is_number()) throw std::invalid_argument("autoscale.target: expected a number");
     s.target = j["target"].get<double>();
   }
-  if (j.contains("paused")) s.paused = j["paused"].get<bool>();
+  if (j.contains("paused")) {
+    if (!j["paused"].is_boolean()) throw std::invalid_argument("autoscale.paused: expected true or false");
+    s.paused = j["paused"].get<bool>();
+  }
 }
 
 void to_json(nlohmann::json& j, const ListenSpec& s) {

@@ -20,7 +20,7 @@ namespace drove::supervisor {
 // One change of an autoscaled app's instance count, or a pause/resume (describe shows the last).
 struct ScaleRecord {
   std::int64_t at_ms = 0;  // wall clock
-  std::string action;      // "up", "down", "paused", "resumed", "refused"
+  std::string action;      // "up", "down", "paused", "resumed"
   int from = 0;
   int to = 0;
   std::string reason;

@@ -6,6 +6,7 @@
 // kill_timeout. See docs/cluster.md, "Autoscaling".
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/clock.hpp"
@@ -79,10 +80,10 @@ void Supervisor::autoscale(App& app, std::int64_t now_ms) {
   state.signal = scale_signal(app);
   if (spec.paused || state.busy || !scalable(app)) return;
   const int current = static_cast<int>(app.instances.size());
-  // The most the daemon's caps allow this app now (spec_validator.hpp).
-  int cap = current;
-  const int total = static_cast<int>(instances_.size());
-  while (cap < spec.max_instances && !check_instance_caps(app.spec.name, current, cap + 1, total)) ++cap;
+  // The most the daemon's caps allow this app now (spec_validator.hpp): its own limit, and what
+  // the daemon-wide limit leaves once the other apps' instances are counted.
+  const int others = static_cast<int>(instances_.size()) - current;
+  const int cap = std::max(current, std::min(kMaxInstancesPerApp, kMaxInstancesTotal - others));
   const AutoscaleInput input{current, state.signal, static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))),
                              cap, now_ms};
   const AutoscaleDecision decision = decide_autoscale(spec, input, state.memory);

@@ -56,7 +56,7 @@ struct ReloadFailed {
 // An app-level event (Event::id is -1): autoscaling changed the instance count, or was paused
 // by a manual `scale`, or resumed; `metric`/`value`/`target` are the signal it decided on.
 struct Scaled {
-  std::string action;  // "up", "down", "paused", "resumed", "refused"
+  std::string action;  // "up", "down", "paused", "resumed"
   int from = 0;
   int to = 0;
   std::string metric;

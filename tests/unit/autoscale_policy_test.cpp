@@ -236,6 +236,7 @@ TEST(AutoscaleOptions, TheDaemonRefusesASpecItCannotScale) {
   spec.autoscale->metric = ScaleMetric::pending;
   EXPECT_TRUE(validate_spec(spec));
   EXPECT_THROW((void)json({{"metric", "memory"}}).get<Autoscale>(), std::exception);
+  EXPECT_THROW((void)json({{"paused", "yes"}}).get<Autoscale>(), std::invalid_argument);
 }
 
 }  // namespace
