@@ -423,6 +423,15 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       }
       if (p.value("logs", false)) ctx.ensure_log_stream();
       reply.ok({{"subscribed", true}});
+    } else if (m == "unsubscribe") {
+      // The connection stays; the lines stop (drove-web, when its last dashboard stream closes).
+      // The log engine drops its own subscription at the next line nobody wants.
+      auto connection = reply.connection();
+      if (!connection) return;
+      for (const char* topic : {"events", "logs"}) {
+        if (p.value(topic, false)) connection->unsubscribe(topic);
+      }
+      reply.ok({{"unsubscribed", true}});
     } else if (m == "save") {
       // Each app with whether it ran: resurrect starts only what was running.
       nlohmann::json apps = nlohmann::json::array();

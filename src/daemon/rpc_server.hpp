@@ -100,6 +100,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   // Serialises `message` on a pool thread; lines sent meanwhile wait behind it (order is kept).
   void send_line_off_loop(nlohmann::json message);
   void subscribe(const std::string& topic, nlohmann::json filter);
+  void unsubscribe(const std::string& topic) { subscriptions_.erase(topic); }
   // Only these methods (empty: every method): see RpcServer::adopt.
   void restrict_to(std::set<std::string> methods) { allowed_methods_ = std::move(methods); }
   [[nodiscard]] bool subscribed(const std::string& topic) const;
