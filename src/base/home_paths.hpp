@@ -17,6 +17,8 @@ struct HomeLayout {
   [[nodiscard]] std::string legacy_dump() const { return root + "/dump.json"; }
   [[nodiscard]] std::string logs_dir() const { return root + "/logs"; }
   [[nodiscard]] std::string pids_dir() const { return root + "/pids"; }
+  // The web dashboard's token (0600), written by the daemon when it starts drove-web.
+  [[nodiscard]] std::string web_token() const { return root + "/web.token"; }
 };
 
 // $DROVE_HOME, else $HOME/.drove, else the passwd entry's home + /.drove.

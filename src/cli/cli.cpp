@@ -250,6 +250,7 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   auto* metrics = app.add_subcommand("metrics", "the daemon's and the apps' figures, Prometheus text format");
   auto* monit = app.add_subcommand("monit", "terminal dashboard: processes, CPU/memory history, logs, actions");
   monit->alias("dashboard")->alias("dash");
+  auto* web = app.add_subcommand("web", "print the web dashboard's URL with its token (DROVE_METRICS_ADDR)");
   StartupOptions startup_options;
   auto add_startup = [&](const std::string& name, const std::string& help) {
     auto* sub = app.add_subcommand(name, help);
@@ -424,6 +425,7 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       return 0;
     }
     if (*monit) return cmd_monit(home);
+    if (*web) return cmd_web(home);
     if (*metrics) {
       Client client = Client::connect(home);
       const std::string text = client.call("metrics").value("text", "");

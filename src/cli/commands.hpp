@@ -38,6 +38,8 @@ int cmd_message(const HomeLayout& home, const std::string& target, const std::ve
 int cmd_attach(const HomeLayout& home, const std::string& id, const std::string& separator);
 int cmd_trigger(const HomeLayout& home, const std::string& target, const std::string& action, const std::string& param);
 int cmd_scale(const HomeLayout& home, const std::string& name, const std::string& count);
+// `web`: the web dashboard's URL with its token (web_command.cpp).
+int cmd_web(const HomeLayout& home);
 int cmd_init(const std::string& path);
 
 int cmd_send_signal(const HomeLayout& home, const std::string& signal, const std::string& target);

@@ -121,6 +121,7 @@ class Daemon {
     }
     log_info("drove daemon {} started (pid {}, home {})", DROVE_VERSION, ::getpid(), options_.home.root);
     if (auto endpoint = MetricsEndpoint::from_environment("/proc/self/exe")) {
+      endpoint->token_path = options_.home.web_token();
       endpoint_.emplace(loop, reaper_, server_, std::move(*endpoint));
       context_.metrics_endpoint = &*endpoint_;
       endpoint_->start();

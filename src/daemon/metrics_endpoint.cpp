@@ -1,6 +1,8 @@
 #include "daemon/metrics_endpoint.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,17 +13,40 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/safe_file.hpp"
 #include "process/spawn.hpp"
 
 namespace drove::daemon {
 namespace {
 
-// What a drove-web connection may ask the daemon.
-const std::set<std::string> kEndpointMethods = {"ping", "metrics", "list"};
+// What a drove-web connection may ask the daemon: the endpoint's and the dashboard's reads
+// (subscribe/unsubscribe: live log lines), and the dashboard's four actions. Not start,
+// delete, describe (environments), send, signal, save, kill...
+const std::set<std::string> kEndpointMethods = {"ping",    "metrics", "list", "subscribe", "unsubscribe",
+                                                "restart", "reload",  "stop", "scale"};
 
 constexpr int kConfigError = 78;               // drove-web's EX_CONFIG
 constexpr std::int64_t kStableMs = 10000;      // a run this long resets the back-off
 constexpr std::int64_t kMaxBackoffMs = 30000;  // restarts at most this far apart
+
+// 32 bytes from the kernel's CSPRNG, as 64 lowercase hex digits; "" if getrandom failed.
+std::string random_token() {
+  unsigned char bytes[32];
+  std::size_t filled = 0;
+  while (filled < sizeof bytes) {
+    const ssize_t n = ::getrandom(bytes + filled, sizeof bytes - filled, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return "";
+    filled += static_cast<std::size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (const unsigned char byte : bytes) {
+    token += kHex[byte >> 4];
+    token += kHex[byte & 0xf];
+  }
+  return token;
+}
 
 }  // namespace
 
@@ -45,6 +70,22 @@ MetricsEndpoint::~MetricsEndpoint() { stop(); }
 
 void MetricsEndpoint::start() {
   stopping_ = false;
+  token_ = random_token();
+  if (token_.empty()) {
+    log_error("metrics endpoint: getrandom: {}; DROVE_METRICS_ADDR is not served", std::strerror(errno));
+    last_exit_ = "no random token (getrandom failed)";
+    return;
+  }
+  // A unique temporary file renamed over the old one: a link planted at the name is replaced,
+  // never written through; 0600 whatever the umask.
+  if (!options_.token_path.empty()) {
+    if (auto written = write_file_atomically(options_.token_path, token_ + "\n", 0600, /*sync=*/false,
+                                             /*create_dirs=*/false);
+        !written) {
+      log_error("metrics endpoint: cannot write the dashboard's token: {}; `drove web` cannot print its URL",
+                written.error().message());
+    }
+  }
   launch();
 }
 
@@ -52,6 +93,12 @@ void MetricsEndpoint::stop() {
   stopping_ = true;
   retry_.stop();
   if (pid_ != 0) ::kill(pid_, SIGTERM);  // our unreaped child: the pid is its own
+  if (!token_.empty() && !options_.token_path.empty()) {
+    token_.clear();
+    if (auto removed = remove_file(options_.token_path); !removed) {
+      log_warn("metrics endpoint: {}", removed.error().message());
+    }
+  }
 }
 
 void MetricsEndpoint::launch() {
@@ -63,18 +110,34 @@ void MetricsEndpoint::launch() {
   }
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
-  std::vector<std::string> argv = {"drove-web", "--listen", options_.address, "--rpc-fd", "3"};
+  // The token through a pipe: 65 bytes fit in its buffer, so the write never blocks.
+  int token_pipe[2];
+  if (::pipe2(token_pipe, O_CLOEXEC) != 0) {
+    on_exit(std::string("pipe: ") + std::strerror(errno));
+    return;
+  }
+  UniqueFd token_read(token_pipe[0]);
+  {
+    UniqueFd token_write(token_pipe[1]);
+    const std::string line = token_ + "\n";
+    if (::write(token_write.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      on_exit(std::string("writing the token: ") + std::strerror(errno));
+      return;
+    }
+  }
+  std::vector<std::string> argv = {"drove-web", "--listen", options_.address, "--rpc-fd", "3", "--token-fd", "4"};
   if (options_.allow_remote) argv.emplace_back("--allow-remote");
   if (::geteuid() == 0) argv.insert(argv.end(), {"--user", "nobody"});
   std::vector<std::string> env;
   for (const char* keep : {"PATH", "LANG", "TZ"}) {
     if (const char* value = std::getenv(keep)) env.push_back(std::string(keep) + "=" + value);
   }
-  process::SpawnOptions spawn{.file = options_.program,
-                              .argv = argv,
-                              .env = env,
-                              .cwd = "/",
-                              .fds = {{1, STDOUT_FILENO}, {2, STDERR_FILENO}, {3, theirs.get()}}};
+  process::SpawnOptions spawn{
+      .file = options_.program,
+      .argv = argv,
+      .env = env,
+      .cwd = "/",
+      .fds = {{1, STDOUT_FILENO}, {2, STDERR_FILENO}, {3, theirs.get()}, {4, token_read.get()}}};
   auto pid = process::spawn(spawn);
   if (!pid.ok()) {
     if (pid.error().code == ENOENT || pid.error().code == EACCES) {
@@ -88,13 +151,15 @@ void MetricsEndpoint::launch() {
     return;
   }
   theirs.reset();
+  token_read.reset();
   if (auto s = server_.adopt(std::move(ours), kEndpointMethods); !s.ok()) {
     log_warn("metrics endpoint: {}", s.error().message());
     ::kill(pid.value(), SIGTERM);
   }
   pid_ = pid.value();
   started_mono_ms_ = monotonic_ms();
-  log_info("metrics endpoint: drove-web (pid {}) serves http://{}/metrics", pid_, options_.address);
+  log_info("metrics endpoint: drove-web (pid {}) serves http://{}/metrics and the dashboard (`drove web`)", pid_,
+           options_.address);
   reaper_.watch(pid_, [this](process::ExitStatus status) {
     pid_ = 0;
     if (status.code == kConfigError && !status.killed_by_signal()) {

@@ -7,7 +7,13 @@
 //  - HTTP parsing never runs in, or blocks, the process that owns the apps and accepts their
 //    connections, and a crash of it costs a scrape, not the apps;
 //  - it gets one end of a socketpair as its only way to the daemon, and that connection may
-//    call ping, metrics and list only (RpcServer::adopt): it cannot start, stop or change an app;
+//    call the methods its pages need only (RpcServer::adopt; kEndpointMethods): it can read the
+//    list, the figures and the live log lines, and restart, reload, stop or scale an app for the
+//    web dashboard, but not start, delete or change one (no spec, no environment);
+//  - the dashboard's actions need a token: 32 random bytes the daemon makes when it starts,
+//    writes to $DROVE_HOME/web.token (0600, for `drove web` to print) and hands to drove-web
+//    through a pipe (argv and the environment are readable by other users in /proc); the file
+//    is removed when the daemon stops, so a token lives as long as its daemon;
 //  - when the daemon runs as root it binds its port, then drops to `nobody` before serving;
 //  - the rest of drove stays free of OpenSSL, zlib and brotli, which Debian's cpp-httplib links.
 // A non-loopback address is refused unless DROVE_METRICS_ALLOW_REMOTE=1.
@@ -33,6 +39,7 @@ class MetricsEndpoint {
     std::string address;        // host:port (IPv6 as [::1]:9615)
     bool allow_remote = false;  // DROVE_METRICS_ALLOW_REMOTE=1
     std::string program;        // drove-web's path (next to the daemon's binary)
+    std::string token_path;     // $DROVE_HOME/web.token
   };
 
   // From the daemon's environment: nullopt when DROVE_METRICS_ADDR is unset or empty.
@@ -43,8 +50,8 @@ class MetricsEndpoint {
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
   ~MetricsEndpoint();
 
-  void start();
-  void stop();  // SIGTERM to drove-web; no restart after
+  void start();  // a new token, then drove-web
+  void stop();   // SIGTERM to drove-web; no restart after; the token file is removed
   // {address, pid, restarts, last_exit} for `drove ping`.
   [[nodiscard]] nlohmann::json describe() const;
 
@@ -60,6 +67,7 @@ class MetricsEndpoint {
   int restarts_ = 0;
   std::int64_t started_mono_ms_ = 0;
   std::string last_exit_;
+  std::string token_;  // 64 hex digits, for this daemon's life
   bool stopping_ = false;
   LoopTimer retry_{"metrics endpoint restart"};
 };
