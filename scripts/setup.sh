@@ -11,7 +11,8 @@ packages=(build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml
           zsh man-db  # the installed zsh completion and drove.1 are loaded and rendered (tests)
           python3-yaml  # deploy/check.sh parses the Kubernetes manifests
           tmux  # drove monit is driven in a real terminal (tests)
-          libcpp-httplib-dev)  # drove-web, the opt-in HTTP endpoint (DROVE_METRICS_ADDR)
+          libcpp-httplib-dev  # drove-web, the opt-in HTTP endpoint (DROVE_METRICS_ADDR)
+          chromium)  # the web dashboard is tested in a real (headless) browser, driven by puppeteer-core
 # Node.js runs the cluster examples and the e2e tests (any node >= 18 speaks the same protocol);
 # npm installs PM2's @pm2/io for the app-metrics test (below).
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
@@ -48,5 +49,13 @@ if [ ! -f "$npm_prefix/node_modules/@pm2/io/package.json" ]; then
   echo "[setup] installing @pm2/io into $npm_prefix"
   mkdir -p "$npm_prefix"
   npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error @pm2/io@6 >/dev/null
+fi
+# puppeteer-core drives Debian's chromium for the web dashboard's browser test
+# (tests/browser/dashboard_test.js); -core: it downloads no browser of its own. Major 24 speaks
+# the DevTools protocol of Debian 12's chromium and runs on its node 18.
+if [ ! -f "$npm_prefix/node_modules/puppeteer-core/package.json" ]; then
+  echo "[setup] installing puppeteer-core into $npm_prefix"
+  mkdir -p "$npm_prefix"
+  npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error puppeteer-core@24 >/dev/null
 fi
 echo "[setup] dependencies present"

@@ -248,6 +248,11 @@ std::optional<pid_t> DroveHome::daemon_pid() const {
 }
 
 std::string http_get(int port, const std::string& path, bool* connect_failed) {
+  return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                       connect_failed);
+}
+
+std::string http_exchange(int port, const std::string& request, bool* connect_failed) {
   if (connect_failed) *connect_failed = false;
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};
@@ -260,7 +265,6 @@ std::string http_get(int port, const std::string& path, bool* connect_failed) {
   }
   timeval tv{10, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (::write(fd.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size())) return "";
   std::string response;
   char buf[4096];

@@ -71,6 +71,8 @@ class DroveHome {
 // Opens a TCP connection to 127.0.0.1:port, sends `request`, returns everything read until EOF
 // (or "" when the connection failed).
 std::string http_get(int port, const std::string& path = "/", bool* connect_failed = nullptr);
+// The same with a whole request of the caller's (method, headers, body), sent as given.
+std::string http_exchange(int port, const std::string& request, bool* connect_failed = nullptr);
 int free_tcp_port();
 
 }  // namespace drove::e2e
