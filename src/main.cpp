@@ -21,8 +21,14 @@ drove::daemon::LineStyle line_style(drove::cli::RuntimeRequest::Style style) {
 
 int main(int argc, char** argv) {
   const drove::cli::DaemonEntry daemon{[](const drove::cli::DaemonRequest& request) {
-    drove::daemon::DaemonOptions options{
-        .home = request.home, .background = request.background, .resurrect = request.resurrect, .runtime = {}};
+    drove::daemon::DaemonOptions options{.home = request.home,
+                                         .background = request.background,
+                                         .resurrect = request.resurrect,
+                                         .runtime = {},
+                                         .keeper = request.keeper,
+                                         .no_keeper = request.no_keeper,
+                                         .keeper_fd = request.keeper_fd,
+                                         .check_state = request.check_state};
     if (request.runtime) {
       options.runtime = drove::daemon::RuntimeOptions{.start_args = request.runtime->start_args,
                                                       .style = line_style(request.runtime->style),

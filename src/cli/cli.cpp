@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "base/clock.hpp"
 #include "base/home_paths.hpp"
@@ -243,7 +245,8 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   init->alias("ecosystem");
   init->add_option("path", init_path);
   auto* kill = app.add_subcommand("kill", "stop every app and the daemon");
-  auto* update = app.add_subcommand("update", "save, replace the daemon with this binary's, resurrect (as PM2)");
+  auto* update = app.add_subcommand(
+      "update", "hand every app to the drove binary now on disk, none restarted (without a keeper: as PM2)");
   update->alias("updatePM2");
   auto* ping = app.add_subcommand("ping", "start the daemon if needed and check it answers");
   auto* events = app.add_subcommand("events", "stream the daemon's events and apps' messages (JSON lines)");
@@ -277,6 +280,16 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
   bool daemon_resurrect = false;
   daemon_cmd->add_flag("--resurrect", daemon_resurrect,
                        "start the saved process list once listening (for init systems: drove startup)");
+  bool daemon_keeper = false;
+  bool daemon_no_keeper = false;
+  int daemon_keeper_fd = -1;
+  std::string daemon_check_state;
+  daemon_cmd->add_flag("--keeper", daemon_keeper,
+                       "run a keeper above the daemon, so that the apps outlive a daemon crash (default in the "
+                       "background)");
+  daemon_cmd->add_flag("--no-keeper", daemon_no_keeper, "no keeper: the apps end with the daemon");
+  daemon_cmd->add_option("--keeper-fd", daemon_keeper_fd)->group("");
+  daemon_cmd->add_option("--check-state", daemon_check_state)->group("");
 
   auto* runtime = app.add_subcommand(
       "runtime", "run apps in the foreground, logs to stdout: a container's entrypoint (also drove-runtime)");
@@ -400,8 +413,56 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       return 0;
     }
     if (*update) {
+      // Under a keeper (the default), the daemon hands everything to the binary on disk and no
+      // app restarts (docs/operations.md, "Upgrading drove").
+      if (auto client = Client::connect_if_running(home)) {
+        const auto before = client->call("ping");
+        if (before.contains("keeper") && before["keeper"].is_object() && before["keeper"].value("connected", false)) {
+          const int old_pid = before.value("pid", 0);
+          const auto old_list = client->call("list");
+          // As `pm2 update`: the saved list is the running one afterwards.
+          auto saved = client->call("save");
+          std::printf("[drove] saved %d app(s) to %s\n", saved.value("saved", 0), saved.value("path", "").c_str());
+          client->call("update");  // an error (the binary on disk cannot take over) throws: one line, exit 1
+          client.reset();
+          const std::int64_t deadline = monotonic_ms() + 30000;
+          for (;;) {
+            // The old daemon may still answer for a moment, or hang up mid-call: ask again.
+            std::optional<Client> next;
+            nlohmann::json after;
+            try {
+              next = Client::connect_if_running(home);
+              if (next) after = next->call("ping");
+            } catch (const UserError&) {
+              next.reset();
+            }
+            if (next) {
+              if (after.value("pid", 0) != old_pid) {
+                const auto new_list = next->call("list");
+                std::size_t kept = 0, total = 0;
+                auto rows = [](const nlohmann::json& reply) {
+                  return reply.is_array() ? reply : reply.value("processes", nlohmann::json::array());
+                };
+                for (const auto& p : rows(old_list)) {
+                  if (p.value("pid", 0) == 0) continue;
+                  ++total;
+                  for (const auto& q : rows(new_list))
+                    if (q.value("id", -1) == p.value("id", -2) && q.value("pid", 0) == p.value("pid", 0)) ++kept;
+                }
+                std::printf(
+                    "[drove] daemon updated: pid %d -> %d, drove %s -> %s; %zu of %zu running process(es) kept\n",
+                    old_pid, after.value("pid", 0), before.value("version", "?").c_str(),
+                    after.value("version", "?").c_str(), kept, total);
+                return kept == total ? 0 : 1;
+              }
+            }
+            if (monotonic_ms() > deadline) throw UserError("the new daemon did not answer within 30 s (see drove.log)");
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+        }
+      }
       // PM2's update: save the list, stop the old daemon (its apps with it), let this binary
-      // start the new one, resurrect. Apps restart; keeping them running is #13's upgrade.
+      // start the new one, resurrect. Apps restart.
       std::string old_version = "none";
       if (auto client = Client::connect_if_running(home)) {
         old_version = client->call("ping").value("version", "?");
@@ -444,7 +505,16 @@ int run(int argc, char** argv, const DaemonEntry& daemon) {
       return 1;
     }
     if (*completion) return cmd_completion(app, home, completion_shell, completion_list_apps);
-    if (*daemon_cmd) return daemon.run({.home = home, .background = background, .resurrect = daemon_resurrect});
+    if (*daemon_cmd) {
+      return daemon.run({.home = home,
+                         .background = background,
+                         .resurrect = daemon_resurrect,
+                         .runtime = {},
+                         .keeper = daemon_keeper,
+                         .no_keeper = daemon_no_keeper,
+                         .keeper_fd = daemon_keeper_fd,
+                         .check_state = daemon_check_state});
+    }
     if (*runtime) {
       RuntimeRequest request{.start_args = runtime_start_args(argc, argv, runtime_targets, app_args),
                              .style = runtime_json       ? RuntimeRequest::Style::json

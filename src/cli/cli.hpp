@@ -26,6 +26,13 @@ struct DaemonRequest {
   bool background = false;
   bool resurrect = false;  // start the saved list once listening (the unit `drove startup` writes)
   std::optional<RuntimeRequest> runtime;
+  // Apps outlive the daemon (docs/architecture.md): `keeper` runs a keeper above this daemon
+  // (the default for a background daemon; `--no-keeper` turns it off); `keeper_fd` is the link
+  // of a daemon the keeper started.
+  bool keeper = false;
+  bool no_keeper = false;
+  int keeper_fd = -1;
+  std::string check_state;  // `daemon --check-state FILE`: can this binary take that state over?
 };
 
 struct DaemonEntry {

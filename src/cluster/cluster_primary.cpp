@@ -113,6 +113,32 @@ void ClusterPrimary::add_worker(WorkerId id, ipc::Channel* channel, int slot) {
   router_.add_worker(id);
 }
 
+std::optional<ClusterPrimary::WorkerState> ClusterPrimary::worker_state(WorkerId id) const {
+  const Worker* w = find(id);
+  if (w == nullptr) return std::nullopt;
+  return WorkerState{w->keys, w->listening, w->online};
+}
+
+void ClusterPrimary::adopt_socket(const std::string& key, const ListenRequest& request, bool activation, int slot,
+                                  Listener listener) {
+  table_.adopt(key, request, activation, slot, std::move(listener));
+}
+
+void ClusterPrimary::adopt_worker(WorkerId id, const WorkerState& state) {
+  Worker* w = find(id);
+  if (w == nullptr) return;
+  w->online = state.online;
+  for (const auto& key : state.keys) {
+    SocketTable::Entry* entry = table_.find(key);
+    if (entry == nullptr) continue;  // its socket was not handed back: the worker's own copy serves
+    table_.join(*entry, id);
+    w->keys.insert(key);
+    if (state.listening.count(key) != 0) w->listening.insert(key);
+  }
+  router_.drain_held();
+  router_.refresh_accepting();
+}
+
 bool ClusterPrimary::handle_message(WorkerId id, const json& msg, UniqueFd& fd) {
   auto parsed = ipc::parse_worker_message(msg);
   if (!parsed) return false;

@@ -96,6 +96,20 @@ class ClusterPrimary {
   void remove_worker(WorkerId id);  // died / channel closed: hand-overs not yet received are
                                     // re-dispatched, received ones are closed; nothing leaks
 
+  // Daemon survival (docs/architecture.md): what a new daemon needs to take a worker back, and
+  // taking it back. A worker's state: the servers it asked for and those it reported listening.
+  struct WorkerState {
+    std::set<std::string> keys;
+    std::set<std::string> listening;
+    bool online = false;
+  };
+  [[nodiscard]] std::optional<WorkerState> worker_state(WorkerId id) const;
+  [[nodiscard]] const SocketTable& table() const { return table_; }
+  // A socket opened by the previous daemon (see SocketTable::adopt).
+  void adopt_socket(const std::string& key, const ListenRequest& request, bool activation, int slot, Listener listener);
+  // After add_worker(): the worker already holds these servers; connections flow to it again.
+  void adopt_worker(WorkerId id, const WorkerState& state);
+
   [[nodiscard]] std::vector<std::string> listening_keys(WorkerId id) const;
   // Whether the worker holds a server it asked for (queryServer), listening or not yet.
   [[nodiscard]] bool asked_for_server(WorkerId id) const;

@@ -78,6 +78,24 @@ Result<int> SocketTable::slot_socket(Entry& entry, int slot) {
   return fd;
 }
 
+SocketTable::Entry& SocketTable::adopt(const std::string& key, const ListenRequest& request, bool activation, int slot,
+                                       Listener listener) {
+  auto& entry = entries_[key];
+  if (!entry) {
+    entry = std::make_unique<Entry>();
+    entry->key = key;
+    entry->request = request;
+    entry->activation = activation;
+  }
+  entry->port = listener.port;
+  if (slot < 0)
+    entry->listener = std::move(listener);
+  else
+    entry->slots[slot] = std::move(listener);
+  mark_if_unheld(*entry);
+  return *entry;
+}
+
 void SocketTable::join(Entry& entry, WorkerId worker) {
   if (std::find(entry.workers.begin(), entry.workers.end(), worker) == entry.workers.end()) {
     entry.workers.push_back(worker);

@@ -83,6 +83,10 @@ class SocketTable {
   Result<std::vector<int>> activation_fds(const std::vector<ListenSpec>& specs, int slot);
   void release_slot(int slot);  // closes the per-slot sockets of a slot that will not come back
 
+  // A socket opened by an earlier daemon, handed back by the keeper (daemon survival): `slot` -1
+  // is the key's one socket, otherwise a per-slot one. The key is created if needed.
+  Entry& adopt(const std::string& key, const ListenRequest& request, bool activation, int slot, Listener listener);
+
   void close_unused(std::int64_t now_ms);  // keys unheld for unused_listener_close_ms
   void close_unheld();                     // keys no worker holds now
   void close_all();

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -26,10 +29,14 @@
 #include "base/unix_socket.hpp"
 #include "base/uv_handle.hpp"
 #include "daemon/event_json.hpp"
+#include "daemon/keeper_link.hpp"
 #include "daemon/methods.hpp"
 #include "daemon/metrics_endpoint.hpp"
 #include "daemon/rpc_server.hpp"
+#include "keeper/keeper.hpp"
+#include "keeper/protocol.hpp"
 #include "process/reaper.hpp"
+#include "process/run_capture.hpp"
 #include "process/service_notifier.hpp"
 #include "process/spawn.hpp"
 #include "state/home.hpp"
@@ -79,7 +86,11 @@ class Daemon {
                      .logs_dir = options.home.logs_dir(),
                      .pids_dir = options.home.pids_dir(),
                      .default_log_files = !options.runtime}),
-        server_(uv_default_loop(), [this](RpcRequest& req, const RpcReply& reply) { dispatch(context_, req, reply); }),
+        server_(uv_default_loop(),
+                [this](RpcRequest& req, const RpcReply& reply) {
+                  dispatch(context_, req, reply);
+                  schedule_sync();
+                }),
         dumps_(uv_default_loop(), options.home.dump()),
         context_{uv_default_loop(),
                  supervisor_,
@@ -89,7 +100,10 @@ class Daemon {
                  [this] { shutdown_now(); },
                  [this] { ensure_log_stream(); },
                  &meter_} {
+    context_.hand_over = [this] { return hand_over(); };
+    context_.keeper_info = [this] { return keeper_info(); };
     supervisor_.set_event_sink([this](const supervisor::Event& event) {
+      schedule_sync();
       if (server_.has_subscribers("events")) server_.broadcast("events", event_json(event));
       if (options_.runtime) on_runtime_event(event);
     });
@@ -101,6 +115,7 @@ class Daemon {
 
   int run() {
     uv_loop_t* loop = uv_default_loop();
+    if (options_.keeper_fd >= 0) take_over_from_keeper();
     if (auto s = server_.listen(options_.home.socket()); !s.ok()) {
       log_error("{}", s.error().message());
       return 1;
@@ -120,6 +135,7 @@ class Daemon {
       signals_.push_back(std::move(handle));
     }
     log_info("drove daemon {} started (pid {}, home {})", DROVE_VERSION, ::getpid(), options_.home.root);
+    if (keeper_) keeper_->ready();
     if (auto endpoint = MetricsEndpoint::from_environment("/proc/self/exe")) {
       endpoint->token_path = options_.home.web_token();
       endpoint_.emplace(loop, reaper_, server_, std::move(*endpoint));
@@ -342,7 +358,113 @@ class Daemon {
     });
   }
 
+  // Surviving the daemon: what the keeper handed back (after a crash or `update`) taken over,
+  // then the keeper kept in step with every change.
+  void take_over_from_keeper() {
+    auto link = KeeperLink::open(uv_default_loop(), UniqueFd(options_.keeper_fd), options_.home.root + "/daemon.state");
+    if (!link.ok()) {
+      log_error("no keeper: {} (a crash of this daemon will take the apps with it)", link.error().message());
+      return;
+    }
+    keeper_ = std::move(link.value());
+    auto handed = keeper_->take_handed();
+    const char* restart = std::getenv("DROVE_KEEPER_RESTART");
+    ::unsetenv("DROVE_KEEPER_RESTART");  // not for the apps
+    if (restart != nullptr && std::string(restart) == "1") {
+      auto state = read_state_file(keeper_->state_path());
+      if (state.ok()) {
+        log_info("taking over from the previous daemon (pid {}, drove {}): {}", state->value("daemon_pid", 0),
+                 state->value("drove_version", std::string("?")), supervisor_.adopt(state.value(), handed));
+      } else {
+        log_error(
+            "cannot take the apps over: {}; their processes are stopped (`drove resurrect` starts the saved list)",
+            state.error().message());
+        (void)supervisor_.adopt(nlohmann::json::object(), handed);
+      }
+    } else {
+      ::unlink(keeper_->state_path().c_str());  // a previous life's (after a reboot): not ours
+    }
+    keeper_->start([this](pid_t pid, int status) { reaper_.deliver(pid, status); });
+    sync_keeper();
+    keeper_sync_.start(
+        uv_default_loop(), 1000, 1000, [this] { sync_keeper(); }, /*keeps_loop_alive=*/false);
+  }
+
+  void schedule_sync() {
+    if (!keeper_ || sync_pending_ || handing_over_) return;
+    sync_pending_ = true;
+    keeper_soon_.start(
+        uv_default_loop(), 0, 0, [this] { sync_keeper(); }, /*keeps_loop_alive=*/false);
+  }
+
+  void sync_keeper() {
+    sync_pending_ = false;
+    if (keeper_) keeper_->sync(supervisor_.kept_state());
+  }
+
+  nlohmann::json keeper_info() const {
+    if (!keeper_) return nullptr;
+    return {{"pid", keeper_->connected() ? ::getppid() : 0},
+            {"connected", keeper_->connected()},
+            {"held", keeper_->held()},
+            {"state_version", supervisor::Supervisor::kStateVersion}};
+  }
+
+  // `drove update`: the binary now on disk takes everything over. It must read our state (it
+  // is asked first: `drove daemon --check-state`), or nothing happens and we keep serving.
+  CommandStatus hand_over() {
+    if (!keeper_ || !keeper_->connected())
+      return CommandError{ErrorCode::invalid,
+                          "this daemon runs without a keeper (drove daemon in the foreground, or --no-keeper): "
+                          "`drove update` needs one; use `drove save`, `drove kill`, `drove resurrect`"};
+    sync_keeper();
+    const std::string exe = on_disk_executable();
+    auto checked = process::run_capture({exe, "daemon", "--check-state", keeper_->state_path()}, {}, "/", "", 10000);
+    if (!checked.ok()) return CommandError{ErrorCode::io, "cannot run " + exe + ": " + checked.error().message()};
+    if (checked->exit_code != 0) {
+      std::string why = checked->err.empty() ? checked->out : checked->err;
+      while (!why.empty() && why.back() == '\n') why.pop_back();
+      return CommandError{ErrorCode::invalid, "the drove on disk cannot take over from this daemon: " + why};
+    }
+    // Out once the reply is written: no destructor runs (they would close sockets and remove
+    // unix socket paths the apps keep using); the keeper starts the new binary at once.
+    handing_over_ = true;
+    // Every line already read reaches its file first; the rest waits in the pipes (the keeper
+    // holds them) for the next daemon.
+    supervisor_.logs().set_subscriber_pressure(true);
+    supervisor_.logs().when_all_written(
+        [this] { hand_over_timer_.start(uv_default_loop(), 0, 0, [this] { finish_hand_over(); }); });
+    return Ok{};
+  }
+
+  void finish_hand_over() {
+    if (server_.writes_pending() && ++hand_over_waits_ < 200) {
+      hand_over_timer_.start(uv_default_loop(), 5, 0, [this] { finish_hand_over(); });
+      return;
+    }
+    sync_keeper();
+    log_info("handing over to {} (pid {} ends, every app keeps running)", on_disk_executable(), ::getpid());
+    ::_exit(keeper::kHandOverStatus);
+  }
+
+  static std::string on_disk_executable() {
+    char buffer[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    if (n <= 0) return "/proc/self/exe";
+    std::string path(buffer, static_cast<std::size_t>(n));
+    const std::string deleted = " (deleted)";
+    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+      path.resize(path.size() - deleted.size());
+    return path;
+  }
+
   void shutdown_now() {
+    if (keeper_) {
+      keeper_->bye();
+      keeper_sync_.stop();
+      keeper_soon_.stop();
+      ::unlink(keeper_->state_path().c_str());
+    }
     notify(stopping_ ? "STATUS=every app stopped" : "STOPPING=1\nSTATUS=every app stopped");
     watchdog_.stop();
     if (endpoint_) endpoint_->stop();
@@ -370,12 +492,56 @@ class Daemon {
   bool apps_started_ = false;
   std::unordered_map<int, bool> failed_;  // instance id -> its last exit was a failure
   LoopTimer idle_timer_{"runtime idle check"};
+  std::unique_ptr<KeeperLink> keeper_;  // under a keeper: apps outlive this process
+  LoopTimer keeper_sync_{"keeper sync"};
+  LoopTimer keeper_soon_{"keeper sync"};
+  LoopTimer hand_over_timer_{"hand over"};
+  bool sync_pending_ = false;
+  bool handing_over_ = false;
+  int hand_over_waits_ = 0;
   int exit_code_ = 0;
 };
 
 }  // namespace
 
+namespace {
+
+bool keeper_wanted(const DaemonOptions& options) {
+  if (options.keeper_fd >= 0 || options.runtime || options.no_keeper) return false;
+  if (const char* env = std::getenv("DROVE_KEEPER");
+      env != nullptr && (std::string(env) == "off" || std::string(env) == "0"))
+    return false;
+  return options.background || options.keeper;
+}
+
+}  // namespace
+
 int run_daemon(const DaemonOptions& options) {
+  if (!options.check_state.empty()) {
+    auto state = read_state_file(options.check_state);
+    if (!state.ok()) {
+      std::fprintf(stderr, "%s\n", state.error().message().c_str());
+      return 1;
+    }
+    return 0;
+  }
+  if (keeper_wanted(options)) {
+    char buffer[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    keeper::Options keeper{.exe = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "/proc/self/exe",
+                           .argv = {"drove", "daemon", "--keeper-fd", std::to_string(keeper::kDaemonFd)},
+                           .lock_path = options.home.root + "/keeper.lock"};
+    if (auto s = state::prepare_home(options.home); !s.ok()) {
+      log_error("{}", s.error().message());
+      return 1;
+    }
+    keeper.argv[0] = keeper.exe;
+    if (options.background) keeper.argv.emplace_back("--background");
+    if (options.resurrect) keeper.argv.emplace_back("--resurrect");
+    if (options.background && ::chdir("/") != 0) log_warn("chdir /: {}", std::strerror(errno));
+    ::prctl(PR_SET_NAME, "drove-keeper");
+    return keeper::run(keeper);
+  }
   if (auto s = state::prepare_home(options.home); !s.ok()) {
     log_error("{}", s.error().message());
     return 1;

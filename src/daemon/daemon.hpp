@@ -40,6 +40,12 @@ struct DaemonOptions {
   // socket listens, as `drove resurrect` does, and only then tell systemd READY=1.
   bool resurrect = false;
   std::optional<RuntimeOptions> runtime;
+  // Apps outlive the daemon (keeper/keeper.hpp, docs/architecture.md): a background daemon runs
+  // under a keeper unless `no_keeper` (or DROVE_KEEPER=off); a foreground one when `keeper`.
+  bool keeper = false;
+  bool no_keeper = false;
+  int keeper_fd = -1;       // set by the keeper: this daemon's link to it
+  std::string check_state;  // only check that this binary can take over that state file
 };
 
 // Runs until asked to stop; returns the process exit code.

@@ -256,7 +256,13 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
             {{"count", ctx.supervisor.logs().subscriber_count()},
              {"paused", ctx.supervisor.logs().subscribers_under_pressure()}}},
            {"loop", ctx.loop_meter ? ctx.loop_meter->to_json(p.value("loop_history", false)) : nlohmann::json(nullptr)},
-           {"metrics_endpoint", ctx.metrics_endpoint ? ctx.metrics_endpoint->describe() : nlohmann::json()}});
+           {"metrics_endpoint", ctx.metrics_endpoint ? ctx.metrics_endpoint->describe() : nlohmann::json()},
+           {"keeper", ctx.keeper_info ? ctx.keeper_info() : nlohmann::json()},
+           {"state_version", supervisor::Supervisor::kStateVersion}});
+    } else if (m == "update") {
+      auto handed = ctx.hand_over ? ctx.hand_over() : CommandStatus(CommandError{ErrorCode::invalid, "no keeper"});
+      if (!handed) return reply.error(handed.error());
+      reply.ok({{"pid", ::getpid()}, {"version", DROVE_VERSION}});
     } else if (m == "metrics") {
       reply.ok({{"text", metrics_now(ctx)}});
     } else if (m == "list") {

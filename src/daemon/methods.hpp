@@ -23,6 +23,8 @@ struct MethodContext {
   std::function<void()> ensure_log_stream;            // starts forwarding log lines to subscribers
   const LoopMeter* loop_meter = nullptr;              // how long the loop's turns are (ping)
   const MetricsEndpoint* metrics_endpoint = nullptr;  // DROVE_METRICS_ADDR's drove-web (ping)
+  std::function<CommandStatus()> hand_over;           // `drove update` (daemon.cpp)
+  std::function<nlohmann::json()> keeper_info;        // ping: the keeper, if any
 };
 
 // `request` is the handler's to consume: a method may move what it keeps out of the params

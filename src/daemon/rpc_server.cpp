@@ -1,5 +1,7 @@
 #include "daemon/rpc_server.hpp"
 
+#include <algorithm>
+
 #include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -415,6 +417,16 @@ void RpcConnection::write_ready() {
     write(std::move(data));
   }
   close_when_answered();
+}
+
+bool RpcServer::writes_pending() const {
+  return std::any_of(connections_.begin(), connections_.end(),
+                     [](const auto& connection) { return connection->writes_pending(); });
+}
+
+bool RpcConnection::writes_pending() const {
+  if (closed_) return false;
+  return !outgoing_.empty() || uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(pipe_.get())) > 0;
 }
 
 void RpcConnection::write(std::string data) {

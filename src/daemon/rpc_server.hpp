@@ -80,6 +80,8 @@ class RpcServer {
   void broadcast(const std::string& topic, const nlohmann::json& event,
                  const std::function<bool(const nlohmann::json& filter)>& accepts = {});
   [[nodiscard]] bool has_subscribers(const std::string& topic) const;
+  // Whether any connection still has bytes to write (a reply sent just now).
+  [[nodiscard]] bool writes_pending() const;
   void close();
 
  private:
@@ -105,6 +107,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   void restrict_to(std::set<std::string> methods) { allowed_methods_ = std::move(methods); }
   [[nodiscard]] bool subscribed(const std::string& topic) const;
   [[nodiscard]] const nlohmann::json& filter(const std::string& topic) const;
+  [[nodiscard]] bool writes_pending() const;
   void close();
   // Called when the connection goes away (the client disconnected).
   std::function<void()> on_close;

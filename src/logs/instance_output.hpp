@@ -32,6 +32,10 @@ class InstanceOutput {
   // retries on each write; see docs/logs.md).
   [[nodiscard]] const std::optional<SysError>& open_error() const noexcept { return open_error_; }
   [[nodiscard]] nlohmann::json stats() const;
+  // The read ends of its stdout and stderr pipes (-1 once closed).
+  [[nodiscard]] std::pair<int, int> pipe_fds() const noexcept {
+    return {out_ ? out_->pipe_fd() : -1, err_ ? err_->pipe_fd() : -1};
+  }
 
  private:
   void on_stream_eof();

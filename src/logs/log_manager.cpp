@@ -153,4 +153,15 @@ nlohmann::json LogManager::stats() const {
   return {{"files", files}, {"subscribers", subscribers_->size()}};
 }
 
+void LogManager::when_all_written(std::function<void()> done) {
+  auto files = live_files();
+  auto remaining = std::make_shared<std::size_t>(files.size() + 1);
+  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+  auto one_done = [remaining, shared_done] {
+    if (--*remaining == 0 && *shared_done) (*shared_done)();
+  };
+  for (const auto& file : files) file->when_written(file->appended_bytes(), one_done);
+  one_done();
+}
+
 }  // namespace drove::logs

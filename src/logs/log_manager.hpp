@@ -69,6 +69,9 @@ class LogManager {
   Status flush(const std::vector<std::string>& paths, const FileOwner& owner = {});
   // Rotates every file with a rotation policy now (what the midnight timer does for `daily`).
   void rotate_all();
+  // Calls `done` (on the loop) once every byte appended to any log file so far is written (or
+  // dropped): `drove update` hands over only after that, so no line read is lost.
+  void when_all_written(std::function<void()> done);
 
   // {"files":[{path, bytes_written, lines_written, bytes_dropped, queued_bytes, ...}], "subscribers":n}
   [[nodiscard]] nlohmann::json stats() const;

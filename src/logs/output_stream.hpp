@@ -60,6 +60,7 @@ class OutputStream final : public FlowControl {
   void resume_reading() override;
 
   [[nodiscard]] bool at_eof() const noexcept { return reader_->at_eof(); }
+  [[nodiscard]] int pipe_fd() const noexcept { return reader_->fd(); }
   [[nodiscard]] const std::vector<std::shared_ptr<LogFile>>& files() const noexcept { return files_; }
   [[nodiscard]] nlohmann::json stats() const;
 

@@ -36,6 +36,8 @@ class PipeReader {
   [[nodiscard]] bool paused() const noexcept { return pause_count_ > 0; }
   [[nodiscard]] bool at_eof() const noexcept { return at_eof_; }
   [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+  // The pipe's read end, -1 once closed (the keeper holds a duplicate: keeper/keeper.hpp).
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
 
  private:
   void start_polling();

@@ -97,6 +97,14 @@ bool Reaper::reap_one(pid_t pid) {
   return true;
 }
 
+void Reaper::deliver(pid_t pid, int wait_status) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end()) return;
+  ExitCallback callback = std::move(it->second.on_exit);
+  unwatch(pid);
+  callback(ExitStatus::from_wait_status(wait_status));
+}
+
 void Reaper::reap_now() {
   if (scope_ == Scope::watched_only) {
     // Copy: callbacks may watch or unwatch.

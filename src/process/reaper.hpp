@@ -43,6 +43,10 @@ class Reaper {
   void unwatch(pid_t pid);
   [[nodiscard]] bool watching(pid_t pid) const { return watched_.count(pid) != 0; }
 
+  // An exit reaped by someone else: the keeper, parent of the apps a previous daemon started
+  // (keeper/keeper.hpp). Runs the watch's callback as a reap would.
+  void deliver(pid_t pid, int wait_status);
+
   // Reaps whatever has exited now (also called on SIGCHLD).
   void reap_now();
 

@@ -77,6 +77,17 @@ struct Run {
   std::function<void()> on_gone;
   ActionTimer timer;
 
+  // Taken back from a previous daemon (survival.cpp): it is the keeper's child, which reaps it,
+  // so its pid may be recycled before we hear of its exit: it is signalled through this pidfd,
+  // opened after checking its start time. Its DROVE_RUN marker names the daemon that started it.
+  UniqueFd pidfd;
+  std::string marker;
+  std::uint64_t start_ticks = 0;  // /proc/<pid>/stat start time, once known
+
+  // The main process: through the pidfd when adopted, by pid otherwise (an unreaped child's
+  // pid cannot be recycled). False when it is already gone.
+  bool signal_main(int sig) const;
+
   [[nodiscard]] std::int64_t uptime_ms(std::int64_t now_mono) const { return now_mono - started_mono_ms; }
 };
 

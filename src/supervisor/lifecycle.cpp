@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,7 @@ bool is_transient_start_error(int code) {
 
 // The environment entry every process of a run inherits (see process_tree.hpp).
 std::string run_marker(const Run& run) {
+  if (!run.marker.empty()) return run.marker;  // taken back from a previous daemon: its marker
   return "DROVE_RUN=" + std::to_string(::getpid()) + "." + std::to_string(run.worker_id);
 }
 
@@ -42,6 +44,12 @@ int stop_signal(const AppSpec& spec) {
 }
 
 }  // namespace
+
+bool Run::signal_main(int sig) const {
+  if (pid == 0) return false;
+  if (pidfd) return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+  return ::kill(pid, sig) == 0;  // our unreaped child: the pid cannot have been recycled
+}
 
 void ActionTimer::init(uv_loop_t* loop) {
   handle = UvHandle<uv_timer_t>::make();
@@ -75,6 +83,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   const AppSpec& spec = app.spec;
   auto run = std::make_unique<Run>();
   run->worker_id = next_worker_id_++;
+  run->marker = run_marker(*run);
   run->instance = &instance;
   run->timer.init(loop_);
   run->probe.init(loop_);
@@ -196,30 +205,7 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   reaper_.watch(raw->pid, [this, raw](process::ExitStatus status) { on_run_exit(*raw, status); });
   if (channel_ours) {
     channel_theirs.reset();
-    auto channel = ipc::Channel::open(
-        loop_, std::move(channel_ours),
-        {.on_message = [this, raw](const nlohmann::json& message,
-                                   UniqueFd fd) { on_channel_message(*raw, message, std::move(fd)); },
-         .on_close =
-             [this, raw](int) {
-               bool served = false;
-               if (auto* primary = raw->instance->app->primary.get()) {
-                 served = primary->asked_for_server(raw->worker_id);
-                 primary->remove_worker(raw->worker_id);
-               }
-               // A cluster worker stopped by `disconnect` that served nothing and still runs once
-               // its channel closed (a timer, a queue consumer: nothing of Node's ends it) gets the
-               // stop signal now, as PM2 would send it, instead of SIGKILL at kill_timeout. One that
-               // served may still be finishing requests: it is left to end by itself.
-               if (!served && raw->terminating && !raw->termination.signalled && raw->pid != 0) signal_run(*raw);
-             },
-         .on_dropped = [this, raw](const std::string& reason) { on_dropped_message(*raw->instance, reason); }});
-    if (channel.ok()) {
-      raw->channel = std::move(channel.value());
-      if (app.primary) app.primary->add_worker(raw->worker_id, raw->channel.get(), instance.index);
-    } else {
-      log_warn("{}:{} has no IPC channel: {}", spec.name, instance.id, channel.error().message());
-    }
+    open_channel(*raw, std::move(channel_ours));
   }
   if (instance.created_at_ms == 0) instance.created_at_ms = raw->started_at_ms;
   if (incoming) {
@@ -231,6 +217,40 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   emit(instance, events::Spawn{raw->pid, incoming});
   arm_readiness(*raw);
   return raw;
+}
+
+// The daemon's end of a run's IPC channel: its messages go to on_channel_message, and a cluster
+// worker is registered with the app's primary. Also used for a run taken back from a previous
+// daemon (survival.cpp).
+void Supervisor::open_channel(Run& run, UniqueFd ours) {
+  Run* raw = &run;
+  const AppSpec& spec = run.instance->app->spec;
+  Instance& instance = *run.instance;
+  App& app = *instance.app;
+  auto channel = ipc::Channel::open(
+      loop_, std::move(ours),
+      {.on_message = [this, raw](const nlohmann::json& message,
+                                 UniqueFd fd) { on_channel_message(*raw, message, std::move(fd)); },
+       .on_close =
+           [this, raw](int) {
+             bool served = false;
+             if (auto* primary = raw->instance->app->primary.get()) {
+               served = primary->asked_for_server(raw->worker_id);
+               primary->remove_worker(raw->worker_id);
+             }
+             // A cluster worker stopped by `disconnect` that served nothing and still runs once
+             // its channel closed (a timer, a queue consumer: nothing of Node's ends it) gets the
+             // stop signal now, as PM2 would send it, instead of SIGKILL at kill_timeout. One that
+             // served may still be finishing requests: it is left to end by itself.
+             if (!served && raw->terminating && !raw->termination.signalled && raw->pid != 0) signal_run(*raw);
+           },
+       .on_dropped = [this, raw](const std::string& reason) { on_dropped_message(*raw->instance, reason); }});
+  if (channel.ok()) {
+    raw->channel = std::move(channel.value());
+    if (app.primary) app.primary->add_worker(raw->worker_id, raw->channel.get(), instance.index);
+  } else {
+    log_warn("{}:{} has no IPC channel: {}", spec.name, instance.id, channel.error().message());
+  }
 }
 
 // Without a readiness signal to wait for, a process serves as soon as it runs. A
@@ -465,7 +485,7 @@ void Supervisor::signal_run(Run& run) {
     run.tree->refresh(run.pid != 0);
     run.tree->signal(stop_signal(spec));
   } else if (run.pid != 0) {
-    ::kill(run.pid, stop_signal(spec));  // unreaped: the pid cannot have been recycled
+    run.signal_main(stop_signal(spec));
   }
 }
 
@@ -511,7 +531,7 @@ void Supervisor::poll_terminating(Run& run) {
       run.tree->refresh(run.pid != 0);
       run.tree->signal(SIGKILL);
     }
-    if (run.pid != 0) ::kill(run.pid, SIGKILL);  // unreaped: the pid cannot have been recycled
+    if (run.pid != 0) run.signal_main(SIGKILL);
   }
   Run* self = &run;
   run.timer.start(step.wake_in_ms, [this, self] { poll_terminating(*self); });

@@ -23,6 +23,12 @@ Result<std::unique_ptr<StdinWriter>> StdinWriter::open(uv_loop_t* loop, UniqueFd
   return writer;
 }
 
+int StdinWriter::fd() const noexcept {
+  uv_os_fd_t fd = -1;
+  if (!pipe_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(pipe_.get()), &fd) != 0) return -1;
+  return fd;
+}
+
 Status StdinWriter::write(std::string bytes) {
   auto* stream = reinterpret_cast<uv_stream_t*>(pipe_.get());
   if (!uv_is_writable(stream)) return SysError{EPIPE, "its stdin is closed"};

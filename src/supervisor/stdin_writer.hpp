@@ -26,6 +26,8 @@ class StdinWriter {
   // Queues `bytes`; an error when the app left more than kMaxQueuedBytes unread, or its end is
   // closed. Pending bytes are dropped when the writer is destroyed (the run ended).
   Status write(std::string bytes);
+  // Its pipe's write end (-1 when closed).
+  [[nodiscard]] int fd() const noexcept;
 
  private:
   StdinWriter() = default;

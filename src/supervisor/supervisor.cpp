@@ -348,18 +348,18 @@ CommandResult<std::vector<Instance*>> Supervisor::resolve(const std::vector<std:
 }
 
 CommandStatus Supervisor::send_signal(const std::vector<Instance*>& instances, int signal) {
-  std::vector<pid_t> pids;
+  std::vector<const Run*> runs;
   for (Instance* instance : instances) {
     // While the run's pid is set the reaper has not collected it: the pid is still this process.
     if (instance->pid() == 0) {
       return CommandError{ErrorCode::not_running, "process " + std::to_string(instance->id) + " (" +
                                                       instance->app->spec.name + ") is not running"};
     }
-    pids.push_back(instance->pid());
+    runs.push_back(instance->run.get());
   }
-  for (pid_t pid : pids) {
-    if (::kill(pid, signal) != 0)
-      return CommandError{ErrorCode::io, "cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno)};
+  for (const Run* run : runs) {
+    if (!run->signal_main(signal))
+      return CommandError{ErrorCode::io, "cannot signal pid " + std::to_string(run->pid) + ": " + std::strerror(errno)};
   }
   return Ok{};
 }

@@ -131,6 +131,30 @@ class Supervisor {
   // Every app's spec, with whether any of its instances is meant to run (for `save`).
   [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;
 
+  // Surviving the daemon (survival.cpp, docs/architecture.md). The version of the state
+  // description: a daemon that reads a different one refuses to take the apps over.
+  static constexpr int kStateVersion = 1;
+  struct KeptFd {
+    std::uint64_t token;  // names the kernel object (its inode), whatever the descriptor number
+    int fd;
+    pid_t pid;  // the process it belongs to (0: a listening socket)
+    std::uint64_t start;
+  };
+  struct KeptState {
+    nlohmann::json state;
+    std::vector<KeptFd> fds;
+  };
+  // Every app and run as JSON, and every descriptor held for them.
+  [[nodiscard]] KeptState kept_state();
+  struct HandedFd {
+    UniqueFd fd;
+    pid_t pid = 0;
+    std::uint64_t start = 0;
+  };
+  // Takes back what a previous daemon described in `state`, with the descriptors the keeper
+  // handed back (by token; consumed). Returns a one-line summary for the log.
+  std::string adopt(const nlohmann::json& state, std::map<std::uint64_t, HandedFd>& fds);
+
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
   [[nodiscard]] logs::LogManager& logs() { return logs_; }
   [[nodiscard]] const logs::LogManager& logs() const { return logs_; }
@@ -151,6 +175,10 @@ class Supervisor {
   [[nodiscard]] bool tree_alive(Run& run, bool rescan);
   [[nodiscard]] process::TreeSnapshot::Identity tree_identity(const Run& run) const;
   void arm_readiness(Run& run);
+  void open_channel(Run& run, UniqueFd ours);
+  // survival.cpp
+  bool stop_stray(pid_t pid, std::uint64_t start_ticks);
+  void claim_id(int id);
   void after_crash(Instance& instance);
   void begin_stop(Instance& instance);
   void finish_stop(Instance& instance);
@@ -242,7 +270,8 @@ class Supervisor {
   std::list<std::unique_ptr<logs::InstanceOutput>> draining_;  // outputs of finished runs
   EventSink event_sink_;
   int next_worker_id_ = 1;
-  int launch_error_code_ = 0;  // errno of launch()'s last failure (0: not a system error)
+  std::vector<std::shared_ptr<ActionTimer>> stray_timers_;  // SIGKILL deadlines of strays (survival.cpp)
+  int launch_error_code_ = 0;                               // errno of launch()'s last failure (0: not a system error)
   process::NotifySocket notify_;
 };
 

@@ -129,9 +129,19 @@ std::int64_t rss_kib(pid_t pid) {
   return at == std::string::npos ? -1 : std::stoll(status.substr(at + 6));
 }
 
+// With read(2): libstdc++'s filebuf throws (even with no exception mask) when a read fails, as
+// a /proc file of a process that just exited does (ESRCH).
 std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
 }
 
 void write_file(const std::string& path, const std::string& text, bool executable) {
@@ -178,11 +188,18 @@ DroveHome::~DroveHome() {
   std::vector<pid_t> app_pids;
   if (auto daemon = daemon_pid(); daemon && pid_alive(*daemon)) {
     const auto table = process::ProcTable::snapshot();
-    for (const auto& entry : table.tree(*daemon)) {
-      if (entry.pid != *daemon) app_pids.push_back(entry.pid);
+    // Under a keeper (the default), apps taken back after a crash are the keeper's children.
+    pid_t keeper = 0;
+    if (auto it = table.entries().find(*daemon); it != table.entries().end()) {
+      if (read_file("/proc/" + std::to_string(it->second.ppid) + "/comm") == "drove-keeper\n") keeper = it->second.ppid;
+    }
+    const pid_t root = keeper ? keeper : *daemon;
+    for (const auto& entry : table.tree(root)) {
+      if (entry.pid != root && entry.pid != *daemon) app_pids.push_back(entry.pid);
     }
     drove({"kill"});
     if (!wait_until([&] { return !pid_alive(*daemon); }, std::chrono::seconds(10))) ::kill(*daemon, SIGKILL);
+    if (keeper && !wait_until([&] { return !pid_alive(keeper); }, std::chrono::seconds(10))) ::kill(keeper, SIGKILL);
   }
   for (pid_t pid : app_pids) {
     if (pid_alive(pid)) ::kill(pid, SIGKILL);

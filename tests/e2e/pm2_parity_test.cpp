@@ -585,8 +585,11 @@ TEST(Pm2ParityVerbs, SendWritesToStdinAndAttachForwardsLines) {
 
 // PM2's update: the list saved, a new daemon, the apps back under their names.
 TEST(Pm2ParityVerbs, UpdateReplacesTheDaemonAndResurrects) {
+  // Without a keeper, `update` is PM2's: save, stop the old daemon and its apps, resurrect.
   DroveHome home;
-  ASSERT_EQ(home.drove({"start", "/bin/sleep", "--name", "kept", "-i", "2", "--", "1000"}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", "/bin/sleep", "--name", "kept", "-i", "2", "--", "1000"}, {{"DROVE_KEEPER", "off"}})
+                .exit_code,
+            0);
   const auto before = home.wait_online("kept", 2);
   const auto old_daemon = home.daemon_pid();
   ASSERT_TRUE(old_daemon);
@@ -605,6 +608,20 @@ TEST(Pm2ParityVerbs, UpdateReplacesTheDaemonAndResurrects) {
   r = home.drove({"updatePM2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(home.wait_online("kept", 2).size(), 2u);
+}
+
+TEST(Pm2ParityVerbs, UpdateUnderAKeeperSavesAndKeepsEveryApp) {
+  // With a keeper (the default), the same verb keeps the apps: same pids, and the list saved.
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", "/bin/sleep", "--name", "kept", "-i", "2", "--", "1000"}).exit_code, 0);
+  const auto before = home.wait_online("kept", 2);
+  const auto old_daemon = home.daemon_pid();
+  auto r = home.drove({"update"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("saved 1 app(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 of 2 running process(es) kept"), std::string::npos) << r.out;
+  EXPECT_NE(home.daemon_pid(), old_daemon);
+  EXPECT_EQ(home.wait_online("kept", 2), before);
 }
 
 }  // namespace

@@ -1,0 +1,262 @@
+// Apps outlive the daemon (keeper/keeper.hpp, docs/architecture.md "Surviving the daemon"):
+// SIGKILL of the daemon under load, `drove update`, a refused update, and `drove kill` after a
+// crash ending everything.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "harness.hpp"
+#include "load.hpp"
+
+namespace drove::e2e {
+namespace {
+
+nlohmann::json ping(const DroveHome& home) {
+  const auto r = home.drove({"ping"});
+  const auto at = r.out.find('{');
+  if (r.exit_code != 0 || at == std::string::npos) return nlohmann::json::object();
+  return nlohmann::json::parse(r.out.substr(at), nullptr, false);
+}
+
+// pm_id → pid of every instance.
+std::map<int, pid_t> pids_by_id(const DroveHome& home) {
+  std::map<int, pid_t> pids;
+  for (const auto& p : home.jlist()) pids[p.value("pm_id", -1)] = p.value("pid", 0);
+  return pids;
+}
+
+pid_t parent_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text.substr(close + 2));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+// The numbered lines of `path`: how many, and whether they only ever go up (no line twice, none
+// out of order; the first offence is described in `why`). `gaps`: numbers missing.
+struct NumberedLines {
+  long count = 0;
+  long gaps = 0;
+  std::string why;
+};
+NumberedLines numbered_lines(const std::string& path) {
+  NumberedLines result;
+  std::ifstream in(path);
+  long next = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "done") continue;
+    const long n = std::stol(line);
+    if (n < next && result.why.empty()) result.why = "line '" + line + "' after " + std::to_string(next - 1);
+    if (n > next) result.gaps += n - next;
+    next = std::max(next, n + 1);
+    ++result.count;
+  }
+  return result;
+}
+
+constexpr long kLines = 100000;
+
+struct Scene {
+  int port = 0;
+  std::map<int, pid_t> pids;
+  pid_t keeper = 0;
+};
+
+// A 2-instance round-robin cluster app and a fork app writing kLines numbered lines, paced over
+// a few seconds.
+Scene start_scene(const DroveHome& home) {
+  Scene scene;
+  scene.port = free_tcp_port();
+  const std::map<std::string, std::string> env = {{"PORT", std::to_string(scene.port)}};
+  EXPECT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, env).exit_code, 0);
+  home.wait_online("web", 2);
+  EXPECT_EQ(home.drove({"start", fixture("apps/numbered_lines.js"), "--name", "lines"},
+                       {{"LINES", std::to_string(kLines)}, {"PER_TICK", "100"}, {"TICK_MS", "2"}})
+                .exit_code,
+            0);
+  home.wait_online("lines", 1);
+  scene.pids = pids_by_id(home);
+  const auto daemon = home.daemon_pid();
+  EXPECT_TRUE(daemon);
+  if (daemon) scene.keeper = parent_of(*daemon);
+  return scene;
+}
+
+size_t descendants(pid_t root) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    for (pid_t pid = std::stoi(name); pid > 1; pid = parent_of(pid)) {
+      if (pid == root) {
+        ++count;
+        break;
+      }
+    }
+  }
+  return count;
+}
+
+TEST(SurvivalUnderLoad, TheDaemonSigkilledTwentyTimesRefusesNothingAndKeepsEveryApp) {
+  DroveHome home;
+  const Scene scene = start_scene(home);
+  ASSERT_NE(scene.keeper, 0);
+  EXPECT_EQ(ping(home)["keeper"].value("pid", 0), scene.keeper);
+  LoadGenerator load(scene.port, 2, /*keep_alive=*/false);
+  load.start();
+  const std::string out_log = home.path() + "/logs/lines-out.log";
+  size_t keeper_fds = 0;
+  size_t processes = 0;
+  for (int round = 0; round < 20; ++round) {
+    const auto daemon = home.daemon_pid();
+    ASSERT_TRUE(daemon);
+    // Something happened since the last kill: requests served and lines written.
+    const long served = load.completed();
+    const auto logged = read_file(out_log).size();
+    ASSERT_TRUE(wait_until([&] { return load.completed() > served + 20; })) << "round " << round;
+    if (logged < static_cast<size_t>(kLines) * 4) {
+      ASSERT_TRUE(wait_until([&] { return read_file(out_log).size() > logged; })) << "round " << round;
+    }
+    ASSERT_EQ(::kill(*daemon, SIGKILL), 0);
+    ASSERT_TRUE(wait_until([&] {
+      const auto p = ping(home);
+      return p.value("pid", 0) != 0 && p.value("pid", 0) != *daemon;
+    })) << "round "
+        << round << ": no new daemon";
+    EXPECT_EQ(pids_by_id(home), scene.pids) << "round " << round;
+    if (round == 1) {
+      keeper_fds = open_fds(scene.keeper);
+      processes = descendants(scene.keeper);
+    }
+  }
+  const LoadStats stats = load.stop();
+  // Nothing is refused: the backlog holds connections while no daemon accepts. What a SIGKILL
+  // can still cost (docs/architecture.md): a connection the daemon had accepted and not yet
+  // handed over at that instant is reset, at most one accept batch per kill and usually none.
+  EXPECT_EQ(stats.connect_errors, 0) << stats.summary();
+  EXPECT_EQ(stats.non_200, 0) << stats.summary();
+  EXPECT_LE(stats.io_errors, 20) << stats.summary();
+  RecordProperty("reset_connections", static_cast<int>(stats.io_errors));
+  EXPECT_GT(stats.ok, 0);
+  // Both workers served throughout, the same ones.
+  EXPECT_EQ(stats.bodies.size(), 2u) << stats.summary();
+  // No growth: the keeper holds the same descriptors, the tree has the same processes.
+  EXPECT_EQ(open_fds(scene.keeper), keeper_fds);
+  EXPECT_EQ(descendants(scene.keeper), processes);
+  // The app never blocked for good nor died: it wrote every line. In the file no line comes twice
+  // or out of order; a SIGKILL loses only what the daemon had read and not yet written (the
+  // pipes held the rest for the next daemon).
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(out_log).find("done\n") != std::string::npos; }, std::chrono::seconds(60)));
+  const auto lines = numbered_lines(out_log);
+  EXPECT_EQ(lines.why, "");
+  EXPECT_EQ(lines.count + lines.gaps, kLines);
+  RecordProperty("lost_lines", static_cast<int>(lines.gaps));
+  std::printf("[ measured ] 20 SIGKILLs: %ld requests answered, %ld reset; %ld of %ld lines logged\n", stats.ok,
+              stats.io_errors, lines.count, kLines);
+  EXPECT_EQ(pids_by_id(home), scene.pids);
+  for (const auto& p : home.jlist()) EXPECT_EQ(p["pm2_env"].value("restart_time", -1), 0) << p.dump();
+}
+
+TEST(SurvivalUnderLoad, UpdateFiveTimesUnderLoadRestartsNoApp) {
+  DroveHome home;
+  const Scene scene = start_scene(home);
+  LoadGenerator load(scene.port, 2, /*keep_alive=*/false);
+  load.start();
+  for (int round = 0; round < 5; ++round) {
+    const auto before = ping(home);
+    const long served = load.completed();
+    ASSERT_TRUE(wait_until([&] { return load.completed() > served + 20; }));
+    const auto r = home.drove({"update"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("3 of 3 running process(es) kept"), std::string::npos) << r.out;
+    const auto after = ping(home);
+    // The daemon is a new process of the binary on disk (here the same version); the keeper
+    // and every app are the same.
+    EXPECT_NE(after.value("pid", 0), before.value("pid", 0));
+    EXPECT_EQ(after.value("version", ""), before.value("version", "?"));
+    EXPECT_EQ(after["keeper"].value("pid", 0), scene.keeper);
+    EXPECT_EQ(pids_by_id(home), scene.pids) << "round " << round;
+  }
+  const LoadStats stats = load.stop();
+  EXPECT_EQ(stats.failed(), 0) << stats.summary();
+  EXPECT_GT(stats.ok, 0);
+  const std::string out_log = home.path() + "/logs/lines-out.log";
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(out_log).find("done\n") != std::string::npos; }, std::chrono::seconds(60)));
+  // An update loses nothing: every line read is written before the hand-over.
+  const auto lines = numbered_lines(out_log);
+  EXPECT_EQ(lines.why, "");
+  EXPECT_EQ(lines.count, kLines);
+  EXPECT_EQ(lines.gaps, 0);
+}
+
+TEST(Survival, AnUpdateTheBinaryOnDiskCannotTakeIsRefusedAndTheDaemonServesOn) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  // This daemon writes its state in a version no drove reads (a test hook: what a future
+  // drove's state would be to this one).
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"},
+                       {{"PORT", std::to_string(port)}, {"DROVE_TEST_STATE_VERSION", "99"}})
+                .exit_code,
+            0);
+  const auto pids = home.wait_online("web", 2);
+  const auto daemon = home.daemon_pid();
+  const auto r = home.drove({"update"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot take over from this daemon"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("state version 99"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(home.daemon_pid(), daemon);
+  EXPECT_EQ(ping(home).value("pid", 0), *daemon);
+  EXPECT_NE(http_get(port).find("pid "), std::string::npos);
+  EXPECT_EQ(home.wait_online("web", 2), pids);
+}
+
+TEST(Survival, AfterACrashKillEndsEveryAppAndTheKeeper) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, {{"PORT", std::to_string(port)}})
+          .exit_code,
+      0);
+  const auto pids = home.wait_online("web", 2);
+  const auto daemon = home.daemon_pid();
+  ASSERT_TRUE(daemon);
+  const pid_t keeper = parent_of(*daemon);
+  ASSERT_EQ(::kill(*daemon, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return ping(home).value("pid", 0) != *daemon; }));
+  // An adopted worker that crashes is restarted: the keeper reaped it and told the daemon.
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] {
+    const auto now = home.processes("web");
+    return now.size() == 2 && now[0].value("pid", 0) != pids[0] && now[0].value("pid", 0) != 0 &&
+           now[0]["pm2_env"].value("status", "") == "online";
+  }));
+  EXPECT_EQ(home.processes("web")[0]["pm2_env"].value("restart_time", 0), 1);
+  const auto r = home.drove({"kill"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(wait_until([&] { return !pid_alive(keeper); })) << "the keeper outlived `drove kill`";
+  EXPECT_FALSE(pid_alive(pids[1])) << "an adopted worker outlived `drove kill`";
+  bool refused = false;
+  (void)http_get(port, "/", &refused);
+  EXPECT_TRUE(refused);
+}
+
+}  // namespace
+}  // namespace drove::e2e
