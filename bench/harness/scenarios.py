@@ -768,18 +768,19 @@ def runtime(ctx):
 
 
 # ---------------------------------------------------------------------------------------------
-# 12: the daemon dies under load (issue #13's baseline: today neither keeps the apps)
+# 12: the daemon dies under load (issue #13: drove's keeper keeps the apps; PM2's apps die)
 
 def daemoncrash(ctx):
     S = "12 daemon SIGKILL under load"
     R = ctx.results
     R.row(S, "cluster workers alive 3 s after the daemon's SIGKILL (of 2)", "", "higher", "dc-alive/drove", "dc-alive/pm2")
-    R.row(S, "failed requests from 1 s before the kill until serving again", "", "lower", "dc-failed/drove", "dc-failed/pm2")
-    R.row(S, "SIGKILL → serving again (`resurrect` once the workers are gone)", "ms", "lower",
-          "dc-back/drove", "dc-back/pm2")
-    R.note(S, "a 2-instance cluster app, saved; wrk -t2 -c16 with Connection: close; SIGKILL to the daemon (PM2's God), "
-              "then `resurrect` as soon as no old worker is left (at most 3 s): nothing brings the apps back by itself "
-              "in either product today (#13); failed = non-2xx + socket errors")
+    R.row(S, "failed requests from 1 s before the kill until 1 s after the app is listed online again", "", "lower",
+          "dc-failed/drove", "dc-failed/pm2")
+    R.row(S, "SIGKILL → the app listed online again", "ms", "lower", "dc-back/drove", "dc-back/pm2")
+    R.note(S, "a 2-instance cluster app, saved; wrk -t2 -c16 with Connection: close; SIGKILL to the daemon (PM2's God). "
+              "drove: its keeper starts the daemon again, which takes the same workers back (they never stop serving); "
+              "PM2: its workers die with God, and `resurrect` runs as soon as none is left (at most 3 s); "
+              "failed = non-2xx + socket errors")
     app = os.path.join(ctx.apps, "hello.js")
 
     def body(p, rnd):
@@ -795,15 +796,37 @@ def daemoncrash(ctx):
             daemon = p.daemon_pid()
             t_kill = time.perf_counter()
             os.kill(daemon, signal.SIGKILL)
+
+            def listed_again():
+                try:
+                    if p.daemon_pid() in (None, daemon):
+                        return False
+                    rows = [a for a in p.jlist() if a.get("name") == "web"]
+                    return len(rows) == 2 and all(a.get("pm2_env", {}).get("status") == "online" for a in rows)
+                except Exception:  # noqa: BLE001 - the daemon is coming back
+                    return False
+
+            def workers_alive():
+                return any(procs.alive(x) for x in workers)
+
+            back = None
             try:
-                wait_until("the old workers gone", lambda: not any(procs.alive(x) for x in workers), 3, 0.01)
+                wait_until("the old workers gone, or listed again", lambda: not workers_alive() or listed_again(),
+                           3, 0.005)
             except Timeout:
                 pass
+            if workers_alive() and listed_again():
+                back = (time.perf_counter() - t_kill) * 1000.0
+                time.sleep(max(0.0, 3.0 - (time.perf_counter() - t_kill)))  # still alive 3 s after?
             R.add(f"dc-alive/{k}", sum(1 for x in workers if procs.alive(x)), round=rnd)
-            ctx.tracker.kill_leftovers(k)  # survivors would hold the port against the resurrected list
-            p.cli("resurrect")
-            wait_until(f"HTTP 200 on port {port}", lambda: http_ok(port, 0.2), 20, 0.005)
-            R.add(f"dc-back/{k}", (time.perf_counter() - t_kill) * 1000.0, round=rnd)
+            if back is None:  # the workers died (or 3 s passed): bring the app back by hand
+                ctx.tracker.kill_leftovers(k)  # survivors would hold the port against the resurrected list
+                p.cli("resurrect")
+                wait_until(f"HTTP 200 on port {port}", lambda: http_ok(port, 0.2), 20, 0.005)
+                wait_until("listed online again", listed_again, 20, 0.005)
+                back = (time.perf_counter() - t_kill) * 1000.0
+            R.add(f"dc-back/{k}", back, round=rnd)
+            time.sleep(1.0)
             r = w.stop()
             w = None
             R.add(f"dc-failed/{k}", r["non2xx"] + r["socket_errors"], round=rnd, requests=r["requests"])

@@ -110,6 +110,10 @@ class ClusterPrimary {
   // After add_worker(): the worker already holds these servers; connections flow to it again.
   void adopt_worker(WorkerId id, const WorkerState& state);
 
+  // `drove update`: accept no more; connections already accepted still reach workers.
+  void freeze() { router_.freeze(); }
+  [[nodiscard]] std::size_t held_connections() const { return router_.held_count(); }
+
   [[nodiscard]] std::vector<std::string> listening_keys(WorkerId id) const;
   // Whether the worker holds a server it asked for (queryServer), listening or not yet.
   [[nodiscard]] bool asked_for_server(WorkerId id) const;

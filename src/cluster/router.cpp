@@ -226,9 +226,14 @@ void Router::on_acceptable(Route& r) {
   refresh_accepting();
 }
 
+void Router::freeze() {
+  frozen_ = true;
+  refresh_accepting();
+}
+
 void Router::refresh_accepting() {
   for (const auto& [key, entry] : table_.entries()) {
-    const bool want = accepts_on(*entry) && !accept_paused_for_fds_ && any_can_take(*entry);
+    const bool want = accepts_on(*entry) && !accept_paused_for_fds_ && !frozen_ && any_can_take(*entry);
     auto found = routes_.find(key);
     const bool polling = found != routes_.end() && found->second->polling;
     if (want == polling) continue;

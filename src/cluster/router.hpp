@@ -89,6 +89,10 @@ class Router {
   void expire(std::int64_t now_ms);
   void resume();
 
+  // Stops accepting for good (`drove update`: the next daemon accepts from the same sockets);
+  // held connections still go to workers as they can take them.
+  void freeze();
+
   void forget(const std::string& key);  // the table is about to close the key's sockets
   void drop_held();                     // closes every held connection
 
@@ -155,6 +159,7 @@ class Router {
   std::map<std::string, std::unique_ptr<Route>> routes_;
   std::deque<Held> held_;
   bool accept_paused_for_fds_ = false;  // EMFILE: retried on the next tick
+  bool frozen_ = false;                 // freeze(): never accept again
   bool census_available_ = true;
 };
 

@@ -438,7 +438,10 @@ class Daemon {
   }
 
   void finish_hand_over() {
-    if (server_.writes_pending() && ++hand_over_waits_ < 200) {
+    // Connections this daemon accepted reach a worker first; the sockets' backlog keeps the
+    // rest for the next daemon.
+    const std::size_t held = supervisor_.freeze_accepting();
+    if ((held > 0 || server_.writes_pending()) && ++hand_over_waits_ < 1000) {
       hand_over_timer_.start(uv_default_loop(), 5, 0, [this] { finish_hand_over(); });
       return;
     }

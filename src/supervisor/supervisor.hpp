@@ -154,6 +154,9 @@ class Supervisor {
   // Takes back what a previous daemon described in `state`, with the descriptors the keeper
   // handed back (by token; consumed). Returns a one-line summary for the log.
   std::string adopt(const nlohmann::json& state, std::map<std::uint64_t, HandedFd>& fds);
+  // `drove update`: every cluster primary stops accepting; returns how many connections they
+  // still hold (accepted, waiting for a worker): the hand-over waits for 0.
+  std::size_t freeze_accepting();
 
   void set_event_sink(EventSink sink) { event_sink_ = std::move(sink); }
   [[nodiscard]] logs::LogManager& logs() { return logs_; }

@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -357,6 +358,17 @@ bool Supervisor::stop_stray(pid_t pid, std::uint64_t start_ticks) {
   });
   stray_timers_.push_back(std::move(timer));
   return true;
+}
+
+std::size_t Supervisor::freeze_accepting() {
+  std::size_t held = 0;
+  std::set<const cluster::ClusterPrimary*> seen;
+  for (auto& [name, app] : apps_) {
+    if (!app->primary || !seen.insert(app->primary.get()).second) continue;
+    app->primary->freeze();
+    held += app->primary->held_connections();
+  }
+  return held;
 }
 
 void Supervisor::claim_id(int id) {

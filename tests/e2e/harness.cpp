@@ -106,8 +106,7 @@ RunResult run_program(const std::vector<std::string>& argv, const std::map<std::
 bool pid_alive(pid_t pid) {
   if (pid <= 0 || ::kill(pid, 0) != 0) return false;
   // A zombie answers kill(0) but is gone for our purposes.
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
   auto close = text.rfind(')');
   return close == std::string::npos || close + 2 >= text.size() || text[close + 2] != 'Z';
 }
