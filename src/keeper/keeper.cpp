@@ -321,25 +321,6 @@ Received receive_record(int sock, Record& record, UniqueFd& fd, bool nonblocking
   return Received::record;
 }
 
-std::uint64_t process_start_time(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return 0;
-  char buffer[1024];
-  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
-  if (n <= 0) return 0;
-  buffer[n] = '\0';
-  // The name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-  const char* p = std::strrchr(buffer, ')');
-  if (p == nullptr) return 0;
-  ++p;
-  for (int field = 2; field < 22 && *p != '\0'; ++p) {
-    if (*p == ' ') ++field;
-  }
-  return std::strtoull(p, nullptr, 10);
-}
-
 int run(const Options& options) { return Keeper(options).run(); }
 
 }  // namespace drove::keeper

@@ -63,7 +63,4 @@ enum class Received { record, eof, again, bad };
 // or more than one descriptor (every descriptor received is closed).
 Received receive_record(int sock, Record& record, UniqueFd& fd, bool nonblocking);
 
-// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); 0 when it cannot be read.
-std::uint64_t process_start_time(pid_t pid);
-
 }  // namespace drove::keeper

@@ -32,6 +32,11 @@ bool read_stat(pid_t pid, ProcEntry& out) {
 
 }  // namespace
 
+std::uint64_t start_ticks_of(pid_t pid) {
+  ProcEntry entry;
+  return read_stat(pid, entry) ? entry.start_ticks : 0;
+}
+
 long clock_ticks_per_second() {
   static const long ticks = ::sysconf(_SC_CLK_TCK);
   return ticks;

@@ -24,6 +24,10 @@ struct ProcEntry {
   std::uint64_t rss_bytes = 0;
 };
 
+// The start time of `pid` (clock ticks since boot, /proc/<pid>/stat): with the pid, it names one
+// process for its whole life. 0 when it is gone or unreadable.
+std::uint64_t start_ticks_of(pid_t pid);
+
 class ProcTable {
  public:
   // Reads /proc now.

@@ -154,14 +154,7 @@ CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool
   }
   std::vector<int> ids;
   for (auto& spec : specs) {
-    auto app = std::make_unique<App>();
-    app->spec = std::move(spec);
-    App* raw = app.get();
-    raw->autoscaling.memory.last_change_ms = monotonic_ms();
-    raw->cron_timer.init(loop_);
-    raw->watch_timer.init(loop_);
-    if (holds_sockets(*raw)) create_primary(*raw);
-    apps_.emplace(raw->spec.name, std::move(app));
+    App* raw = &register_app(std::move(spec));
     for (int index : free_indexes(*raw, raw->spec.instances)) ids.push_back(new_instance(*raw, index).id);
     log_info("app '{}' added: {} instance(s), {} mode", raw->spec.name, raw->spec.instances,
              to_string(raw->spec.exec_mode));
@@ -182,6 +175,18 @@ CommandResult<std::vector<int>> Supervisor::add(std::vector<AppSpec> specs, bool
     start_triggers(*raw);
   }
   return ids;
+}
+
+App& Supervisor::register_app(AppSpec spec) {
+  auto app = std::make_unique<App>();
+  app->spec = std::move(spec);
+  App* raw = app.get();
+  raw->autoscaling.memory.last_change_ms = monotonic_ms();
+  raw->cron_timer.init(loop_);
+  raw->watch_timer.init(loop_);
+  if (holds_sockets(*raw)) create_primary(*raw);
+  apps_.emplace(raw->spec.name, std::move(app));
+  return *raw;
 }
 
 Instance& Supervisor::new_instance(App& app, int index) {

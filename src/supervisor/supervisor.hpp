@@ -236,6 +236,8 @@ class Supervisor {
   int next_free_id();
   void release_id(int id);
   [[nodiscard]] std::vector<int> free_indexes(const App& app, int count) const;
+  // A new app under its name (timers, its cluster primary), with no instance yet.
+  App& register_app(AppSpec spec);
   Instance& new_instance(App& app, int index);
   Run* find_run(pid_t pid);
   void assign_log_paths(Instance& instance) const;

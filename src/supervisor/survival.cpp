@@ -19,6 +19,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "process/proc_table.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace drove::supervisor {
@@ -32,24 +33,6 @@ std::uint64_t token_of(int fd) {
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) return 0;
   return (static_cast<std::uint64_t>(minor(st.st_dev) & 0xffff) << 48) | (st.st_ino & ((1ULL << 48) - 1));
-}
-
-std::uint64_t start_ticks_of(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return 0;
-  char buffer[1024];
-  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
-  if (n <= 0) return 0;
-  buffer[n] = '\0';
-  const char* p = std::strrchr(buffer, ')');
-  if (p == nullptr) return 0;
-  ++p;
-  for (int field = 2; field < 22 && *p != '\0'; ++p) {
-    if (*p == ' ') ++field;
-  }
-  return std::strtoull(p, nullptr, 10);
 }
 
 const char* kind_name(cluster::SocketKind kind) {
@@ -157,7 +140,7 @@ Supervisor::KeptState Supervisor::kept_state() {
       json strays = json::array();
       auto stray = [&strays](Run* run) {
         if (run && run->pid != 0) {
-          if (run->start_ticks == 0) run->start_ticks = start_ticks_of(run->pid);
+          if (run->start_ticks == 0) run->start_ticks = process::start_ticks_of(run->pid);
           strays.push_back({{"pid", run->pid}, {"start_ticks", run->start_ticks}, {"marker", run->marker}});
         }
       };
@@ -165,7 +148,7 @@ Supervisor::KeptState Supervisor::kept_state() {
       for (const auto& r : instance->retiring) stray(r.get());
       if (Run* run = instance->run.get(); run && run->pid != 0 && run->terminating) stray(run);
       if (Run* run = instance->run.get(); run && run->pid != 0 && !run->terminating) {
-        if (run->start_ticks == 0) run->start_ticks = start_ticks_of(run->pid);
+        if (run->start_ticks == 0) run->start_ticks = process::start_ticks_of(run->pid);
         json r = {{"worker_id", run->worker_id},
                   {"pid", run->pid},
                   {"start_ticks", run->start_ticks},
@@ -219,14 +202,7 @@ std::string Supervisor::adopt(const json& state, std::map<std::uint64_t, HandedF
   std::map<int, cluster::ClusterPrimary*> primaries;
   const json& primary_list = state.contains("primaries") ? state["primaries"] : json::array();
   for (const json& a : state.value("apps", json::array())) {
-    auto app = std::make_unique<App>();
-    app->spec = a.at("spec").get<AppSpec>();
-    App* raw = app.get();
-    raw->autoscaling.memory.last_change_ms = monotonic_ms();
-    raw->cron_timer.init(loop_);
-    raw->watch_timer.init(loop_);
-    if (holds_sockets(*raw)) create_primary(*raw);
-    apps_.emplace(raw->spec.name, std::move(app));
+    App* raw = &register_app(a.at("spec").get<AppSpec>());
     const int index = a.value("primary", -1);
     if (raw->primary && index >= 0 && index < static_cast<int>(primary_list.size()) && !primaries.count(index)) {
       primaries[index] = raw->primary.get();
@@ -278,7 +254,7 @@ std::string Supervisor::adopt(const json& state, std::map<std::uint64_t, HandedF
       const std::uint64_t start = r.value("start_ticks", std::uint64_t{0});
       UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
       // Open first, then check: a pid recycled after the check cannot be the one the pidfd names.
-      const bool alive = pid > 0 && pidfd && start != 0 && start_ticks_of(pid) == start;
+      const bool alive = pid > 0 && pidfd && start != 0 && process::start_ticks_of(pid) == start;
       UniqueFd out = take(r, "out"), err = take(r, "err"), channel = take(r, "channel"), in = take(r, "stdin");
       if (!alive || !out || !err) {
         log_warn("{}:{} (pid {}) ended while no daemon ran: starting it again", raw->spec.name, id, pid);
@@ -346,7 +322,7 @@ std::string Supervisor::adopt(const json& state, std::map<std::uint64_t, HandedF
 bool Supervisor::stop_stray(pid_t pid, std::uint64_t start_ticks) {
   if (pid <= 0 || start_ticks == 0) return false;
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd || start_ticks_of(pid) != start_ticks) return false;
+  if (!pidfd || process::start_ticks_of(pid) != start_ticks) return false;
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0) != 0) return false;
   log_warn("stray process {} (started by a previous daemon, not in its state): SIGTERM, SIGKILL in 5 s", pid);
   auto timer = std::make_shared<ActionTimer>();

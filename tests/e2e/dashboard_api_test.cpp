@@ -22,15 +22,6 @@
 namespace drove::e2e {
 namespace {
 
-std::string body_of(const std::string& response) {
-  const auto at = response.find("\r\n\r\n");
-  return at == std::string::npos ? "" : response.substr(at + 4);
-}
-
-bool status_is(const std::string& response, int status) {
-  return response.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0) == 0;
-}
-
 std::string request(int port, const std::string& method, const std::string& path,
                     const std::vector<std::string>& headers = {}, const std::string& body = "") {
   std::string text = method + " " + path + " HTTP/1.1\r\n";

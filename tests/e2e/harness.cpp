@@ -302,4 +302,13 @@ int free_tcp_port() {
   return ntohs(addr.sin_port);
 }
 
+std::string body_of(const std::string& response) {
+  const auto at = response.find("\r\n\r\n");
+  return at == std::string::npos ? "" : response.substr(at + 4);
+}
+
+bool status_is(const std::string& response, int status) {
+  return response.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0) == 0;
+}
+
 }  // namespace drove::e2e

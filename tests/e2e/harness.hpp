@@ -74,5 +74,8 @@ std::string http_get(int port, const std::string& path = "/", bool* connect_fail
 // The same with a whole request of the caller's (method, headers, body), sent as given.
 std::string http_exchange(int port, const std::string& request, bool* connect_failed = nullptr);
 int free_tcp_port();
+// An HTTP/1.1 response's body, and whether its status line says `status`.
+std::string body_of(const std::string& response);
+bool status_is(const std::string& response, int status);
 
 }  // namespace drove::e2e

@@ -13,15 +13,6 @@
 namespace drove::e2e {
 namespace {
 
-std::string body_of(const std::string& response) {
-  const auto at = response.find("\r\n\r\n");
-  return at == std::string::npos ? "" : response.substr(at + 4);
-}
-
-bool status_is(const std::string& response, int status) {
-  return response.rfind("HTTP/1.1 " + std::to_string(status) + " ", 0) == 0;
-}
-
 pid_t endpoint_pid(const DroveHome& home) {
   const auto r = home.drove({"ping"});
   const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')), nullptr, false);

@@ -125,11 +125,5 @@ TEST(KeeperProtocol, RecordsCarryOneDescriptorAndAnythingElseIsRefused) {
   ::close(pipe_fds[1]);
 }
 
-TEST(KeeperProtocol, StartTimeNamesAProcessAndNothingForAMissingOne) {
-  EXPECT_GT(process_start_time(::getpid()), 0u);
-  EXPECT_EQ(process_start_time(::getpid()), process_start_time(::getpid()));
-  EXPECT_EQ(process_start_time(0x3fffffff), 0u);
-}
-
 }  // namespace
 }  // namespace drove::keeper
