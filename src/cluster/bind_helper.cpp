@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "base/unix_socket.hpp"
 #include "process/fork.hpp"
 
 namespace drove::cluster {
@@ -22,23 +23,8 @@ struct HelperReport {
 
 // Child side: async-signal-safe. The fd (if any) rides on the report as SCM_RIGHTS.
 void send_report(int channel, SocketOutcome outcome, int fd) {
-  HelperReport report{outcome.error, static_cast<int>(outcome.step)};
-  iovec iov{&report, sizeof report};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  while (::sendmsg(channel, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
+  const HelperReport report{outcome.error, static_cast<int>(outcome.step)};
+  (void)send_with_fd(channel, &report, sizeof report, fd);
 }
 
 enum class HelperTask { open, unlink };

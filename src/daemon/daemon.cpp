@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <set>
 #include <string>
@@ -75,6 +76,11 @@ void raise_descriptor_limit() {
   log_info("descriptor limit raised from {} to {}", before, limit.rlim_max);
 }
 
+// Methods that change nothing (they are most of the traffic: `list` every second from monit,
+// scrapes of `metrics`): no keeper sync after them.
+const std::set<std::string> kReadOnlyMethods = {"ping",      "list",        "metrics", "describe",
+                                                "subscribe", "unsubscribe", "save"};
+
 class Daemon {
  public:
   explicit Daemon(const DaemonOptions& options)
@@ -88,8 +94,10 @@ class Daemon {
                      .default_log_files = !options.runtime}),
         server_(uv_default_loop(),
                 [this](RpcRequest& req, const RpcReply& reply) {
+                  // Read-only methods change nothing the keeper or the state file must know.
+                  const bool changes = !kReadOnlyMethods.count(req.method);
                   dispatch(context_, req, reply);
-                  schedule_sync();
+                  if (changes) schedule_sync();
                 }),
         dumps_(uv_default_loop(), options.home.dump()),
         context_{uv_default_loop(),
@@ -372,9 +380,18 @@ class Daemon {
     ::unsetenv("DROVE_KEEPER_RESTART");  // not for the apps
     if (restart != nullptr && std::string(restart) == "1") {
       auto state = read_state_file(keeper_->state_path());
+      std::string summary;
+      if (state.ok()) {
+        // Our own file, but a file: a malformed one is an error to report, not a crash loop.
+        try {
+          summary = supervisor_.adopt(state.value(), handed);
+        } catch (const std::exception& error) {
+          state = SysError{EINVAL, keeper_->state_path() + ": " + error.what()};
+        }
+      }
       if (state.ok()) {
         log_info("taking over from the previous daemon (pid {}, drove {}): {}", state->value("daemon_pid", 0),
-                 state->value("drove_version", std::string("?")), supervisor_.adopt(state.value(), handed));
+                 state->value("drove_version", std::string("?")), summary);
       } else {
         log_error(
             "cannot take the apps over: {}; their processes are stopped (`drove resurrect` starts the saved list)",

@@ -18,6 +18,7 @@
 #include <map>
 
 #include "base/log.hpp"
+#include "base/unix_socket.hpp"
 #include "keeper/protocol.hpp"
 
 namespace drove::keeper {
@@ -259,24 +260,9 @@ class Keeper {
 }  // namespace
 
 bool send_record(int sock, const Record& record, int fd) {
-  iovec iov{const_cast<Record*>(&record), sizeof record};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  }
   for (;;) {
-    const ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    const ssize_t n = send_with_fd(sock, &record, sizeof record, fd);
     if (n == static_cast<ssize_t>(sizeof record)) return true;
-    if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       pollfd p{sock, POLLOUT, 0};
       (void)::poll(&p, 1, -1);

@@ -59,6 +59,10 @@ NumberedLines numbered_lines(const std::string& path) {
   long next = 0;
   for (std::string line; std::getline(in, line);) {
     if (line == "done") continue;
+    if (line.empty() || line.find_first_not_of("0123456789") != std::string::npos || line.size() > 9) {
+      if (result.why.empty()) result.why = "a line that is not a number: '" + line.substr(0, 80) + "'";
+      continue;
+    }
     const long n = std::stol(line);
     if (n < next && result.why.empty()) result.why = "line '" + line + "' after " + std::to_string(next - 1);
     if (n > next) result.gaps += n - next;
