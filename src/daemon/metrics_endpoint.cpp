@@ -19,11 +19,21 @@
 namespace drove::daemon {
 namespace {
 
-// What a drove-web connection may ask the daemon: the endpoint's and the dashboard's reads
-// (subscribe/unsubscribe: live log lines), and the dashboard's four actions. Not start,
-// delete, describe (environments), send, signal, save, kill...
-const std::set<std::string> kEndpointMethods = {"ping",    "metrics", "list", "subscribe", "unsubscribe",
-                                                "restart", "reload",  "stop", "scale"};
+// What a drove-web connection may ask the daemon, and with which parameters: the endpoint's and
+// the dashboard's reads (subscribe/unsubscribe: live log lines), and the dashboard's four
+// actions on existing apps. Not start, delete, describe, send, signal, save, kill; not `list`
+// with `full`/`shared` (environments), not `restart`/`reload` with new specs or environments.
+const daemon::MethodPolicy kEndpointPolicy = {
+    {"ping", {}},
+    {"metrics", {}},
+    {"list", {}},
+    {"subscribe", {"logs", "events", "filter"}},
+    {"unsubscribe", {"logs", "events"}},
+    {"restart", {"targets"}},
+    {"reload", {"targets"}},
+    {"stop", {"targets"}},
+    {"scale", {"name", "count"}},
+};
 
 constexpr int kConfigError = 78;               // drove-web's EX_CONFIG
 constexpr std::int64_t kStableMs = 10000;      // a run this long resets the back-off
@@ -152,7 +162,7 @@ void MetricsEndpoint::launch() {
   }
   theirs.reset();
   token_read.reset();
-  if (auto s = server_.adopt(std::move(ours), kEndpointMethods); !s.ok()) {
+  if (auto s = server_.adopt(std::move(ours), kEndpointPolicy); !s.ok()) {
     log_warn("metrics endpoint: {}", s.error().message());
     ::kill(pid.value(), SIGTERM);
   }

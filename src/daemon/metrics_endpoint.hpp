@@ -7,9 +7,10 @@
 //  - HTTP parsing never runs in, or blocks, the process that owns the apps and accepts their
 //    connections, and a crash of it costs a scrape, not the apps;
 //  - it gets one end of a socketpair as its only way to the daemon, and that connection may
-//    call the methods its pages need only (RpcServer::adopt; kEndpointMethods): it can read the
+//    call the methods its pages need only (RpcServer::adopt; kEndpointPolicy): it can read the
 //    list, the figures and the live log lines, and restart, reload, stop or scale an app for the
-//    web dashboard, but not start, delete or change one (no spec, no environment);
+//    web dashboard, but not start, delete or change one (no spec, no environment), and not
+//    read environments (each method takes only the parameters its page sends);
 //  - the dashboard's actions need a token: 32 random bytes the daemon makes when it starts,
 //    writes to $DROVE_HOME/web.token (0600, for `drove web` to print) and hands to drove-web
 //    through a pipe (argv and the environment are readable by other users in /proc); the file

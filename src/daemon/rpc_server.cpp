@@ -124,13 +124,13 @@ void RpcServer::on_connection() {
   connection->start();
 }
 
-Status RpcServer::adopt(UniqueFd fd, std::set<std::string> methods) {
+Status RpcServer::adopt(UniqueFd fd, MethodPolicy policy) {
   auto pipe = UvHandle<uv_pipe_t>::make();
   uv_pipe_init(loop_, pipe.get(), 0);
   if (const int rc = uv_pipe_open(pipe.get(), fd.get()); rc != 0) return SysError{-rc, "adopt a control connection"};
   (void)fd.release();  // the pipe owns it now
   auto connection = std::make_shared<RpcConnection>(*this, std::move(pipe));
-  connection->restrict_to(std::move(methods));
+  connection->restrict_to(std::move(policy));
   connections_.push_back(connection);
   auto it = std::prev(connections_.end());
   connection->on_close = [this, it] { connections_.erase(it); };
@@ -366,9 +366,23 @@ void RpcConnection::handle_message(std::optional<nlohmann::json> message, const 
     request.client_version = version->get<std::string>();
   }
   const RpcReply reply(shared_from_this(), request.id);
-  if (!allowed_methods_.empty() && !allowed_methods_.count(request.method)) {
-    reply.error(ErrorCode::no_method, "method '" + request.method + "' is not allowed on this connection");
-    return;
+  if (!policy_.empty()) {
+    const auto allowed = policy_.find(request.method);
+    if (allowed == policy_.end()) {
+      reply.error(ErrorCode::no_method, "method '" + request.method + "' is not allowed on this connection");
+      return;
+    }
+    if (!request.params.is_object()) {
+      reply.error(ErrorCode::invalid, "the parameters of '" + request.method + "' must be an object");
+      return;
+    }
+    for (const auto& [key, _] : request.params.items()) {
+      if (!allowed->second.count(key)) {
+        reply.error(ErrorCode::invalid,
+                    "parameter '" + key + "' of '" + request.method + "' is not allowed on this connection");
+        return;
+      }
+    }
   }
   try {
     server_.handler_(request, reply);

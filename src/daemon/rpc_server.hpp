@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,6 +36,9 @@
 namespace drove::daemon {
 
 class RpcConnection;
+
+// What a restricted connection may call: method → the parameter names it may pass.
+using MethodPolicy = std::map<std::string, std::set<std::string>, std::less<>>;
 
 struct RpcRequest {
   nlohmann::json id;
@@ -72,9 +76,11 @@ class RpcServer {
   ~RpcServer();
   Status listen(const std::string& socket_path);
   // Serves one already-connected socket (a socketpair end handed to a helper process), which
-  // may call only `methods`: anything else is answered ENOSYS. A helper gets exactly the
-  // rights it needs, whatever user it runs as.
-  Status adopt(UniqueFd fd, std::set<std::string> methods);
+  // may call only the methods of `policy`, each with only the parameters listed for it:
+  // another method is answered ENOSYS, another parameter is refused. A helper gets exactly the
+  // rights it needs, whatever user it runs as (no `list` with environments, no `restart` with
+  // new specs, for a process that parses requests from the network).
+  Status adopt(UniqueFd fd, MethodPolicy policy);
   // Pushes `event` to every connection subscribed to `topic` ("events", "logs") whose filter
   // `accepts` it (no predicate: all of them).
   void broadcast(const std::string& topic, const nlohmann::json& event,
@@ -103,8 +109,8 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   void send_line_off_loop(nlohmann::json message);
   void subscribe(const std::string& topic, nlohmann::json filter);
   void unsubscribe(const std::string& topic) { subscriptions_.erase(topic); }
-  // Only these methods (empty: every method): see RpcServer::adopt.
-  void restrict_to(std::set<std::string> methods) { allowed_methods_ = std::move(methods); }
+  // Only these methods with these parameters (empty: anything): see RpcServer::adopt.
+  void restrict_to(MethodPolicy policy) { policy_ = std::move(policy); }
   [[nodiscard]] bool subscribed(const std::string& topic) const;
   [[nodiscard]] const nlohmann::json& filter(const std::string& topic) const;
   [[nodiscard]] bool writes_pending() const;
@@ -148,7 +154,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   std::vector<std::string> big_line_;
   size_t big_line_bytes_ = 0;
   nlohmann::json subscriptions_ = nlohmann::json::object();
-  std::set<std::string> allowed_methods_;
+  MethodPolicy policy_;
   bool closed_ = false;
   bool parsing_ = false;                            // a line is being parsed on the thread pool
   bool eof_ = false;                                // the client shut down its sending side; no more requests come

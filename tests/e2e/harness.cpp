@@ -170,6 +170,19 @@ DroveHome::~DroveHome() {
   // A failed test shows the end of its daemon's log: what the daemon saw is often the why.
   if (::testing::Test::HasFailure()) {
     const std::string log = read_file(path_ + "/drove.log");
+    // Its warnings and errors from the start (the tail below may not reach back that far)...
+    std::string warnings;
+    int kept = 0;
+    for (size_t at = 0; at < log.size() && kept < 40;) {
+      const size_t end = std::min(log.find('\n', at), log.size());
+      const std::string_view line(log.data() + at, end - at);
+      if (line.find(" WARN ") != std::string_view::npos || line.find(" ERROR ") != std::string_view::npos) {
+        warnings.append(line).push_back('\n');
+        ++kept;
+      }
+      at = end + 1;
+    }
+    if (!warnings.empty()) std::fprintf(stderr, "--- warnings in drove.log ---\n%s---\n", warnings.c_str());
     std::fprintf(stderr, "--- last lines of %s/drove.log ---\n%s\n---\n", path_.c_str(),
                  log.substr(log.size() > 6000 ? log.size() - 6000 : 0).c_str());
     // ...and what the apps wrote on stderr.

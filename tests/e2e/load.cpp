@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "base/unique_fd.hpp"
@@ -31,12 +33,18 @@ UniqueFd connect_to(int port, int timeout_ms) {
 enum class Outcome { ok, idle_close, io_error };
 
 // Sends one request and reads one response (Content-Length framing).
-Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, std::string& body,
-                 bool& server_closes) {
+// On failure, `why` says where it failed and with which errno (for the test's report).
+Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, std::string& body, bool& server_closes,
+                 std::string* why = nullptr) {
+  const auto fail = [&](Outcome outcome, const char* where, ssize_t n) {
+    if (why) *why = std::string(where) + (n < 0 ? std::string(": ") + std::strerror(errno) : std::string(": EOF"));
+    return outcome;
+  };
   const std::string request =
       "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
-    return Outcome::idle_close;
+  if (const ssize_t sent = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+      sent != static_cast<ssize_t>(request.size()))
+    return fail(Outcome::idle_close, "send", sent);
   std::string data;
   char buf[16384];
   size_t header_end = std::string::npos;
@@ -44,9 +52,9 @@ Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, 
   for (;;) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) {
-      if (data.empty()) return Outcome::idle_close;
+      if (data.empty()) return fail(Outcome::idle_close, "before any byte of the response", n);
       if (!keep_alive && header_end != std::string::npos && content_length < 0) break;  // body to EOF
-      return Outcome::io_error;
+      return fail(Outcome::io_error, "mid-response", n);
     }
     data.append(buf, static_cast<size_t>(n));
     if (header_end == std::string::npos && (header_end = data.find("\r\n\r\n")) != std::string::npos) {
@@ -72,7 +80,11 @@ Outcome exchange(int fd, const std::string& path, bool keep_alive, int& status, 
 std::string LoadStats::summary() const {
   return "ok=" + std::to_string(ok) + " non_200=" + std::to_string(non_200) +
          " connect_errors=" + std::to_string(connect_errors) + " io_errors=" + std::to_string(io_errors) +
-         " retried=" + std::to_string(retried);
+         " retried=" + std::to_string(retried) + [&] {
+           std::string text;
+           for (const auto& f : failures) text += "\n  failed: " + f;
+           return text;
+         }();
 }
 
 int http_request(int port, const std::string& path, std::string* body, int timeout_ms) {
@@ -93,7 +105,21 @@ LoadGenerator::~LoadGenerator() {
   if (!workers_.empty()) stop();
 }
 
+// What a failed request looked like, for the report: when (ms after start), from which local
+// port, and how it failed.
+void LoadGenerator::note_failure(LoadStats& stats, int fd, const std::string& why) const {
+  if (stats.failures.size() >= kFailuresKept) return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+  std::string port = "-";
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  if (fd >= 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+    port = std::to_string(ntohs(local.sin_port));
+  stats.failures.push_back("+" + std::to_string(ms.count()) + " ms, local port " + port + ", " + why);
+}
+
 void LoadGenerator::start() {
+  started_ = std::chrono::steady_clock::now();
   for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { run_thread(); });
 }
 
@@ -114,25 +140,29 @@ void LoadGenerator::run_thread() {
       reused = false;
       if (!connection) {
         ++mine.connect_errors;
+        note_failure(mine, -1, std::string("connect: ") + std::strerror(errno));
         continue;
       }
     }
     int status = 0;
     std::string body;
     bool server_closes = false;
-    Outcome outcome = exchange(connection.get(), path_, keep_alive_, status, body, server_closes);
+    std::string why;
+    Outcome outcome = exchange(connection.get(), path_, keep_alive_, status, body, server_closes, &why);
     if (outcome == Outcome::idle_close && reused) {
       // The server closed this idle keep-alive connection: retry once on a new one.
       ++mine.retried;
       connection = connect_to(port_, 10000);
       if (!connection) {
         ++mine.connect_errors;
+        note_failure(mine, -1, std::string("connect (retry): ") + std::strerror(errno));
         continue;
       }
-      outcome = exchange(connection.get(), path_, keep_alive_, status, body, server_closes);
+      outcome = exchange(connection.get(), path_, keep_alive_, status, body, server_closes, &why);
     }
     if (outcome != Outcome::ok) {
       ++mine.io_errors;
+      note_failure(mine, connection.get(), why);
       connection.reset();
       continue;
     }
@@ -153,6 +183,9 @@ void LoadGenerator::run_thread() {
   total_.connect_errors += mine.connect_errors;
   total_.io_errors += mine.io_errors;
   total_.retried += mine.retried;
+  for (auto& f : mine.failures) {
+    if (total_.failures.size() < kFailuresKept) total_.failures.push_back(std::move(f));
+  }
   for (const auto& [b, n] : mine.bodies) total_.bodies[b] += n;
 }
 

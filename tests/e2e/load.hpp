@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,6 +24,7 @@ struct LoadStats {
   long io_errors = 0;                  // reset, EOF mid-response, timeout
   long retried = 0;                    // keep-alive connection closed while idle: retried once
   std::map<std::string, long> bodies;  // response body → count (e.g. "pid 123")
+  std::vector<std::string> failures;   // the first few failures: when, local port, how
   [[nodiscard]] long failed() const { return non_200 + connect_errors + io_errors; }
   [[nodiscard]] std::string summary() const;
 };
@@ -36,11 +38,14 @@ class LoadGenerator {
   [[nodiscard]] long completed() const { return completed_.load(); }
 
  private:
+  static constexpr size_t kFailuresKept = 8;
   void run_thread();
+  void note_failure(LoadStats& stats, int fd, const std::string& why) const;
   int port_;
   int threads_;
   bool keep_alive_;
   std::string path_;
+  std::chrono::steady_clock::time_point started_;
   std::atomic<bool> stop_{false};
   std::atomic<long> completed_{0};
   std::vector<std::thread> workers_;

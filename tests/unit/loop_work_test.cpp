@@ -336,31 +336,38 @@ TEST(RpcConnection, AClientThatHalfClosesIsAnsweredEveryRequestItSent) {
   server.close();
 }
 
-// A connection handed to a helper (drove-web) may call only the methods it was given: the
-// others are refused before any handler runs.
-TEST(RpcConnection, AnAdoptedConnectionMayCallOnlyItsMethods) {
+// A connection handed to a helper (drove-web) may call only the methods it was given, each with
+// only its parameters: the others are refused before any handler runs.
+TEST(RpcConnection, AnAdoptedConnectionMayCallOnlyItsMethodsWithTheirParameters) {
   Loop l;
   using daemon::RpcReply;
   using daemon::RpcRequest;
   using daemon::RpcServer;
   std::vector<std::string> handled;
   RpcServer server(&l.loop, [&handled](const RpcRequest& request, const RpcReply& reply) {
-    handled.push_back(request.method);
+    handled.push_back(request.method + request.params.dump());
     reply.ok(true);
   });
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
   UniqueFd client(pair[1]);
-  ASSERT_TRUE(server.adopt(UniqueFd(pair[0]), {"metrics", "ping"}).ok());
+  ASSERT_TRUE(server.adopt(UniqueFd(pair[0]), {{"metrics", {}}, {"ping", {}}, {"stop", {"targets"}}}).ok());
   const std::string requests =
-      "{\"id\":1,\"method\":\"metrics\"}\n{\"id\":2,\"method\":\"stop\"}\n"
-      "{\"id\":3,\"method\":\"ping\"}\n";
+      "{\"id\":1,\"method\":\"metrics\"}\n{\"id\":2,\"method\":\"delete\"}\n"
+      "{\"id\":3,\"method\":\"ping\"}\n"
+      "{\"id\":4,\"method\":\"stop\",\"params\":{\"targets\":[\"api\"]}}\n"
+      "{\"id\":5,\"method\":\"stop\",\"params\":{\"targets\":[\"api\"],\"specs\":[]}}\n"
+      "{\"id\":6,\"method\":\"metrics\",\"params\":[1]}\n";
   ASSERT_EQ(::write(client.get(), requests.data(), requests.size()), static_cast<ssize_t>(requests.size()));
-  const auto got = read_replies(&l.loop, client.get(), 3);
-  EXPECT_EQ(handled, (std::vector<std::string>{"metrics", "ping"}));
+  const auto got = read_replies(&l.loop, client.get(), 6);
+  EXPECT_EQ(handled, (std::vector<std::string>{"metrics{}", "ping{}", "stop{\"targets\":[\"api\"]}"}));
   EXPECT_EQ(got[1]["error"]["code"], "ENOSYS") << got[1].dump();
-  EXPECT_EQ(got[1]["error"]["message"], "method 'stop' is not allowed on this connection");
+  EXPECT_EQ(got[1]["error"]["message"], "method 'delete' is not allowed on this connection");
   EXPECT_EQ(got[2]["result"], true);
+  EXPECT_EQ(got[3]["result"], true);
+  EXPECT_EQ(got[4]["error"]["code"], "EINVAL") << got[4].dump();
+  EXPECT_EQ(got[4]["error"]["message"], "parameter 'specs' of 'stop' is not allowed on this connection");
+  EXPECT_EQ(got[5]["error"]["message"], "the parameters of 'metrics' must be an object") << got[5].dump();
   client.reset();
   server.close();
   uv_run(&l.loop, UV_RUN_DEFAULT);
