@@ -202,8 +202,8 @@ class Monit {
     put(1, x, fmt::format("{} (id {}, {})", s->name, s->id, s->exec_mode), width);
     attroff(A_BOLD);
     put(2, x,
-        fmt::format("pid {}  {}  up {}  restarts {}", s->pid, s->status,
-                    running ? format_uptime(wall_ms() - s->started_at_ms) : "-", s->restarts),
+        fmt::format("pid {}  {}  up {}  restarts {}  fds {}  threads {}", s->pid, s->status,
+                    running ? format_uptime(wall_ms() - s->started_at_ms) : "-", s->restarts, s->fds, s->threads),
         width);
     const auto spark_width = static_cast<std::size_t>(std::max(width - 16, 0));
     const std::vector<double> cpu(s->cpu_history.begin(), s->cpu_history.end());

@@ -29,6 +29,8 @@ void MonitModel::update(const nlohmann::json& list_reply) {
       i.status = p.value("status", "");
       i.exec_mode = p.value("exec_mode", "");
       i.restarts = p.value("restart_time", 0);
+      i.fds = p.value("fds", 0u);
+      i.threads = p.value("threads", 0u);
       i.started_at_ms = p.value("started_at", std::int64_t{0});
       i.cpu = p.value("cpu", 0.0);
       i.memory = p.value("memory", std::uint64_t{0});

@@ -24,6 +24,8 @@ struct MonitInstance {
   std::string status;
   std::string exec_mode;
   int restarts = 0;
+  std::uint32_t fds = 0;      // whole tree
+  std::uint32_t threads = 0;  // whole tree
   std::int64_t started_at_ms = 0;
   double cpu = 0;
   std::uint64_t memory = 0;

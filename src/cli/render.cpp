@@ -210,17 +210,23 @@ nlohmann::json pm2_env_of(const nlohmann::json& p, const nlohmann::json& spec) {
     pm2_env["max_instances"] = a->value("max_instances", 1);
   }
   if (p.contains("last_exit") && p["last_exit"].is_object()) pm2_env["exit_code"] = p["last_exit"].value("code", -1);
+  if (const auto r = p.find("last_reload"); r != p.end()) pm2_env["last_reload"] = *r;  // drove's own
   return pm2_env;
 }
 
 nlohmann::json monit_of(const nlohmann::json& p) {
-  return {{"memory", p.value("memory", std::uint64_t{0})}, {"cpu", p.value("cpu", 0.0)}};
+  // PM2's two figures, then drove's (a PM2 tool reads the first two and ignores the rest).
+  return {{"memory", p.value("memory", std::uint64_t{0})},
+          {"cpu", p.value("cpu", 0.0)},
+          {"private_memory", p.value("private_memory", std::uint64_t{0})},
+          {"fds", p.value("fds", 0)},
+          {"threads", p.value("threads", 0)}};
 }
 
 // The keys pm2_env has of its own for instances of this spec: the app's environment, flattened
 // into pm2_env as PM2 does, never overrides them.
 std::set<std::string> reserved_pm2_env_keys(const nlohmann::json& spec) {
-  const nlohmann::json sample = {{"last_exit", {{"code", 0}}}};
+  const nlohmann::json sample = {{"last_exit", {{"code", 0}}}, {"last_reload", nlohmann::json::object()}};
   std::set<std::string> keys = {"env"};
   const nlohmann::json pm2_env = pm2_env_of(sample, spec);
   for (const auto& [key, _] : pm2_env.items()) keys.insert(key);

@@ -119,6 +119,8 @@ class ClusterPrimary {
   [[nodiscard]] bool asked_for_server(WorkerId id) const;
   [[nodiscard]] std::size_t worker_count() const { return workers_.size(); }
   [[nodiscard]] nlohmann::json describe() const;
+  // One worker as the router sees it (Router::describe_worker); empty for an unknown worker.
+  [[nodiscard]] nlohmann::json describe_worker(WorkerId id) const { return router_.describe_worker(id); }
   void close_all();  // closes every listening socket (app deleted)
   // Closes the listening sockets no worker holds now (an app sharing this primary was deleted:
   // the ports the other apps' workers hold stay open).

@@ -51,14 +51,33 @@ std::string metrics_now(MethodContext& ctx) {
   }
   daemon.contained_errors = contained_exceptions().load(std::memory_order_relaxed);
 
-  std::vector<supervisor::ProcessView> processes;
-  std::vector<ListenerFigures> listeners;
-  std::vector<AutoscaleFigures> autoscaled;
+  MetricsInput in{.daemon = std::move(daemon), .now_ms = wall_ms()};
+  auto& processes = in.processes;
+  auto& listeners = in.listeners;
+  auto& autoscaled = in.autoscaled;
+  auto& workers = in.workers;
+  auto& reloads = in.reloads;
   std::set<const supervisor::App*> apps;
   for (const supervisor::Instance* instance : ctx.supervisor.instances()) {
     processes.push_back(ctx.supervisor.row(*instance));
     const supervisor::App* app = instance->app;
+    if (app->primary && instance->run) {
+      const auto worker = app->primary->describe_worker(instance->run->worker_id);
+      if (!worker.empty()) {
+        workers.push_back({.process = processes.back(),
+                           .handed = worker.value("handed", std::uint64_t{0}),
+                           .in_flight = worker.value("in_flight", std::uint64_t{0}),
+                           .open_connections = worker.value("open_connections", std::uint64_t{0})});
+      }
+    }
     if (!apps.insert(app).second) continue;
+    if (app->reloads_done + app->reloads_aborted > 0) {
+      reloads.push_back({.app = app->spec.name,
+                         .namespace_name = app->spec.namespace_name,
+                         .done = app->reloads_done,
+                         .aborted = app->reloads_aborted,
+                         .last_ms = app->last_reload_ms});
+    }
     if (const auto& a = app->spec.autoscale) {
       const auto& state = app->autoscaling;
       autoscaled.push_back({.app = app->spec.name,
@@ -84,7 +103,7 @@ std::string metrics_now(MethodContext& ctx) {
                            .accept_queue = server.value("accept_queue", std::uint64_t{0})});
     }
   }
-  return metrics_text(processes, listeners, autoscaled, daemon, wall_ms());
+  return metrics_text(in);
 }
 
 using supervisor::Instance;

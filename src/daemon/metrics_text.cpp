@@ -64,9 +64,10 @@ std::string escape_label_value(const std::string& value) {
   return out;
 }
 
-std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
-                         const std::vector<ListenerFigures>& listeners, const std::vector<AutoscaleFigures>& autoscaled,
-                         const DaemonFigures& daemon, std::int64_t now_ms) {
+std::string metrics_text(const MetricsInput& in) {
+  const auto& processes = in.processes;
+  const auto& daemon = in.daemon;
+  const std::int64_t now_ms = in.now_ms;
   Exposition e;
   e.family("drove_daemon_info", "gauge", "The drove daemon: its version and pid (always 1).");
   e.sample("drove_daemon_info", label("version", daemon.version) + "," + label("pid", std::to_string(daemon.pid)), 1);
@@ -90,6 +91,12 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
   e.family("drove_process_cpu_percent", "gauge",
            "CPU of the instance's whole process tree, last sample (100 = a core).");
   e.family("drove_process_memory_bytes", "gauge", "Resident memory of the instance's whole process tree, last sample.");
+  e.family("drove_process_private_memory_bytes", "gauge",
+           "Private memory (resident minus shared pages) of the instance's whole process tree, last sample.");
+  e.family("drove_process_open_fds", "gauge", "Descriptors open in the instance's whole process tree, last sample.");
+  e.family("drove_process_threads", "gauge", "Threads of the instance's whole process tree, last sample.");
+  e.family("drove_process_tree_processes", "gauge",
+           "Processes in the instance's tree (its main process and descendants), last sample.");
   e.family("drove_process_restarts_total", "counter", "Restarts of the instance (PM2's restart_time).");
   e.family("drove_process_uptime_seconds", "gauge", "Time since the instance's current process started.");
   for (const auto& p : processes) {
@@ -99,10 +106,36 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
     e.sample("drove_process_state", labels + "," + label("state", supervisor::to_string(p.state)), 1);
     e.sample("drove_process_cpu_percent", labels, p.cpu_percent);
     e.sample("drove_process_memory_bytes", labels, static_cast<double>(p.memory_bytes));
+    e.sample("drove_process_private_memory_bytes", labels, static_cast<double>(p.private_memory_bytes));
+    e.sample("drove_process_open_fds", labels, p.open_fds);
+    e.sample("drove_process_threads", labels, p.threads);
+    e.sample("drove_process_tree_processes", labels, p.tree_processes);
     e.sample("drove_process_restarts_total", labels, p.restart_time);
     const bool running = p.pid > 0 && p.started_at_ms > 0;
     e.sample("drove_process_uptime_seconds", labels,
              running ? static_cast<double>(now_ms - p.started_at_ms) / 1000.0 : 0.0);
+  }
+
+  // The last zero-downtime reload of each instance that had one.
+  e.family("drove_process_last_reload_ready_seconds", "gauge",
+           "The instance's last reload: from its replacement's launch until it was ready and took over.");
+  e.family("drove_process_last_reload_retirement_seconds", "gauge",
+           "The instance's last reload: how long the previous process took to finish its work and exit.");
+  for (const auto& p : processes) {
+    if (p.last_replacement_ready_ms >= 0)
+      e.sample("drove_process_last_reload_ready_seconds", instance_labels(p),
+               static_cast<double>(p.last_replacement_ready_ms) / 1000.0);
+    if (p.last_retirement_ms >= 0)
+      e.sample("drove_process_last_reload_retirement_seconds", instance_labels(p),
+               static_cast<double>(p.last_retirement_ms) / 1000.0);
+  }
+  e.family("drove_reloads_total", "counter", "Zero-downtime reloads of the app that finished, by outcome.");
+  e.family("drove_reload_last_duration_seconds", "gauge", "How long the app's last reload took, begin to end.");
+  for (const auto& r : in.reloads) {
+    const std::string labels = label("app", r.app) + "," + label("namespace", r.namespace_name);
+    e.sample("drove_reloads_total", labels + "," + label("outcome", "done"), static_cast<double>(r.done));
+    e.sample("drove_reloads_total", labels + "," + label("outcome", "aborted"), static_cast<double>(r.aborted));
+    if (r.last_ms >= 0) e.sample("drove_reload_last_duration_seconds", labels, static_cast<double>(r.last_ms) / 1000.0);
   }
 
   // What the apps' @pm2/io reports (numbers and booleans; a string value has no sample).
@@ -124,11 +157,24 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
            "(round-robin and least-connections; 0 where workers accept themselves).");
   e.family("drove_cluster_accept_queue", "gauge",
            "Connections waiting in the kernel's accept queue of a cluster app's listening socket (TCP), now.");
-  for (const auto& l : listeners) {
+  for (const auto& l : in.listeners) {
     const std::string labels = label("app", l.app) + "," + label("namespace", l.namespace_name) + "," +
                                label("address", l.address) + "," + label("port", std::to_string(l.port));
     e.sample("drove_cluster_accepted_connections_total", labels, static_cast<double>(l.accepted));
     e.sample("drove_cluster_accept_queue", labels, static_cast<double>(l.accept_queue));
+  }
+
+  e.family("drove_cluster_worker_handed_connections_total", "counter",
+           "Connections the daemon handed to this worker (round-robin and least-connections).");
+  e.family("drove_cluster_worker_unacknowledged_connections", "gauge",
+           "Connections handed to this worker that it has not acknowledged yet, now.");
+  e.family("drove_cluster_worker_open_connections", "gauge",
+           "Connections this worker holds open now (sock_diag census; 0 where unavailable).");
+  for (const auto& w : in.workers) {
+    const std::string labels = instance_labels(w.process);
+    e.sample("drove_cluster_worker_handed_connections_total", labels, static_cast<double>(w.handed));
+    e.sample("drove_cluster_worker_unacknowledged_connections", labels, static_cast<double>(w.in_flight));
+    e.sample("drove_cluster_worker_open_connections", labels, static_cast<double>(w.open_connections));
   }
 
   e.family("drove_autoscale_instances", "gauge", "Instances of an autoscaled app now.");
@@ -141,7 +187,7 @@ std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
   e.family("drove_autoscale_target", "gauge", "The app's scale_target, per instance, in the signal's unit.");
   e.family("drove_autoscale_paused", "gauge", "1 while a manual `drove scale` pins the count.");
   e.family("drove_autoscale_decisions_total", "counter", "Scale-ups and scale-downs autoscaling carried out.");
-  for (const auto& a : autoscaled) {
+  for (const auto& a : in.autoscaled) {
     const std::string labels = label("app", a.app) + "," + label("namespace", a.namespace_name);
     const std::string with_metric = labels + "," + label("metric", a.metric);
     e.sample("drove_autoscale_instances", labels, a.instances);

@@ -54,9 +54,35 @@ struct AutoscaleFigures {
   std::uint64_t downs = 0;
 };
 
-std::string metrics_text(const std::vector<supervisor::ProcessView>& processes,
-                         const std::vector<ListenerFigures>& listeners, const std::vector<AutoscaleFigures>& autoscaled,
-                         const DaemonFigures& daemon, std::int64_t now_ms);
+// A cluster worker as the daemon's router sees it (round-robin, least-connections): the
+// connections handed to it, how many it has not acknowledged yet, how many it holds open now.
+struct WorkerFigures {
+  supervisor::ProcessView process;  // whose labels it carries
+  std::uint64_t handed = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t open_connections = 0;
+};
+
+// An app's zero-downtime reloads: how many finished, by outcome, and how long the last took.
+struct ReloadFigures {
+  std::string app;
+  std::string namespace_name;
+  std::uint64_t done = 0;
+  std::uint64_t aborted = 0;
+  std::int64_t last_ms = -1;  // none yet
+};
+
+struct MetricsInput {
+  std::vector<supervisor::ProcessView> processes;
+  std::vector<ListenerFigures> listeners;
+  std::vector<AutoscaleFigures> autoscaled;
+  std::vector<WorkerFigures> workers;
+  std::vector<ReloadFigures> reloads;
+  DaemonFigures daemon;
+  std::int64_t now_ms = 0;
+};
+
+std::string metrics_text(const MetricsInput& in);
 
 // A label value as the format wants it: \ " and newline escaped.
 std::string escape_label_value(const std::string& value);

@@ -20,6 +20,10 @@ nlohmann::json row_json(const ProcessView& v) {
                       {"started_at", v.started_at_ms},
                       {"cpu", v.cpu_percent},
                       {"memory", v.memory_bytes},
+                      {"private_memory", v.private_memory_bytes},
+                      {"fds", v.open_fds},
+                      {"threads", v.threads},
+                      {"tree_processes", v.tree_processes},
                       {"user", v.user},
                       {"last_error", v.last_error}};
   if (!v.app_metrics.empty()) j["axm_monitor"] = v.app_metrics;
@@ -43,6 +47,11 @@ nlohmann::json view_json(const ProcessView& v) {
       {"watching", v.watching},
       {"tree_kill", to_string(v.tree_kill)},
   });
+  if (v.last_replacement_ready_ms >= 0) {
+    j["last_reload"] = {{"replacement_ready_ms", v.last_replacement_ready_ms},
+                        {"previous_stop_ms",
+                         v.last_retirement_ms >= 0 ? nlohmann::json(v.last_retirement_ms) : nlohmann::json(nullptr)}};
+  }
   if (v.dropped_messages != 0) {
     j["dropped_messages"] = {{"count", v.dropped_messages}, {"last_reason", v.last_dropped_reason}};
   }

@@ -52,7 +52,7 @@ bool ProcTable::parse_stat(const char* text, ProcEntry& out) {
   const char* p = close + 2;  // the state field
   std::uint64_t fields[24] = {};
   // fields[0] is state (skipped), then 1: ppid, 2: pgrp, ... 11: utime, 12: stime,
-  // 19: starttime, 21: rss.
+  // 17: num_threads, 19: starttime, 21: rss.
   ++p;  // skip state char
   for (int i = 1; i < 24 && *p; ++i) {
     while (*p == ' ') ++p;
@@ -64,6 +64,7 @@ bool ProcTable::parse_stat(const char* text, ProcEntry& out) {
   out.ppid = static_cast<pid_t>(fields[1]);
   out.pgid = static_cast<pid_t>(fields[2]);
   out.cpu_ticks = fields[11] + fields[12];
+  out.threads = static_cast<std::uint32_t>(fields[17]);
   out.start_ticks = fields[19];
   out.rss_bytes = fields[21] * static_cast<std::uint64_t>(page_size());
   return out.pid > 0;
@@ -82,6 +83,29 @@ ProcTable ProcTable::snapshot() {
   }
   ::closedir(dir);
   return table;
+}
+
+Footprint footprint_of(pid_t pid) {
+  Footprint out;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/statm", static_cast<int>(pid));
+  if (UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC)); fd) {
+    char buf[256];
+    if (const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1); n > 0) {
+      buf[n] = '\0';
+      unsigned long long size = 0, resident = 0, shared = 0;
+      if (std::sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) == 3 && resident >= shared)
+        out.private_bytes = (resident - shared) * static_cast<std::uint64_t>(page_size());
+    }
+  }
+  std::snprintf(path, sizeof path, "/proc/%d/fd", static_cast<int>(pid));
+  if (DIR* dir = ::opendir(path)) {
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] != '.') ++out.fds;
+    }
+    ::closedir(dir);
+  }
+  return out;
 }
 
 std::vector<ProcEntry> ProcTable::tree(pid_t root) const {

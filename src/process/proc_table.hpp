@@ -22,7 +22,22 @@ struct ProcEntry {
   std::uint64_t cpu_ticks = 0;    // utime + stime
   std::uint64_t start_ticks = 0;  // starttime: with pid, identifies a process across snapshots
   std::uint64_t rss_bytes = 0;
+  std::uint32_t threads = 0;
 };
+
+// What a process holds beyond /proc/<pid>/stat: its open descriptors (the entries of
+// /proc/<pid>/fd) and its private memory (resident minus shared pages, /proc/<pid>/statm).
+// Two more reads per process: the sampler takes them on a pool thread, for instances' trees only.
+struct Footprint {
+  std::uint64_t private_bytes = 0;
+  std::uint32_t fds = 0;
+  Footprint& operator+=(const Footprint& other) {
+    private_bytes += other.private_bytes;
+    fds += other.fds;
+    return *this;
+  }
+};
+Footprint footprint_of(pid_t pid);
 
 // The start time of `pid` (clock ticks since boot, /proc/<pid>/stat): with the pid, it names one
 // process for its whole life. 0 when it is gone or unreadable.

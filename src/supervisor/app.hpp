@@ -42,6 +42,10 @@ struct App {
   AppSpec spec;
   std::vector<Instance*> instances;       // in creation order (scale down removes the first); owned by the Supervisor
   std::unique_ptr<RollingReload> reload;  // the last reload (rolling_reload.hpp); null before any
+  // Reloads that finished, by outcome, and how long the last one took (begin to done or abort).
+  std::uint64_t reloads_done = 0, reloads_aborted = 0;
+  std::int64_t reload_began_mono_ms = 0;
+  std::int64_t last_reload_ms = -1;  // none yet
   // Cluster mode: the daemon's primary, owner of the app's listening sockets.
   // Node cluster apps of the same user and policy share one (as every app shares PM2's), so
   // two apps listening on one port share its socket (Supervisor::create_primary).

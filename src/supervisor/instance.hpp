@@ -128,7 +128,15 @@ struct Instance {
   // Resource use of the whole tree, refreshed by the sampler.
   double cpu_percent = 0;
   std::uint64_t memory_bytes = 0;
+  std::uint64_t private_memory_bytes = 0;  // resident minus shared pages
+  std::uint32_t open_fds = 0;
+  std::uint32_t threads = 0;
+  std::uint32_t tree_processes = 0;  // the main process and its descendants
   std::uint64_t last_cpu_ticks = 0;
+  // Its last zero-downtime replacement: launch to ready, and the previous process's stop (it
+  // finishes what it was serving, then exits). -1: none yet, or still going.
+  std::int64_t last_replacement_ready_ms = -1;
+  std::int64_t last_retirement_ms = -1;
   std::int64_t last_sample_mono_ms = 0;
 
   logs::OutputSpec output_spec;  // where its output goes (paths, prefixes, rotation)

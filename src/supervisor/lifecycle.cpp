@@ -338,6 +338,10 @@ void Supervisor::start_instance(Instance& instance) {
   instance.ready_timed_out = false;
   instance.cpu_percent = 0;
   instance.memory_bytes = 0;
+  instance.private_memory_bytes = 0;
+  instance.open_fds = 0;
+  instance.threads = 0;
+  instance.tree_processes = 0;
   instance.last_cpu_ticks = 0;
   transition(instance, InstanceEvent::start);
   if (launch(instance, false)) {

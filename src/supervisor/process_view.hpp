@@ -32,10 +32,16 @@ struct ProcessView {
   InstanceState state = InstanceState::stopped;
   ExecMode exec_mode = ExecMode::fork;
   int restart_time = 0;
-  std::int64_t started_at_ms = 0;  // wall clock of the current run; 0 without one
-  double cpu_percent = 0;          // whole tree, last sample
-  std::uint64_t memory_bytes = 0;  // whole tree, last sample
-  std::string user;                // the app's user; empty: the daemon's
+  std::int64_t started_at_ms = 0;               // wall clock of the current run; 0 without one
+  double cpu_percent = 0;                       // whole tree, last sample
+  std::uint64_t memory_bytes = 0;               // whole tree, last sample
+  std::uint64_t private_memory_bytes = 0;       // whole tree: resident minus shared pages
+  std::uint32_t open_fds = 0;                   // whole tree
+  std::uint32_t threads = 0;                    // whole tree
+  std::uint32_t tree_processes = 0;             // the main process and its descendants
+  std::int64_t last_replacement_ready_ms = -1;  // its last reload: the replacement's launch to ready
+  std::int64_t last_retirement_ms = -1;         // ...and the previous process's graceful stop
+  std::string user;                             // the app's user; empty: the daemon's
   std::string last_error;
 
   // The rest of the description (`describe`, `jlist`); left empty by Supervisor::row().

@@ -64,6 +64,8 @@ CommandStatus Supervisor::reload(const std::vector<Instance*>& instances, int ba
     a->reload = std::make_unique<RollingReload>(
         std::move(ids), batch_size, reload_host(),
         [this, a, finish, name = a->spec.name](const RollingReload::Outcome& outcome) {
+          a->last_reload_ms = monotonic_ms() - a->reload_began_mono_ms;
+          ++(outcome.ok ? a->reloads_done : a->reloads_aborted);
           if (outcome.ok) {
             log_info("reload of '{}' done", name);
             return finish({true, ""});
@@ -78,6 +80,7 @@ CommandStatus Supervisor::reload(const std::vector<Instance*>& instances, int ba
         });
     log_info("reload of '{}' begins ({} instance(s), batches of {})", a->spec.name, targets.size(),
              a->reload->batch_size());
+    a->reload_began_mono_ms = monotonic_ms();
     a->reload->begin();
   }
   return Ok{};
@@ -129,10 +132,14 @@ void Supervisor::on_incoming_ready(Instance& instance) {
   instance.history = {};
   transition(instance, InstanceEvent::replaced);
   log_info("{}:{} replaced: pid {} now serves", app.spec.name, instance.id, instance.run->pid);
+  const std::int64_t now = monotonic_ms();
+  instance.last_replacement_ready_ms = now - instance.run->started_mono_ms;
+  instance.last_retirement_ms = -1;
   if (old) {
     Run* retiring = old.get();
     instance.retiring.push_back(std::move(old));
-    terminate(*retiring, [this, &instance, retiring] {
+    terminate(*retiring, [this, &instance, retiring, now] {
+      instance.last_retirement_ms = monotonic_ms() - now;
       for (auto& r : instance.retiring) {
         if (r.get() == retiring) bury(std::move(r));
       }

@@ -587,8 +587,28 @@ void Supervisor::sample() {
     if (instance->pid() != 0) sampled.emplace_back(id, instance->pid());
   }
   if (sampled.empty()) return;
-  read_proc_off_loop("resource sample", sampling_,
-                     [this, sampled](const process::ProcTable& table) { apply_sample(table, sampled); });
+  // The snapshot, and each sampled tree's descriptors and private memory, all off the loop.
+  struct Sample {
+    process::ProcTable table;
+    std::vector<process::Footprint> footprints;  // by position in `sampled`
+  };
+  auto take = [sampled] {
+    Sample sample{process::ProcTable::snapshot(), {}};
+    sample.footprints.reserve(sampled.size());
+    for (const auto& [id, pid] : sampled) {
+      process::Footprint sum;
+      for (const auto& entry : sample.table.tree(pid)) sum += process::footprint_of(entry.pid);
+      sample.footprints.push_back(sum);
+    }
+    return sample;
+  };
+  sampling_ = true;
+  auto done = [this, alive = std::weak_ptr<int>(alive_), sampled](const Sample& sample) {
+    if (alive.expired()) return;
+    sampling_ = false;
+    apply_sample(sample.table, sampled, sample.footprints);
+  };
+  if (!run_off_loop(loop_, "resource sample", take, done)) done(take());
 }
 
 // Reads /proc on a pool thread; `apply` gets the snapshot on the loop (at once, if the pool
@@ -606,19 +626,31 @@ void Supervisor::read_proc_off_loop(const char* what, bool& busy,
     done(process::ProcTable::snapshot());
 }
 
-void Supervisor::apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled) {
+void Supervisor::apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled,
+                              const std::vector<process::Footprint>& footprints) {
   const std::int64_t now = monotonic_ms();
   const double ticks_per_second = static_cast<double>(process::clock_ticks_per_second());
-  for (const auto& [id, pid] : sampled) {
+  for (std::size_t i = 0; i < sampled.size(); ++i) {
+    const auto& [id, pid] = sampled[i];
     auto found = instances_.find(id);
     if (found == instances_.end() || found->second->pid() != pid) continue;
     Instance* instance = found->second.get();
     std::uint64_t ticks = 0, rss = 0;
+    std::uint32_t threads = 0;
+    std::size_t processes = 0;
     for (const auto& entry : table.tree(pid)) {
       ticks += entry.cpu_ticks;
       rss += entry.rss_bytes;
+      threads += entry.threads;
+      ++processes;
     }
     instance->memory_bytes = rss;
+    instance->threads = threads;
+    instance->tree_processes = static_cast<std::uint32_t>(processes);
+    if (i < footprints.size()) {
+      instance->private_memory_bytes = footprints[i].private_bytes;
+      instance->open_fds = footprints[i].fds;
+    }
     if (instance->last_sample_mono_ms != 0 && instance->last_cpu_ticks != 0 && ticks >= instance->last_cpu_ticks) {
       const double seconds = static_cast<double>(now - instance->last_sample_mono_ms) / 1000.0;
       if (seconds > 0) {
@@ -659,6 +691,12 @@ ProcessView Supervisor::row(const Instance& instance) const {
                 .started_at_ms = instance.run ? instance.run->started_at_ms : 0,
                 .cpu_percent = instance.cpu_percent,
                 .memory_bytes = instance.memory_bytes,
+                .private_memory_bytes = instance.private_memory_bytes,
+                .open_fds = instance.open_fds,
+                .threads = instance.threads,
+                .tree_processes = instance.tree_processes,
+                .last_replacement_ready_ms = instance.last_replacement_ready_ms,
+                .last_retirement_ms = instance.last_retirement_ms,
                 .user = spec.uid.value_or(""),
                 .last_error = instance.last_error};
   // @pm2/io's metrics are in the row: monit and metrics show them (most apps have none).

@@ -229,7 +229,8 @@ class Supervisor {
   void record_scale(App& app, ScaleRecord record);
   void sample();
   void read_proc_off_loop(const char* what, bool& busy, std::function<void(const process::ProcTable&)> apply);
-  void apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled);
+  void apply_sample(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& sampled,
+                    const std::vector<process::Footprint>& footprints);
   void apply_memory_check(const process::ProcTable& table, const std::vector<std::pair<int, pid_t>>& limited);
   // The lowest free pm_id (PM2 reuses ids), in O(log n): scaling to thousands of instances
   // used to scan every id per new instance.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "harness.hpp"
@@ -95,6 +96,75 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
   auto check = run_program({"/bin/sh", "-c", "'" + promtool + "' check metrics < '" + file + "'"});
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_EQ(check.out + check.err, "") << "promtool's lint found problems";
+}
+
+// What the sampler measures of each instance's tree beyond CPU and memory (its descriptors and
+// threads, as /proc shows them), what the router counts per worker, and what a reload took.
+TEST(Metrics, DescriptorsThreadsWorkersAndReloadsAreMeasured) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  ASSERT_EQ(
+      home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, {{"PORT", std::to_string(port)}})
+          .exit_code,
+      0);
+  home.wait_online("web", 2);
+  // What /proc says, counted here: the entries of fd/ and the Threads: line of status.
+  const auto proc_fds = [](pid_t pid) {
+    long n = 0;
+    std::error_code ignored;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ignored);
+         it != std::filesystem::directory_iterator(); it.increment(ignored))
+      ++n;
+    return n;
+  };
+  const auto proc_threads = [](pid_t pid) {
+    const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+    const auto at = status.find("\nThreads:");
+    return at == std::string::npos ? -1L : std::atol(status.c_str() + at + 9);
+  };
+  // Sampled each second; an idle Node worker holds its descriptors and threads steady.
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& p : home.processes("web")) {
+      const pid_t pid = p.value("pid", 0);
+      const auto& monit = p["monit"];
+      if (std::labs(monit.value("fds", 0L) - proc_fds(pid)) > 1 || monit.value("threads", 0L) != proc_threads(pid) ||
+          monit.value("private_memory", 0L) <= 0 || monit.value("private_memory", 0L) > monit.value("memory", 0L))
+        return false;
+    }
+    return true;
+  })) << home.drove({"jlist"}).out;
+
+  ASSERT_EQ(home.drove({"reload", "web"}).exit_code, 0);
+  const auto after = home.processes("web");
+  ASSERT_EQ(after.size(), 2u);
+  for (int i = 0; i < 4; ++i) ASSERT_NE(http_get(port).find("pid "), std::string::npos);
+  // The previous processes' stop is measured once they are gone.
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& p : home.processes("web")) {
+      if (!p["pm2_env"].contains("last_reload") || p["pm2_env"]["last_reload"]["previous_stop_ms"].is_null())
+        return false;
+    }
+    return true;
+  })) << home.drove({"jlist"}).out;
+  const std::string text = home.drove({"metrics"}).out;
+  EXPECT_NE(text.find("drove_reloads_total{app=\"web\",namespace=\"default\",outcome=\"done\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("drove_reloads_total{app=\"web\",namespace=\"default\",outcome=\"aborted\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("drove_reload_last_duration_seconds{app=\"web\",namespace=\"default\"} "), std::string::npos);
+  double handed = 0;
+  for (const auto& p : after) {
+    const std::string labels = "{app=\"web\",namespace=\"default\",instance=\"" + std::to_string(p.value("pm_id", -1)) +
+                               "\",pid=\"" + std::to_string(p.value("pid", 0)) + "\"} ";
+    EXPECT_NE(text.find("drove_process_last_reload_ready_seconds" + labels), std::string::npos) << text;
+    EXPECT_NE(text.find("drove_process_last_reload_retirement_seconds" + labels), std::string::npos) << text;
+    const auto at = text.find("drove_cluster_worker_handed_connections_total" + labels);
+    ASSERT_NE(at, std::string::npos) << text;
+    handed += std::atof(text.c_str() + text.find("} ", at) + 2);
+  }
+  // The replacements got exactly the four requests sent since they took over.
+  EXPECT_EQ(handed, 4) << text;
 }
 
 // An app that uses PM2's @pm2/io, unchanged: its metrics reach describe, jlist (PM2's

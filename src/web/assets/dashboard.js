@@ -197,6 +197,8 @@
       ['namespace', process.namespace || 'default'], ['instance', process.index],
       ['restarts', process.restart_time || 0], ['uptime', formatUptime(process.started_at, process.status)],
       ['cpu', (process.cpu || 0).toFixed(1) + '%'], ['memory', formatBytes(process.memory)],
+      ['private memory', formatBytes(process.private_memory)], ['descriptors', process.fds || 0],
+      ['threads', process.threads || 0], ['processes', process.tree_processes || 0],
       ['user', process.user || '-'], ['last error', process.last_error || '-'],
     ];
     for (const [name, metric] of Object.entries(process.axm_monitor || {})) {
