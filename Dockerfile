@@ -17,8 +17,9 @@
 # ---- stage 1: build ------------------------------------------------------------------------
 FROM debian:12-slim AS build
 
-# The build dependencies of scripts/setup.sh, without its test, fuzz and lint tools.
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libncurses-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*
+# The build dependencies of scripts/setup.sh, without its test, fuzz and lint tools
+# (libcpp-httplib-dev: drove-web, the opt-in metrics endpoint and dashboard, DROVE_METRICS_ADDR).
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends build-essential cmake pkg-config libuv1-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libncurses-dev zlib1g-dev libcpp-httplib-dev && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY . /src
@@ -28,22 +29,27 @@ COPY . /src
 # default) links libuv, yaml-cpp, zlib, fmt and libstdc++ into the binary: it needs only libc.
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDROVE_WERROR=ON -DDROVE_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/opt/drove
 RUN cmake --build /build -j"$(nproc)"
-# --strip: the debug info stays in the build stage; /opt/drove/bin holds drove and the
-# drove-runtime link to it.
+# --strip: the debug info stays in the build stage; /opt/drove/bin holds drove, the
+# drove-runtime link to it and drove-web.
 RUN cmake --install /build --strip
 
 # ---- stage 2: runtime ----------------------------------------------------------------------
 FROM debian:12-slim
 
 # nodejs (Debian 12: Node 18) runs Node apps, cluster mode included. Nothing else is needed by
-# drove itself (see above). Add your apps' interpreters here (python3, ...). With
-# -DDROVE_STATIC_DEPS=OFF the binary would also need libuv1 libyaml-cpp0.7 libfmt9 zlib1g.
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs && rm -rf /var/lib/apt/lists/*
+# drove itself (see above). libcpp-httplib0.11 is drove-web's (the metrics endpoint and the
+# dashboard: `-e DROVE_METRICS_ADDR=0.0.0.0:9615 -e DROVE_METRICS_ALLOW_REMOTE=1 -p 9615:9615`
+# for a Prometheus scrape from outside the container; docs/monitoring.md). Add your apps'
+# interpreters here (python3, ...). With -DDROVE_STATIC_DEPS=OFF the binary would also need
+# libuv1 libyaml-cpp0.7 libfmt9 zlib1g.
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs libcpp-httplib0.11 && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid, so that Kubernetes' runAsNonRoot / runAsUser can check and match it.
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/drove --shell /usr/sbin/nologin drove
 
 COPY --from=build /opt/drove/bin/ /opt/drove/bin/
+# node_metrics' preload (docs/monitoring.md), found beside the binary.
+COPY --from=build /opt/drove/share/drove/ /opt/drove/share/drove/
 ENV PATH=/opt/drove/bin:$PATH \
     DROVE_HOME=/home/drove/.drove
 

@@ -8,6 +8,7 @@ include(CMakePackageConfigHelpers)
 set(DROVE_LIBRARY_LAYERS drove_api drove_cluster drove_ipc drove_process drove_base)
 
 install(TARGETS drove RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/share/drove/node-metrics.js DESTINATION ${CMAKE_INSTALL_DATADIR}/drove)
 if(TARGET drove-web)
   install(TARGETS drove-web RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()

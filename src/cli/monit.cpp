@@ -108,9 +108,12 @@ class Monit {
 
  private:
   static constexpr std::int64_t kRefreshMs = 1000;
+  bool history_loaded_ = false;
 
   void refresh_list() {
-    model_.update(list_.call("list"));
+    // The first list brings the daemon's last minutes of each instance, for full sparklines.
+    model_.update(list_.call("list", history_loaded_ ? nlohmann::json::object() : nlohmann::json{{"history", true}}));
+    history_loaded_ = true;
     if (daemon_.is_null()) daemon_ = list_.call("ping");
   }
 

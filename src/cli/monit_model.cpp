@@ -45,8 +45,18 @@ void MonitModel::update(const nlohmann::json& list_reply) {
           i.metrics.emplace_back(name, std::move(text));
         }
       }
-      i.cpu_history.push_back(i.cpu);
-      i.mem_history.push_back(i.memory);
+      const auto h = p.find("history");
+      if (i.cpu_history.empty() && h != p.end() && h->is_object() && h->value("cpu", nlohmann::json()).is_array() &&
+          h->value("memory", nlohmann::json()).is_array()) {
+        // The daemon's last minutes (the first refresh asks for them): the sparklines start full.
+        for (const auto& v : (*h)["cpu"]) i.cpu_history.push_back(v.is_number() ? v.get<double>() : 0.0);
+        for (const auto& v : (*h)["memory"]) i.mem_history.push_back(v.is_number() ? v.get<std::uint64_t>() : 0);
+        while (i.cpu_history.size() > kHistory) i.cpu_history.pop_front();
+        while (i.mem_history.size() > kHistory) i.mem_history.pop_front();
+      } else {
+        i.cpu_history.push_back(i.cpu);
+        i.mem_history.push_back(i.memory);
+      }
       if (i.cpu_history.size() > kHistory) i.cpu_history.pop_front();
       if (i.mem_history.size() > kHistory) i.mem_history.pop_front();
       instances_.push_back(std::move(i));

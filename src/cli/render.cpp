@@ -56,6 +56,11 @@ std::string format_bytes(std::uint64_t bytes) {
   return fmt::format("{}b", bytes);
 }
 
+// "350 ms" under a second (how long a crash-looping process lived), format_uptime's form above.
+std::string format_duration_short(std::int64_t ms) {
+  return ms < 1000 ? std::to_string(ms) + " ms" : format_uptime(ms);
+}
+
 std::string format_uptime(std::int64_t ms) {
   const std::int64_t s = std::max<std::int64_t>(ms, 0) / 1000;
   if (s < 60) return fmt::format("{}s", s);
@@ -422,11 +427,36 @@ std::string render_describe(const nlohmann::json& p, bool colour) {
       {"load balancing", spec.value("lb", "round-robin")},
       {"cpu", fmt::format("{:.1f}%", p.value("cpu", 0.0))},
       {"memory", format_bytes(p.value("memory", std::uint64_t{0}))},
+      {"private memory", format_bytes(p.value("private_memory", std::uint64_t{0}))},
+      {"descriptors", std::to_string(p.value("fds", 0))},
+      {"threads",
+       std::to_string(p.value("threads", 0)) + " in " + std::to_string(p.value("tree_processes", 0)) + " process(es)"},
   };
+  if (const auto it = p.find("last_reload"); it != p.end() && it->is_object()) {
+    const auto& r = *it;
+    rows.emplace_back("last reload", "replacement ready in " + std::to_string(r.value("replacement_ready_ms", 0)) +
+                                         " ms, previous process stopped " +
+                                         (r["previous_stop_ms"].is_number()
+                                              ? "in " + std::to_string(r.value("previous_stop_ms", 0)) + " ms"
+                                              : std::string("(still stopping)")));
+  }
   if (p.contains("last_exit")) {
     const auto& e = p["last_exit"];
     rows.emplace_back("last exit", e.value("signal", "").empty() ? "code " + std::to_string(e.value("code", -1))
                                                                  : e.value("signal", ""));
+  }
+  if (const auto it = p.find("exit_history"); it != p.end() && it->is_array() && !it->empty()) {
+    // Newest first, the last five: a crash loop reads at a glance.
+    const std::int64_t now = wall_ms();
+    std::size_t shown = 0;
+    for (auto e = it->rbegin(); e != it->rend() && shown < 5; ++e, ++shown) {
+      const std::string how =
+          e->value("signal", "").empty() ? "code " + std::to_string(e->value("code", -1)) : e->value("signal", "");
+      rows.emplace_back(shown == 0 ? "exits" : "", format_uptime(std::max<std::int64_t>(now - e->value("at", now), 0)) +
+                                                       " ago: " + how + " after " +
+                                                       format_duration_short(e->value("uptime_ms", std::int64_t{0})) +
+                                                       (e->value("stopped", false) ? " (stopped)" : " (on its own)"));
+    }
   }
   if (!p.value("last_error", "").empty()) rows.emplace_back("last error", p.value("last_error", ""));
   if (const auto it = p.find("dropped_messages"); it != p.end() && it->is_object()) {

@@ -24,7 +24,8 @@ std::string render_versions(const std::string& cli_version, const nlohmann::json
 // The difference alone ("" when the versions agree).
 std::string version_mismatch(const std::string& cli_version, const nlohmann::json& daemon_ping);
 
-std::string format_bytes(std::uint64_t bytes);  // "31.2mb", as PM2
-std::string format_uptime(std::int64_t ms);     // "12s", "5m", "3h", "2D"
+std::string format_bytes(std::uint64_t bytes);       // "31.2mb", as PM2
+std::string format_uptime(std::int64_t ms);          // "12s", "5m", "3h", "2D"
+std::string format_duration_short(std::int64_t ms);  // "350 ms" under a second, else format_uptime
 
 }  // namespace drove::cli

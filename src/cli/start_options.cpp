@@ -71,6 +71,7 @@ constexpr SwitchFlag kSwitches[] = {
     {"--log-compress", "log_compress", true, "gzip rotated logs"},
     {"--log-rotate-daily", "log_rotate_daily", true, "rotate logs at midnight"},
     {"--ipc", "ipc", true, "give a non-Node app Node's IPC channel (C++ SDK apps)"},
+    {"--node-metrics", "node_metrics", true, "report heap and event-loop latency of a Node app (a preload)"},
     {"--allow-privileged-ports", "allow_privileged_ports", true, "let an app run with --uid listen on ports < 1024"},
     // PM2-only features: accepted so PM2 command lines keep working; the option key they set
     // is one drove knows to ignore, so the loader warns naming it (docs/pm2-compatibility.md).

@@ -99,7 +99,7 @@ void from_json(const nlohmann::json& j, ListenSpec& s) {
   X(shutdown_with_message) X(treekill) X(wait_ready) X(listen_timeout_ms) X(out_file) X(error_file) X(log_file)    \
   X(log_file_default) X(merge_logs) X(disable_logs) X(time) X(log_date_format) X(log_type) X(log_max_size)         \
   X(log_retain) X(log_compress) X(log_rotate_daily) X(pid_file) X(max_memory_restart) X(cron_restart) X(watch)     \
-  X(watch_paths) X(ignore_watch) X(watch_delay_ms) X(force) X(ipc) X(source_file) X(allow_privileged_ports)        \
+  X(watch_paths) X(ignore_watch) X(watch_delay_ms) X(force) X(ipc) X(node_metrics) X(source_file) X(allow_privileged_ports)        \
   X(max_listeners)
 // clang-format on
 

@@ -128,8 +128,9 @@ struct AppSpec {
   std::vector<std::string> ignore_watch;
   std::int64_t watch_delay_ms = 0;
   bool force = false;
-  bool ipc = false;  // drove extension: give a non-Node app Node's IPC channel
-                     // (the C++ SDK speaks it: messages, cluster protocol)
+  bool ipc = false;           // drove extension: give a non-Node app Node's IPC channel
+                              // (the C++ SDK speaks it: messages, cluster protocol)
+  bool node_metrics = false;  // drove extension: `--require` drove's Node metrics preload (heap, loop lag)
 
   // --- the network on the app's behalf (docs/security.md)
   bool allow_privileged_ports = false;  // an app run with `uid` may get ports < 1024 from the daemon

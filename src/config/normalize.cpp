@@ -350,6 +350,7 @@ void read_lifecycle(const Reader& in, const LoadContext& context, AppSpec& spec)
   spec.gid = in.text_or_number("gid");
   spec.force = in.flag("force").value_or(false);
   spec.ipc = in.flag("ipc").value_or(false);
+  spec.node_metrics = in.flag("node_metrics").value_or(false);
   spec.allow_privileged_ports = in.flag("allow_privileged_ports").value_or(false);
   spec.max_listeners = static_cast<int>(in.whole_number("max_listeners", 1, 65536).value_or(spec.max_listeners));
 }

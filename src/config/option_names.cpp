@@ -79,6 +79,7 @@ const std::vector<OptionName>& option_names() {
       {"gid", {}},
       {"force", {}},
       {"ipc", {}},
+      {"node_metrics", {}},
       {"allow_privileged_ports", {}},
       {"max_listeners", {}},
   };

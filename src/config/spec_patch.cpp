@@ -58,6 +58,7 @@ const std::map<std::string, Copy>& copies() {
       {"ignore_watch", DROVE_COPY(to.ignore_watch = from.ignore_watch)},
       {"watch_delay", DROVE_COPY(to.watch_delay_ms = from.watch_delay_ms)},
       {"ipc", DROVE_COPY(to.ipc = from.ipc)},
+      {"node_metrics", DROVE_COPY(to.node_metrics = from.node_metrics)},
       {"allow_privileged_ports", DROVE_COPY(to.allow_privileged_ports = from.allow_privileged_ports)},
       {"max_listeners", DROVE_COPY(to.max_listeners = from.max_listeners)},
       {"instance_var", DROVE_COPY(to.instance_var = from.instance_var)},

@@ -10,10 +10,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -91,7 +93,10 @@ class Daemon {
                     {.home = options.home.root,
                      .logs_dir = options.home.logs_dir(),
                      .pids_dir = options.home.pids_dir(),
-                     .default_log_files = !options.runtime}),
+                     .default_log_files = !options.runtime,
+                     .node_metrics_preload = find_node_metrics_preload(),
+                     .sample_interval_ms = sample_interval_from_environment(),
+                     .history_samples = history_samples_from_environment()}),
         server_(uv_default_loop(),
                 [this](RpcRequest& req, const RpcReply& reply) {
                   // Read-only methods change nothing the keeper or the state file must know.
@@ -465,6 +470,39 @@ class Daemon {
     sync_keeper();
     log_info("handing over to {} (pid {} ends, every app keeps running)", on_disk_executable(), ::getpid());
     ::_exit(keeper::kHandOverStatus);
+  }
+
+  // DROVE_SAMPLE_INTERVAL_MS (100 to 60,000; default 1,000) and DROVE_HISTORY_MINUTES (0 to 60;
+  // default 5), read when the daemon starts; a bad value is said in the log and the default used.
+  static std::int64_t environment_number(const char* name, std::int64_t low, std::int64_t high, std::int64_t fallback) {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == '\0') return fallback;
+    char* end = nullptr;
+    errno = 0;
+    const long long value = std::strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < low || value > high) {
+      log_warn("{}={:?} is not a whole number from {} to {}: {} is used", name, text, low, high, fallback);
+      return fallback;
+    }
+    return value;
+  }
+  static std::int64_t sample_interval_from_environment() {
+    static const std::int64_t interval = environment_number("DROVE_SAMPLE_INTERVAL_MS", 100, 60000, 1000);
+    return interval;
+  }
+  static std::size_t history_samples_from_environment() {
+    const std::int64_t minutes = environment_number("DROVE_HISTORY_MINUTES", 0, 60, 5);
+    return static_cast<std::size_t>(minutes * 60000 / sample_interval_from_environment());
+  }
+
+  // share/drove/node-metrics.js beside the binary: <build>/share/... in a build tree,
+  // <prefix>/share/... when installed in <prefix>/bin. Empty when neither is readable.
+  static std::string find_node_metrics_preload() {
+    const std::filesystem::path dir = std::filesystem::path(on_disk_executable()).parent_path();
+    for (const auto& candidate : {dir / "share/drove/node-metrics.js", dir / "../share/drove/node-metrics.js"}) {
+      if (::access(candidate.c_str(), R_OK) == 0) return std::filesystem::weakly_canonical(candidate).string();
+    }
+    return "";
   }
 
   static std::string on_disk_executable() {

@@ -289,7 +289,7 @@ void dispatch(MethodContext& ctx, RpcRequest& req, const RpcReply& reply) {
       if (p.value("shared", false))
         reply.ok_off_loop(list_shared_json(ctx.supervisor));
       else
-        reply.ok_off_loop(list_json(ctx.supervisor, p.value("full", false)));
+        reply.ok_off_loop(list_json(ctx.supervisor, p.value("full", false), p.value("history", false)));
     } else if (m == "start") {
       std::vector<AppSpec> specs;
       bool waits_for_ready = false;

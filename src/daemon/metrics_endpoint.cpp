@@ -26,7 +26,7 @@ namespace {
 const daemon::MethodPolicy kEndpointPolicy = {
     {"ping", {}},
     {"metrics", {}},
-    {"list", {}},
+    {"list", {"history"}},
     {"subscribe", {"logs", "events", "filter"}},
     {"unsubscribe", {"logs", "events"}},
     {"restart", {"targets"}},

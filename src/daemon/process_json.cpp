@@ -56,6 +56,17 @@ nlohmann::json view_json(const ProcessView& v) {
     j["dropped_messages"] = {{"count", v.dropped_messages}, {"last_reason", v.last_dropped_reason}};
   }
   if (!v.app_actions.empty()) j["axm_actions"] = v.app_actions;
+  if (!v.exits.empty()) {
+    nlohmann::json exits = nlohmann::json::array();
+    for (const auto& e : v.exits) {
+      exits.push_back({{"at", e.at_ms},
+                       {"code", e.status.code},
+                       {"signal", e.status.signal ? process::signal_name(e.status.signal) : ""},
+                       {"uptime_ms", e.uptime_ms},
+                       {"stopped", e.stopped}});
+    }
+    j["exit_history"] = std::move(exits);
+  }
   if (v.last_exit) {
     j["last_exit"] = {{"code", v.last_exit->code},
                       {"signal", v.last_exit->signal ? process::signal_name(v.last_exit->signal) : ""}};
@@ -108,12 +119,21 @@ nlohmann::json describe_json(const Supervisor& supervisor, const Instance& insta
 
 // Without `full`, only the table's columns: a list of hundreds of apps stays a few kilobytes
 // to build, send and parse.
-nlohmann::json list_json(const Supervisor& supervisor, bool full) {
+nlohmann::json list_json(const Supervisor& supervisor, bool full, bool history) {
   nlohmann::json out = nlohmann::json::array();
   const auto log_files = full ? log_file_stats(supervisor) : LogFileStats{};
-  for (const Instance* instance : supervisor.instances())
+  for (const Instance* instance : supervisor.instances()) {
     out.push_back(full ? describe_json(supervisor, *instance, log_files) : row_json(supervisor.row(*instance)));
+    if (history) out.back()["history"] = history_json(instance->usage_history, supervisor.sample_interval_ms());
+  }
   return out;
+}
+
+nlohmann::json history_json(const supervisor::ResourceHistory& history, std::int64_t interval_ms) {
+  return {{"interval_ms", interval_ms},
+          {"end", history.last_at_ms()},
+          {"cpu", history.cpu()},
+          {"memory", history.memory()}};
 }
 
 nlohmann::json list_shared_json(const Supervisor& supervisor) {

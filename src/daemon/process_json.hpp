@@ -29,7 +29,10 @@ nlohmann::json describe_json(const supervisor::Supervisor& supervisor, const sup
                              const LogFileStats& log_files, bool with_app = true);
 
 // `list`: the rows, or (`full`) every instance described.
-nlohmann::json list_json(const supervisor::Supervisor& supervisor, bool full);
+// `history`: each entry also gets its CPU and memory of the last minutes (history_json).
+nlohmann::json list_json(const supervisor::Supervisor& supervisor, bool full, bool history = false);
+// {"interval_ms", "end" (wall ms of the last sample), "cpu": [%...], "memory": [bytes...]}, oldest first.
+nlohmann::json history_json(const supervisor::ResourceHistory& history, std::int64_t interval_ms);
 
 // `list` for jlist/prettylist: {"apps": [{spec, cluster}...], "processes": [... "app": i],
 // "log_files": [stats...]}. Each app's spec (its env above all) is sent once, not once per

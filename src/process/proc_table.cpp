@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -99,7 +100,11 @@ Footprint footprint_of(pid_t pid) {
     }
   }
   std::snprintf(path, sizeof path, "/proc/%d/fd", static_cast<int>(pid));
-  if (DIR* dir = ::opendir(path)) {
+  // Linux 6.2 and later give the count as the directory's size: one stat() instead of a listing.
+  struct stat st {};
+  if (::stat(path, &st) == 0 && st.st_size > 0) {
+    out.fds = static_cast<std::uint32_t>(st.st_size);
+  } else if (DIR* dir = ::opendir(path)) {
     while (const dirent* entry = ::readdir(dir)) {
       if (entry->d_name[0] != '.') ++out.fds;
     }

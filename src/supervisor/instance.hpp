@@ -27,6 +27,8 @@
 #include "process/process_tree.hpp"
 #include "process/termination.hpp"
 #include "supervisor/instance_state.hpp"
+#include "supervisor/process_view.hpp"
+#include "supervisor/resource_history.hpp"
 #include "supervisor/restart_policy.hpp"
 #include "supervisor/stdin_writer.hpp"
 
@@ -105,6 +107,13 @@ struct Instance {
   int restart_time = 0;            // restarts done (crash, restart, reload)
   RestartHistory history;          // unstable restarts, back-off
   std::optional<process::ExitStatus> last_exit;
+  // How its processes ended, newest last (at most kExitHistory): a crash loop reads at a glance.
+  static constexpr std::size_t kExitHistory = 10;
+  std::deque<ExitRecord> exits;
+  void record_exit(const ExitRecord& record) {
+    exits.push_back(record);
+    if (exits.size() > kExitHistory) exits.pop_front();
+  }
   std::string last_error;            // why it is errored / why a start failed
   bool ready_timed_out = false;      // its run was not ready within listen_timeout
   bool start_queued = false;         // launching, waiting for its turn (queue_start)
@@ -138,6 +147,7 @@ struct Instance {
   std::int64_t last_replacement_ready_ms = -1;
   std::int64_t last_retirement_ms = -1;
   std::int64_t last_sample_mono_ms = 0;
+  ResourceHistory usage_history;  // CPU and memory, one sample per period
 
   logs::OutputSpec output_spec;  // where its output goes (paths, prefixes, rotation)
   std::string pid_file_path;

@@ -29,7 +29,7 @@ std::vector<ListenSpec> activation_specs(const AppSpec& spec) {
   return out;
 }
 
-std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
+std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file, const std::string& node_preload) {
   std::vector<std::string> argv;
   if (spec.interpreter.empty() || spec.interpreter == "none") {
     file = spec.exec_path;
@@ -37,6 +37,11 @@ std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file) {
   } else {
     file = spec.interpreter;
     argv.push_back(spec.interpreter);
+    // Before the app's own node_args: a --require of theirs runs after drove's, as the app expects.
+    if (spec.node_metrics && runs_on_node(spec) && !node_preload.empty()) {
+      argv.push_back("--require");
+      argv.push_back(node_preload);
+    }
     argv.insert(argv.end(), spec.interpreter_args.begin(), spec.interpreter_args.end());
     argv.push_back(spec.exec_path);
   }

@@ -12,7 +12,9 @@
 namespace drove::supervisor {
 
 // argv for the app; `file` receives the program to exec (interpreter or the script itself).
-std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file);
+// The program and its argv. `node_preload`: drove's Node metrics preload, required first when
+// the app asks for node_metrics (empty: not installed; the app runs without it).
+std::vector<std::string> instance_argv(const AppSpec& spec, std::string& file, const std::string& node_preload = {});
 
 // "KEY=value" entries: the app's env, then PM2's variables (pm_id, name, NODE_APP_INSTANCE or
 // instance_var, exec_mode, pm_*_log_path, ...), the increment_var and PORT. Variables that

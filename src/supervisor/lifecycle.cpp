@@ -106,7 +106,12 @@ Run* Supervisor::launch(Instance& instance, bool incoming) {
   instance.pid_file_owner = spec.pid_file.empty() ? FileOwner{} : identity->owner;
 
   std::string file;
-  std::vector<std::string> argv = instance_argv(spec, file);
+  std::vector<std::string> argv = instance_argv(spec, file, paths_.node_metrics_preload);
+  if (spec.node_metrics && paths_.node_metrics_preload.empty())
+    log_warn(
+        "{}:{}: node_metrics asked, but drove's preload (share/drove/node-metrics.js beside the drove binary) "
+        "is not installed: it runs without it",
+        spec.name, instance.id);
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(last_error("pipe").message(), errno);
   UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
@@ -388,6 +393,7 @@ void Supervisor::on_run_exit(Run& run, process::ExitStatus status) {
   // Connections in flight to it go to the others now, not when its channel drains.
   if (app.primary) app.primary->remove_worker(run.worker_id);
   emit(instance, events::Exit{old_pid, status.code, status.signal, uptime});
+  instance.record_exit({.at_ms = wall_ms(), .status = status, .uptime_ms = uptime, .stopped = run.terminating});
   if (run.terminating) {
     poll_terminating(run);
     return;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,14 @@ namespace drove::supervisor {
 // How the instance's process tree is stopped: by its cgroup, or by the /proc + pidfd fallback.
 enum class TreeKill { cgroup, pidfd };
 const char* to_string(TreeKill how);
+
+// How one of an instance's processes ended.
+struct ExitRecord {
+  std::int64_t at_ms = 0;  // wall clock
+  process::ExitStatus status;
+  std::int64_t uptime_ms = 0;
+  bool stopped = false;  // asked to stop (stop, restart, reload, delete), not on its own
+};
 
 struct ProcessView {
   // The row (`list`'s table, and the replies of commands that act on many instances).
@@ -56,6 +65,7 @@ struct ProcessView {
   std::string last_dropped_reason;
   TreeKill tree_kill = TreeKill::pidfd;
   std::optional<process::ExitStatus> last_exit;
+  std::vector<ExitRecord> exits;                          // the last few, newest last
   nlohmann::json app_metrics = nlohmann::json::object();  // @pm2/io's, PM2's axm_monitor shape
   nlohmann::json app_actions = nlohmann::json::array();   // PM2's axm_actions
 };

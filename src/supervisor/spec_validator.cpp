@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "process/exit_status.hpp"
+#include "supervisor/instance_env.hpp"
 #include "supervisor/output_files.hpp"
 
 namespace drove::supervisor {
@@ -87,6 +88,12 @@ std::optional<std::string> validate_spec(const AppSpec& spec) {
   if (spec.instances < 1 || spec.instances > kMaxInstancesPerApp) {
     return fmt::format("app '{}': 'instances' must be between 1 and {}, got {}", name, kMaxInstancesPerApp,
                        spec.instances);
+  }
+  if (spec.node_metrics && !runs_on_node(spec)) {
+    return fmt::format(
+        "app '{}': 'node_metrics' is for Node apps (its interpreter is '{}'); report figures with "
+        "@pm2/io's messages instead (docs/monitoring.md)",
+        name, spec.interpreter.empty() ? "none" : spec.interpreter);
   }
   if (auto e = check_autoscale(name, spec)) return e;
   if (auto e = check_user(name, "uid", spec.uid)) return e;

@@ -42,6 +42,13 @@ struct HomePaths {
   // Apps that name no log file get <logs_dir>/<name>-out.log and -error.log. Off for `drove
   // runtime`, whose stdout is the log (as pm2-runtime's --output/--error default to /dev/null).
   bool default_log_files = true;
+  // drove's Node metrics preload (share/drove/node-metrics.js beside the binary), for apps with
+  // node_metrics; empty when it is not installed.
+  std::string node_metrics_preload;
+  // The resource sampler's period, and how many samples each instance keeps (ResourceHistory):
+  // DROVE_SAMPLE_INTERVAL_MS and DROVE_HISTORY_MINUTES when the daemon starts.
+  std::int64_t sample_interval_ms = 1000;
+  std::size_t history_samples = 300;
 };
 
 // A command's failure is a CommandError: a typed kind (ErrorCode) and a one-line message.
@@ -127,6 +134,7 @@ class Supervisor {
   [[nodiscard]] Instance* find_instance(int id) const;
   // Every instance, by pm_id.
   [[nodiscard]] std::vector<const Instance*> instances() const;
+  [[nodiscard]] std::int64_t sample_interval_ms() const { return paths_.sample_interval_ms; }
   [[nodiscard]] bool empty() const { return instances_.empty(); }
   // Every app's spec, with whether any of its instances is meant to run (for `save`).
   [[nodiscard]] std::vector<std::pair<AppSpec, bool>> saved_state() const;
@@ -270,8 +278,10 @@ class Supervisor {
   // Stops asked in bulk, likewise (see queue_stop).
   TurnQueue stops_;
   UvHandle<uv_timer_t> sampler_;
-  bool sampling_ = false;              // a /proc snapshot is being read off the loop
-  UvHandle<uv_timer_t> memory_guard_;  // max_memory_restart checks, see triggers.cpp
+  bool sampling_ = false;                    // a /proc snapshot is being read off the loop
+  static constexpr int kFootprintEvery = 5;  // samples between two reads of descriptors/private memory
+  int footprint_countdown_ = 0;              // 0: this sample reads them
+  UvHandle<uv_timer_t> memory_guard_;        // max_memory_restart checks, see triggers.cpp
   bool memory_checking_ = false;
   std::list<std::unique_ptr<logs::InstanceOutput>> draining_;  // outputs of finished runs
   EventSink event_sink_;

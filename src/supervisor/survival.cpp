@@ -229,6 +229,7 @@ std::string Supervisor::adopt(const json& state, std::map<std::uint64_t, HandedF
       instance.index = i.value("index", 0);
       instance.app = raw;
       instance.restart_timer.init(loop_);
+      instance.usage_history.set_capacity(paths_.history_samples);
       instance.created_at_ms = i.value("created_at_ms", std::int64_t{0});
       instance.restart_time = i.value("restart_time", 0);
       instance.last_error = i.value("last_error", "");

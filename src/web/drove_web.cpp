@@ -7,7 +7,8 @@
 //   GET /healthz      200 while the daemon answers, 503 otherwise (liveness)
 //   GET /readyz       200 when no instance is launching, restarting, stopping or errored
 //   GET /             the web dashboard (with /dashboard.js, /dashboard.css: src/web/assets)
-//   GET /api/list     the daemon's `list` (what `drove list` shows), JSON
+//   GET /api/list     the daemon's `list` (what `drove list` shows), JSON; ?history=1 adds each
+//                     process's last minutes of CPU and memory
 //   GET /api/logs     live log lines, Server-Sent Events (?app=NAME: that app's); token
 //   POST /api/action  restart, reload, stop or scale; token
 //
@@ -250,7 +251,11 @@ int main(int argc, char** argv) {
   }
   server.Get("/api/list", [&](const httplib::Request& req, httplib::Response& res) {
     if (!admit(req, res, /*needs_token=*/false)) return;
-    auto reply = daemon.call("list", nlohmann::json::object(), kRpcTimeout);
+    // ?history=1: each process also carries the daemon's last minutes of CPU and memory (the
+    // page asks once, when it opens, to draw full charts at once).
+    const nlohmann::json params =
+        req.get_param_value("history") == "1" ? nlohmann::json{{"history", true}} : nlohmann::json::object();
+    auto reply = daemon.call("list", params, kRpcTimeout);
     if (!reply.ok() || !reply.result.is_array()) return json_error(res, 503, "no process list: " + reply.message);
     json_reply(res, 200, reply.result);
   });

@@ -2,12 +2,14 @@
 // prometheus), every instance of `jlist` is there with its pid, and the round-robin listener's
 // accepted connections count.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "cli/client.hpp"
 #include "harness.hpp"
 
 namespace drove::e2e {
@@ -165,6 +167,109 @@ TEST(Metrics, DescriptorsThreadsWorkersAndReloadsAreMeasured) {
   }
   // The replacements got exactly the four requests sent since they took over.
   EXPECT_EQ(handed, 4) << text;
+}
+
+// node_metrics: drove's preload reports a Node app's heap and event-loop latency as @pm2/io's
+// messages (fork and cluster mode), only for apps that ask; it keeps no app alive; and a
+// non-Node app that asks is refused.
+TEST(Metrics, NodeMetricsPreloadReportsHeapAndLoopLatencyOnlyWhenAsked) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2", "--node-metrics"},
+                       {{"PORT", std::to_string(port)}})
+                .exit_code,
+            0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/loop_blocker.js"), "--name", "blocker", "--node-metrics"}).exit_code, 0);
+  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "plain"},
+                       {{"PORT", std::to_string(free_tcp_port())}})
+                .exit_code,
+            0);
+  const auto web = home.wait_online("web", 2);
+  home.wait_online("plain", 1);
+  const auto metric = [](const nlohmann::json& process, const char* name) {
+    const auto& monitor = process["pm2_env"]["axm_monitor"];
+    return monitor.contains(name) && monitor[name]["value"].is_number() ? monitor[name]["value"].get<double>() : -1.0;
+  };
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& p : home.processes("web")) {
+      if (metric(p, "Heap Size") <= 0 || metric(p, "Used Heap Size") <= 0 ||
+          metric(p, "Used Heap Size") > metric(p, "Heap Size") || metric(p, "Event Loop Latency p95") < 0)
+        return false;
+    }
+    return true;
+  })) << home.drove({"jlist"}).out;
+  // A loop held 100 ms out of every 200: its p95 latency shows it.
+  ASSERT_TRUE(wait_until([&] {
+    const auto p = home.processes("blocker");
+    return !p.empty() && metric(p[0], "Event Loop Latency p95") >= 50;
+  })) << home.drove({"describe", "blocker"}).out;
+  EXPECT_NE(read_file("/proc/" + std::to_string(web[0]) + "/cmdline").find(std::string("--require\0", 10)),
+            std::string::npos);
+  // Only the apps that asked: plain has been sampled as long as web, and reports nothing.
+  EXPECT_EQ(metric(home.processes("plain")[0], "Heap Size"), -1.0) << home.drove({"jlist"}).out;
+  const std::string text = home.drove({"metrics"}).out;
+  EXPECT_NE(text.find("drove_app_metric{app=\"web\",namespace=\"default\",instance=\"0\",pid=\"" +
+                      std::to_string(web[0]) + "\",metric=\"Heap Size\",unit=\"MiB\"} "),
+            std::string::npos)
+      << text;
+
+  // An app that ends on its own still ends: the preload holds nothing open.
+  ASSERT_EQ(home.drove({"start", fixture("apps/brief.js"), "--name", "brief", "--node-metrics", "--no-autorestart"})
+                .exit_code,
+            0);
+  ASSERT_TRUE(wait_until([&] {
+    const auto p = home.processes("brief");
+    return !p.empty() && p[0]["pm2_env"].value("status", "") == "stopped" &&
+           p[0]["pm2_env"].value("exit_code", -1) == 0;
+  })) << home.drove({"jlist"}).out;
+
+  // Not a Node app: refused in one line, and nothing is added.
+  const auto refused = home.drove({"start", fixture("apps/worker.py"), "--name", "py", "--node-metrics"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("'node_metrics' is for Node apps"), std::string::npos) << refused.err;
+  EXPECT_TRUE(home.processes("py").empty());
+}
+
+// The daemon keeps each instance's last minutes of CPU and memory (sampled every
+// DROVE_SAMPLE_INTERVAL_MS, kept for DROVE_HISTORY_MINUTES) for monit and the dashboard to draw
+// at once, across restarts; and how its processes ended.
+TEST(Metrics, TheDaemonKeepsEachInstancesHistoryAndExits) {
+  DroveHome home;
+  ASSERT_EQ(home.drove({"start", fixture("apps/worker.py"), "--name", "w"},
+                       {{"DROVE_SAMPLE_INTERVAL_MS", "200"}, {"DROVE_HISTORY_MINUTES", "1"}})
+                .exit_code,
+            0);
+  const auto first = home.wait_online("w", 1);
+  cli::Client client = cli::Client::connect(HomeLayout{home.path()}, false);
+  const auto history = [&] { return client.call("list", {{"history", true}}).at(0).at("history"); };
+  // Five samples at 200 ms: the period asked for, not the default second.
+  ASSERT_TRUE(wait_until([&] { return history()["cpu"].size() >= 5; })) << history().dump();
+  auto h = history();
+  EXPECT_EQ(h["interval_ms"], 200);
+  EXPECT_EQ(h["cpu"].size(), h["memory"].size());
+  for (const auto& m : h["memory"]) EXPECT_GT(m.get<std::uint64_t>(), 0u) << h.dump();
+  EXPECT_FALSE(client.call("list").at(0).contains("history"));  // only when asked
+
+  ASSERT_EQ(home.drove({"restart", "w"}).exit_code, 0);
+  const auto second = home.wait_online("w", 1);
+  ASSERT_NE(first[0], second[0]);
+  ::kill(second[0], SIGKILL);
+  ASSERT_TRUE(wait_until([&] {
+    const auto p = home.processes("w");
+    return !p.empty() && p[0].value("pid", 0) != second[0] && p[0].value("pid", 0) != 0 &&
+           p[0]["pm2_env"].value("status", "") == "online";
+  }));
+  // How each ended, oldest first: stopped by the restart, then killed.
+  const auto described = client.call("list", {{"full", true}}).at(0);
+  const auto& exits = described.at("exit_history");
+  ASSERT_EQ(exits.size(), 2u) << described.dump();
+  EXPECT_TRUE(exits[0]["stopped"].get<bool>());
+  EXPECT_FALSE(exits[1]["stopped"].get<bool>());
+  EXPECT_EQ(exits[1]["signal"], "SIGKILL");
+  EXPECT_NE(home.drove({"describe", "w"}).out.find("SIGKILL after"), std::string::npos);
+  // The history is the instance's: it ran on across both restarts.
+  const std::size_t before = h["cpu"].size();
+  ASSERT_TRUE(wait_until([&] { return history()["cpu"].size() >= before + 5; }));
 }
 
 // An app that uses PM2's @pm2/io, unchanged: its metrics reach describe, jlist (PM2's

@@ -158,8 +158,12 @@
       seen.add(process.id);
       let history = samples.get(process.id);
       if (!history) samples.set(process.id, history = { cpu: [], memory: [] });
-      // A sample once the daemon has measured the process (a new one reads 0 B until then).
-      if (process.pid > 0 && process.memory > 0) {
+      if (process.history && history.cpu.length === 0 && process.history.cpu.length > 0) {
+        // The daemon's own last minutes (the first poll asks for them): charts start full.
+        history.cpu = process.history.cpu.slice(-HISTORY);
+        history.memory = process.history.memory.slice(-HISTORY);
+      } else if (process.pid > 0 && process.memory > 0) {
+        // A sample once the daemon has measured the process (a new one reads 0 B until then).
         history.cpu.push(process.cpu || 0);
         history.memory.push(process.memory);
         if (history.cpu.length > HISTORY) { history.cpu.shift(); history.memory.shift(); }
@@ -305,11 +309,13 @@
     if (logAbort === controller) logRetry = setTimeout(() => { if (logApp === app) streamLogs(app); }, LOG_RETRY_MS);
   }
 
+  let historyLoaded = false;
   async function poll(reschedule = true) {
     try {
-      const response = await fetch('/api/list', { cache: 'no-store' });
+      const response = await fetch(historyLoaded ? '/api/list' : '/api/list?history=1', { cache: 'no-store' });
       if (!response.ok) throw new Error((await response.text()).trim() || String(response.status));
       update(await response.json());
+      historyLoaded = true;
     } catch (error) {
       $('summary').textContent = `daemon unavailable: ${error.message}`;
     }
