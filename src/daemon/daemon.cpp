@@ -116,7 +116,8 @@ class Daemon {
     context_.hand_over = [this] { return hand_over(); };
     context_.keeper_info = [this] { return keeper_info(); };
     supervisor_.set_event_sink([this](const supervisor::Event& event) {
-      schedule_sync();
+      // An app's own messages change nothing kept; a chatty app must not cost a state write each.
+      if (!std::holds_alternative<supervisor::events::Message>(event.data)) schedule_sync();
       if (server_.has_subscribers("events")) server_.broadcast("events", event_json(event));
       if (options_.runtime) on_runtime_event(event);
     });
@@ -408,8 +409,11 @@ class Daemon {
     }
     keeper_->start([this](pid_t pid, int status) { reaper_.deliver(pid, status); });
     sync_keeper();
+    // Every RPC that changes something and every event syncs at once (schedule_sync); this
+    // catches the rest. Each sync describes every app (1,000 instances: a 450 KB document and
+    // 3,000 fstat calls, 4 % of a core when it ran each second), and writes only what changed.
     keeper_sync_.start(
-        uv_default_loop(), 1000, 1000, [this] { sync_keeper(); }, /*keeps_loop_alive=*/false);
+        uv_default_loop(), kPeriodicSyncMs, kPeriodicSyncMs, [this] { sync_keeper(); }, /*keeps_loop_alive=*/false);
   }
 
   void schedule_sync() {
@@ -551,6 +555,7 @@ class Daemon {
   std::unordered_map<int, bool> failed_;  // instance id -> its last exit was a failure
   LoopTimer idle_timer_{"runtime idle check"};
   std::unique_ptr<KeeperLink> keeper_;  // under a keeper: apps outlive this process
+  static constexpr std::uint64_t kPeriodicSyncMs = 10000;
   LoopTimer keeper_sync_{"keeper sync"};
   LoopTimer keeper_soon_{"keeper sync"};
   LoopTimer hand_over_timer_{"hand over"};

@@ -153,7 +153,10 @@ Supervisor::KeptState Supervisor::kept_state() {
                   {"pid", run->pid},
                   {"start_ticks", run->start_ticks},
                   {"started_at_ms", run->started_at_ms},
-                  {"uptime_ms", run->uptime_ms(monotonic_ms())},
+                  // The system-wide monotonic clock (the state is read on this boot only): a
+                  // figure that does not change each second, so an idle host's state is not
+                  // rewritten each second.
+                  {"started_mono_ms", run->started_mono_ms},
                   {"marker", run->marker},
                   {"ready", run->ready},
                   {"said_ready", run->said_ready},
@@ -277,7 +280,9 @@ std::string Supervisor::adopt(const json& state, std::map<std::uint64_t, HandedF
       run->marker = r.value("marker", "");
       run->start_ticks = start;
       run->started_at_ms = r.value("started_at_ms", std::int64_t{0});
-      run->started_mono_ms = monotonic_ms() - r.value("uptime_ms", std::int64_t{0});
+      // uptime_ms: how earlier builds wrote it (a state handed over by `update`).
+      run->started_mono_ms = r.contains("started_mono_ms") ? r.value("started_mono_ms", std::int64_t{0})
+                                                           : monotonic_ms() - r.value("uptime_ms", std::int64_t{0});
       run->said_ready = r.value("said_ready", false);
       run->said_online = r.value("said_online", false);
       run->main_script_ran = true;
