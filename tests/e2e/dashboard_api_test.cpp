@@ -98,11 +98,9 @@ struct Dashboard {
 
   // A 2-instance cluster app printing a line per /slow request, and the endpoint serving.
   void start() {
-    const std::map<std::string, std::string> env = {{"DROVE_METRICS_ADDR", "127.0.0.1:" + std::to_string(port)},
-                                                    {"PORT", std::to_string(app_port)},
-                                                    {"SLOW_MS", "1"}};
-    ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, env).exit_code, 0);
-    home.wait_online("web", 2);
+    ASSERT_EQ(home.start_web(app_port, {{"DROVE_METRICS_ADDR", "127.0.0.1:" + std::to_string(port)}, {"SLOW_MS", "1"}})
+                  .size(),
+              2u);
     ASSERT_TRUE(wait_until([&] { return status_is(http_get(port, "/healthz"), 200); }));
     token = read_file(home.path() + "/web.token");
     ASSERT_EQ(token.size(), 65u) << token;

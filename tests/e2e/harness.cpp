@@ -270,6 +270,13 @@ std::vector<pid_t> DroveHome::start_pm2io_app(const std::string& name) const {
   return wait_online(name, 1);
 }
 
+std::vector<pid_t> DroveHome::start_web(int port, std::map<std::string, std::string> env) const {
+  env["PORT"] = std::to_string(port);
+  const auto r = drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return wait_online("web", 2);
+}
+
 std::optional<pid_t> DroveHome::daemon_pid() const {
   const std::string text = read_file(path_ + "/drove.pid");
   if (text.empty()) return std::nullopt;

@@ -63,6 +63,9 @@ class DroveHome {
   // Starts tests/fixtures/apps/pm2io_app.js (it uses PM2's @pm2/io from npm_cache_modules())
   // as `name` and waits until it is online; fails the test when @pm2/io is not installed.
   std::vector<pid_t> start_pm2io_app(const std::string& name) const;
+  // Starts tests/fixtures/apps/pid_server.js (answers "pid N") in cluster mode as "web" with 2
+  // instances on `port` (and `env`) and waits until both are online; returns their pids.
+  std::vector<pid_t> start_web(int port, std::map<std::string, std::string> env = {}) const;
 
  private:
   std::string path_;

@@ -38,10 +38,8 @@ TEST(MetricsEndpoint, ServesMetricsHealthAndReadinessWhenAskedAndOnlyThen) {
   DroveHome home;
   const int port = free_tcp_port();
   const int app_port = free_tcp_port();
-  const std::map<std::string, std::string> env = {{"DROVE_METRICS_ADDR", "127.0.0.1:" + std::to_string(port)},
-                                                  {"PORT", std::to_string(app_port)}};
-  ASSERT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, env).exit_code, 0);
-  const auto pids = home.wait_online("web", 2);
+  const auto pids = home.start_web(app_port, {{"DROVE_METRICS_ADDR", "127.0.0.1:" + std::to_string(port)}});
+  ASSERT_EQ(pids.size(), 2u);
   ASSERT_TRUE(wait_until([&] { return status_is(http_get(port, "/healthz"), 200); })) << http_get(port, "/healthz");
   EXPECT_EQ(body_of(http_get(port, "/healthz")), "ok\n");
   EXPECT_TRUE(status_is(http_get(port, "/readyz"), 200)) << http_get(port, "/readyz");

@@ -105,11 +105,8 @@ TEST(Metrics, PromtoolAcceptsThemAndTheyNameEveryInstance) {
 TEST(Metrics, DescriptorsThreadsWorkersAndReloadsAreMeasured) {
   DroveHome home;
   const int port = free_tcp_port();
-  ASSERT_EQ(
-      home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, {{"PORT", std::to_string(port)}})
-          .exit_code,
-      0);
-  home.wait_online("web", 2);
+  home.start_web(port);
+  if (::testing::Test::HasFailure()) return;
   // What /proc says, counted here: the entries of fd/ and the Threads: line of status.
   const auto proc_fds = [](pid_t pid) {
     long n = 0;

@@ -87,9 +87,7 @@ struct Scene {
 Scene start_scene(const DroveHome& home) {
   Scene scene;
   scene.port = free_tcp_port();
-  const std::map<std::string, std::string> env = {{"PORT", std::to_string(scene.port)}};
-  EXPECT_EQ(home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, env).exit_code, 0);
-  home.wait_online("web", 2);
+  home.start_web(scene.port);
   EXPECT_EQ(home.drove({"start", fixture("apps/numbered_lines.js"), "--name", "lines"},
                        {{"LINES", std::to_string(kLines)}, {"PER_TICK", "100"}, {"TICK_MS", "2"}})
                 .exit_code,
@@ -236,11 +234,8 @@ TEST(Survival, AnUpdateTheBinaryOnDiskCannotTakeIsRefusedAndTheDaemonServesOn) {
 TEST(Survival, AfterACrashKillEndsEveryAppAndTheKeeper) {
   DroveHome home;
   const int port = free_tcp_port();
-  ASSERT_EQ(
-      home.drove({"start", fixture("apps/pid_server.js"), "--name", "web", "-i", "2"}, {{"PORT", std::to_string(port)}})
-          .exit_code,
-      0);
-  const auto pids = home.wait_online("web", 2);
+  const auto pids = home.start_web(port);
+  ASSERT_EQ(pids.size(), 2u);
   const auto daemon = home.daemon_pid();
   ASSERT_TRUE(daemon);
   const pid_t keeper = parent_of(*daemon);
