@@ -3,7 +3,7 @@
 # completion that loads and completes (commands, flags, files, and app names from a running
 # daemon, never starting one), a zsh completion zsh accepts, a manual that renders and names
 # every command, and a systemd unit template that systemd accepts and that says what
-# `drove startup` says.
+# `drove startup` says; the installed binary runs the node_metrics preload it installed.
 #   system_files.sh <build-dir> <scratch-dir>
 set -euo pipefail
 build=$1
@@ -107,5 +107,31 @@ if [ -x /usr/bin/systemd-analyze ]; then
   if grep -q 'drove@' <<<"$out"; then fail "systemd-analyze verify complains: $out"; fi
 else
   echo "SKIP systemd-analyze verify: not installed (Debian package systemd)"
+fi
+echo "== node_metrics preload"
+# The installed binary finds the preload it installed (<prefix>/share/drove), and it runs.
+if command -v node >/dev/null; then
+  preload=$prefix/share/drove/node-metrics.js
+  test -s "$preload" || fail "not installed: $preload"
+  echo 'setInterval(() => {}, 1000);' >"$scratch/idle.js"
+  "$drove" start "$scratch/idle.js" --name idle --node-metrics >/dev/null || fail "drove start --node-metrics"
+  pid=0
+  for _ in $(seq 150); do
+    pid=$("$drove" pid idle 2>/dev/null | head -1)
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] && break
+    sleep 0.1
+  done
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] || fail "idle did not start"
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--require $preload" ||
+    fail "idle runs without the installed preload: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+  reported=""
+  for _ in $(seq 100); do  # the preload reports once a second
+    if "$drove" describe idle | grep -q 'Heap Size'; then reported=yes; break; fi
+    sleep 0.1
+  done
+  [ -n "$reported" ] || fail "describe shows no Heap Size from the preload: $("$drove" describe idle)"
+  "$drove" delete idle >/dev/null
+else
+  echo "SKIP the node_metrics preload: node not installed"
 fi
 echo "== ok"

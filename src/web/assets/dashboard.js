@@ -60,13 +60,14 @@
 
   // A line chart of `values`: CPU from 0 to its peak, memory between its lowest and highest
   // sample (a 40 MiB process moving by 2 MiB shows the move). The canvas says how many samples
-  // it drew (data-samples), so a test can see it move.
+  // the page has had for it (data-samples: all of them, not only the HISTORY it draws), so a
+  // test can see it move.
   function drawChart(canvas, values, color, options) {
     const context = canvas.getContext('2d');
     const width = canvas.width;
     const height = canvas.height;
     context.clearRect(0, 0, width, height);
-    canvas.dataset.samples = String(values.length);
+    canvas.dataset.samples = String(options.total !== undefined ? options.total : values.length);
     if (values.length === 0) return;
     const peak = Math.max(...values);
     const low = options.fromZero ? 0 : Math.min(...values);
@@ -146,8 +147,8 @@
     cell('restarts').textContent = process.restart_time || 0;
     cell('uptime').textContent = formatUptime(process.started_at, process.status);
     const history = samples.get(process.id);
-    drawChart(tr.querySelector('canvas.cpu-chart'), history.cpu, '#58a6ff', { fromZero: true });
-    drawChart(tr.querySelector('canvas.memory-chart'), history.memory, '#bc8cff', {});
+    drawChart(tr.querySelector('canvas.cpu-chart'), history.cpu, '#58a6ff', { fromZero: true, total: history.total });
+    drawChart(tr.querySelector('canvas.memory-chart'), history.memory, '#bc8cff', { total: history.total });
     tr.classList.toggle('selected', process.id === selected);
   }
 
@@ -157,15 +158,17 @@
     for (const process of list) {
       seen.add(process.id);
       let history = samples.get(process.id);
-      if (!history) samples.set(process.id, history = { cpu: [], memory: [] });
+      if (!history) samples.set(process.id, history = { cpu: [], memory: [], total: 0 });
       if (process.history && history.cpu.length === 0 && process.history.cpu.length > 0) {
         // The daemon's own last minutes (the first poll asks for them): charts start full.
         history.cpu = process.history.cpu.slice(-HISTORY);
         history.memory = process.history.memory.slice(-HISTORY);
+        history.total = process.history.cpu.length;
       } else if (process.pid > 0 && process.memory > 0) {
         // A sample once the daemon has measured the process (a new one reads 0 B until then).
         history.cpu.push(process.cpu || 0);
         history.memory.push(process.memory);
+        history.total += 1;
         if (history.cpu.length > HISTORY) { history.cpu.shift(); history.memory.shift(); }
       }
       let tr = rows.get(process.id);
@@ -214,9 +217,10 @@
     list.replaceChildren(...fields.flatMap(([name, value]) => [el('dt', {}, name), el('dd', {}, String(value))]));
     const history = samples.get(process.id) || { cpu: [], memory: [] };
     drawChart($('details-cpu'), history.cpu, '#58a6ff',
-              { fromZero: true, label: (now, peak) => `${now.toFixed(1)}% (peak ${peak.toFixed(1)}%)` });
+              { fromZero: true, total: history.total,
+                label: (now, peak) => `${now.toFixed(1)}% (peak ${peak.toFixed(1)}%)` });
     drawChart($('details-memory'), history.memory, '#bc8cff',
-              { label: (now, peak) => `${formatBytes(now)} (peak ${formatBytes(peak)})` });
+              { total: history.total, label: (now, peak) => `${formatBytes(now)} (peak ${formatBytes(peak)})` });
     const count = latest.filter((p) => p.name === process.name).length;
     const scale = $('scale-count');
     if (document.activeElement !== scale) scale.value = String(count);
