@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -494,9 +495,16 @@ class Daemon {
     static const std::int64_t interval = environment_number("DROVE_SAMPLE_INTERVAL_MS", 100, 60000, 1000);
     return interval;
   }
+  // At most kMaxHistorySamples an instance (28 KiB; a `list` with history for 1,000 instances
+  // stays tens of MB), whatever the two settings multiply to: 60 minutes at 100 ms would be 36,000.
+  static constexpr std::int64_t kMaxHistorySamples = 3600;
   static std::size_t history_samples_from_environment() {
     const std::int64_t minutes = environment_number("DROVE_HISTORY_MINUTES", 0, 60, 5);
-    return static_cast<std::size_t>(minutes * 60000 / sample_interval_from_environment());
+    const std::int64_t samples = minutes * 60000 / sample_interval_from_environment();
+    if (samples > kMaxHistorySamples)
+      log_warn("DROVE_HISTORY_MINUTES={} at {} ms a sample is {} samples an instance: the last {} are kept", minutes,
+               sample_interval_from_environment(), samples, kMaxHistorySamples);
+    return static_cast<std::size_t>(std::min(samples, kMaxHistorySamples));
   }
 
   // share/drove/node-metrics.js beside the binary: <build>/share/... in a build tree,
