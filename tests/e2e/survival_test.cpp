@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -269,11 +270,15 @@ TEST(Survival, AnIdleDaemonDoesNotRewriteItsState) {
   const auto pids = home.wait_online("w", 1);
   const std::string state = home.path() + "/daemon.state";
   ASSERT_TRUE(wait_until([&] { return read_file(state).find(std::to_string(pids[0])) != std::string::npos; }));
-  const auto inode = [&] {
+  // A rewrite is a new file renamed over the old one. Its inode number alone does not tell: the
+  // file system may hand the freed number to the next file (ext4 does). With its modification time
+  // it does: a rewrite is at least 200 ms after the last.
+  const auto identity = [&] {
     struct stat st {};
-    return ::stat(state.c_str(), &st) == 0 ? st.st_ino : 0;
+    if (::stat(state.c_str(), &st) != 0) return std::tuple<ino_t, time_t, long>{};
+    return std::tuple<ino_t, time_t, long>{st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
   };
-  const auto before = inode();
+  const auto before = identity();
   cli::Client client = cli::Client::connect(HomeLayout{home.path()}, false);
   const auto samples = [&] { return client.call("list", {{"history", true}}).at(0).at("history")["cpu"].size(); };
   for (int round = 0; round < 3; ++round) {
@@ -281,13 +286,13 @@ TEST(Survival, AnIdleDaemonDoesNotRewriteItsState) {
     ASSERT_TRUE(wait_until([&] { return samples() >= taken + 3; }));
     ASSERT_EQ(home.drove({"sendSignal", "SIGCONT", "w"}).exit_code, 0);  // a sync, at once
     ASSERT_EQ(home.drove({"ping"}).exit_code, 0);
-    EXPECT_EQ(inode(), before) << "round " << round << ": the state was rewritten with nothing changed";
+    EXPECT_EQ(identity(), before) << "round " << round << ": the state was rewritten with nothing changed";
   }
   // A change is written at once.
   ASSERT_EQ(home.drove({"restart", "w"}).exit_code, 0);
   const auto after = home.wait_online("w", 1);
   ASSERT_TRUE(wait_until([&] { return read_file(state).find(std::to_string(after[0])) != std::string::npos; }));
-  EXPECT_NE(inode(), before);
+  EXPECT_NE(identity(), before);
 }
 
 }  // namespace
