@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +48,18 @@ int rename_no_replace(int dir, const std::string& from, const std::string& to) {
   return ::renameat(dir, from.c_str(), dir, to.c_str());
 }
 
+// Reads and forgets `size` bytes at the head of a pipe (bytes a request could not write: they are
+// dropped, and must not be read again). Stops early if the pipe has fewer.
+void discard_from_pipe(int source, std::size_t size) {
+  char sink[8192];
+  while (size > 0) {
+    const ssize_t n = ::read(source, sink, std::min(size, sizeof sink));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace
 
 Status make_directories(const std::string& dir) {
@@ -87,6 +100,70 @@ Status FileSink::write_all(std::string_view bytes) {
     bytes.remove_prefix(static_cast<std::size_t>(n));
     size_ += static_cast<std::uint64_t>(n);
   }
+  return Ok{};
+}
+
+Status FileSink::splice_all(int source, std::string_view copy, std::size_t& taken) {
+  if (copy.empty()) return Ok{};
+  // splice(2) refuses a file opened for appending: for the call, an explicit offset at the end
+  // of the file does the same (the file's size, not our count: `drove flush` or an external
+  // copytruncate may have shrunk it).
+  // Only into a regular file: a fifo that is full makes splice fail with EAGAIN (our pipe is
+  // non-blocking), which would tell nothing about the bytes; there the copy is written instead.
+  const int flags = regular_ ? ::fcntl(fd_.get(), F_GETFL) : -1;
+  bool unsupported = flags < 0 || ::fcntl(fd_.get(), F_SETFL, flags & ~O_APPEND) != 0;
+  loff_t offset = 0;
+  if (!unsupported) {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) == 0)
+      offset = st.st_size;
+    else
+      unsupported = true;
+  }
+  std::size_t done = 0;
+  Status status = Ok{};
+  while (!unsupported && done < copy.size()) {
+    const ssize_t n = ::splice(source, nullptr, fd_.get(), &offset, copy.size() - done, 0);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      size_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+      unsupported = true;  // a destination splice cannot write to: write the copy instead
+    } else if (n == 0 || errno == EAGAIN) {
+      // The pipe no longer has them (nobody else reads it; defensive): write the copy, and take
+      // nothing more from the pipe, which would be somebody else's bytes.
+      unsupported = true;
+      taken += copy.size() - done;
+    } else {
+      status = last_error("write log file " + path_);
+    }
+    break;
+  }
+  if (flags >= 0) (void)::fcntl(fd_.get(), F_SETFL, flags);
+  taken += done;
+  if (unsupported && status) status = write_all(copy.substr(done));
+  return status;
+}
+
+Status FileSink::write_piece(const SinkRequest& request, std::size_t offset, std::string_view piece) {
+  const std::size_t end = offset + piece.size();
+  std::size_t at = offset;
+  for (std::size_t i = 0; i < request.splices.size() && at < end; ++i) {
+    const SpliceRange& range = request.splices[i];
+    if (range.begin + range.size <= at) continue;
+    if (range.begin >= end) break;
+    if (range.begin > at) {
+      if (auto written = write_all(request.bytes.substr(at, range.begin - at)); !written) return written;
+      at = range.begin;
+    }
+    const std::size_t stop = std::min(end, range.begin + range.size);
+    if (Status moved = splice_all(range.source, request.bytes.substr(at, stop - at), spliced_[i]); !moved) return moved;
+    at = stop;
+  }
+  if (at < end) return write_all(request.bytes.substr(at, end - at));
   return Ok{};
 }
 
@@ -137,14 +214,22 @@ Status FileSink::prune_as_owner() const {
   while (const dirent* entry = ::readdir(listing.get())) entries.emplace_back(entry->d_name);
   for (const auto& name : rotated_files_to_delete(file_name_of(path_), entries, rotation_.retain)) {
     if (::unlinkat(dir_fd->get(), name.c_str(), 0) != 0 && errno != ENOENT)
-      return last_error("remove " + dir + "/" + name);
+      return last_error(std::string("remove ").append(dir).append("/").append(name));
   }
   return Ok{};
 }
 
 SinkOutcome FileSink::run(const SinkRequest& request) {
   const FsIdentity as_owner(owner_);
-  return run_as_owner(request);
+  spliced_.assign(request.splices.size(), 0);
+  SinkOutcome outcome = run_as_owner(request);
+  // Bytes the request could not write are dropped (and counted); those still in a pipe must
+  // leave it too, or their stream would read them again.
+  for (std::size_t i = 0; i < request.splices.size(); ++i) {
+    const SpliceRange& range = request.splices[i];
+    if (spliced_[i] < range.size) discard_from_pipe(range.source, range.size - spliced_[i]);
+  }
+  return outcome;
 }
 
 SinkOutcome FileSink::run_as_owner(const SinkRequest& request) {
@@ -205,7 +290,8 @@ SinkOutcome FileSink::run_as_owner(const SinkRequest& request) {
     }
     const std::string_view piece = remaining.substr(0, cut);
     const std::uint64_t before = size_;
-    if (auto written = write_all(piece); !written) {
+    const auto offset = static_cast<std::size_t>(remaining.data() - request.bytes.data());
+    if (auto written = write_piece(request, offset, piece); !written) {
       const auto done = static_cast<std::size_t>(size_ - before);
       outcome.bytes_written += done;
       outcome.lines_written += static_cast<std::uint64_t>(

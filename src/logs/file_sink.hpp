@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,12 +26,23 @@ namespace drove::logs {
 // symlinks (safe_file.hpp).
 Status make_directories(const std::string& dir);
 
+// Bytes of a request that are still at the head of a pipe (a copy of them is in `bytes`): the
+// sink moves them from the pipe into the file with splice(2), so that taking them out of the pipe
+// and writing them are one system call. A daemon killed at any instant has then either written
+// them or left them in the pipe for its successor: output is logged exactly once.
+struct SpliceRange {
+  std::size_t begin = 0;  // offset in SinkRequest::bytes
+  std::size_t size = 0;
+  int source = -1;  // the pipe's read end, non-blocking, kept open by the caller for the job
+};
+
 struct SinkRequest {
-  std::string_view bytes;    // complete lines (or capped/flushed partial lines), in order
-  bool reopen = false;       // close and reopen by path (external logrotate moved the file)
-  bool truncate = false;     // `drove flush`
-  bool rotate = false;       // daily rotation due
-  std::int64_t wall_ms = 0;  // for rotated names
+  std::string_view bytes;                // complete lines (or capped/flushed partial lines), in order
+  std::span<const SpliceRange> splices;  // ascending, non-overlapping parts of `bytes`
+  bool reopen = false;                   // close and reopen by path (external logrotate moved the file)
+  bool truncate = false;                 // `drove flush`
+  bool rotate = false;                   // daily rotation due
+  std::int64_t wall_ms = 0;              // for rotated names
 };
 
 struct SinkOutcome {
@@ -56,6 +68,8 @@ class FileSink {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] const RotationPolicy& rotation() const noexcept { return rotation_; }
   [[nodiscard]] const FileOwner& owner() const noexcept { return owner_; }
+  // Whether the file last opened is a regular file (not /dev/null, a fifo, a tty).
+  [[nodiscard]] bool regular() const noexcept { return regular_; }
 
  private:
   Status open_as_owner();
@@ -63,7 +77,12 @@ class FileSink {
   Status prune_as_owner() const;
   Status rotate(std::int64_t wall_ms, SinkOutcome& outcome);
   Status write_all(std::string_view bytes);
+  // Writes bytes[offset, offset + piece.size()): spliced where a range says so, written otherwise.
+  Status write_piece(const SinkRequest& request, std::size_t offset, std::string_view piece);
+  // Moves `copy`'s bytes from the head of `source` into the file; adds what left the pipe to `taken`.
+  Status splice_all(int source, std::string_view copy, std::size_t& taken);
 
+  std::vector<std::size_t> spliced_;  // per range of the running request: bytes taken from its pipe
   std::string path_;
   RotationPolicy rotation_;
   FileOwner owner_;

@@ -34,6 +34,7 @@ std::shared_ptr<LogFile> LogFile::create(uv_loop_t* loop, std::string path, Rota
     log_error("logs: {}", opened.error().message());
     if (open_error != nullptr) *open_error = opened.error();
   }
+  file->regular_ = file->sink_.regular();
   return file;
 }
 
@@ -53,6 +54,18 @@ void LogFile::append(std::string_view bytes) {
   if (bytes.empty()) return;
   pending_.append(bytes);
   appended_bytes_ += bytes.size();
+  maybe_start_job();
+  update_pressure();
+}
+
+void LogFile::append_spliced(std::string_view read, std::string_view spliced, std::shared_ptr<const UniqueFd> source) {
+  pending_.append(read);
+  if (!spliced.empty()) {
+    const SpliceRange range{.begin = pending_.size(), .size = spliced.size(), .source = source->get()};
+    pending_splices_.push_back(Splice{.range = range, .source = std::move(source)});
+    pending_.append(spliced);
+  }
+  appended_bytes_ += read.size() + spliced.size();
   maybe_start_job();
   update_pressure();
 }
@@ -96,7 +109,11 @@ void LogFile::maybe_start_job() {
   if (job_in_flight_) return;
   if (pending_.empty() && !reopen_requested_ && !truncate_requested_ && !rotate_requested_) return;
   std::swap(pending_, inflight_);
+  std::swap(pending_splices_, inflight_splices_);
+  inflight_ranges_.clear();
+  for (const auto& splice : inflight_splices_) inflight_ranges_.push_back(splice.range);
   request_ = SinkRequest{.bytes = inflight_,
+                         .splices = inflight_ranges_,
                          .reopen = std::exchange(reopen_requested_, false),
                          .truncate = std::exchange(truncate_requested_, false),
                          .rotate = std::exchange(rotate_requested_, false),
@@ -118,6 +135,7 @@ void LogFile::maybe_start_job() {
     record_failure(SysError{-rc, "queue write for " + path_}, inflight_.size());
     settled_bytes_ += inflight_.size();
     inflight_.clear();
+    inflight_splices_.clear();  // their bytes stay in their pipes: their streams read them again
     job_keepalive_.reset();
   }
 }
@@ -143,6 +161,7 @@ void LogFile::on_job_done() {
   }
   outcome_ = SinkOutcome{};
   inflight_.clear();
+  inflight_splices_.clear();  // closes descriptors of streams gone meanwhile
   if (pending_.empty() && inflight_.capacity() > kIdleBufferKeepBytes) std::string().swap(inflight_);
   maybe_start_job();
   update_pressure();

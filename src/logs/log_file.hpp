@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "logs/file_sink.hpp"
 #include "logs/flow_control.hpp"
 #include "logs/rotation.hpp"
@@ -52,6 +53,11 @@ class LogFile : public std::enable_shared_from_this<LogFile> {
 
   // Queues bytes (complete lines) for writing.
   void append(std::string_view bytes);
+  // Queues `read` (bytes already read, maybe none) and then, in the same write, bytes that are
+  // still at the head of the pipe `source` (`spliced` is a copy of them): the write moves them
+  // out of the pipe (SpliceRange, file_sink.hpp). Until they are written (when_written), whoever
+  // feeds them must not read that pipe.
+  void append_spliced(std::string_view read, std::string_view spliced, std::shared_ptr<const UniqueFd> source);
   // Total bytes ever appended; with when_written(), tells a stream its bytes reached the disk.
   [[nodiscard]] std::uint64_t appended_bytes() const noexcept { return appended_bytes_; }
   // Calls `done` once every byte appended before `mark` has been written (or dropped).
@@ -65,6 +71,8 @@ class LogFile : public std::enable_shared_from_this<LogFile> {
   void request_rotate();  // no-op when the file has no rotation policy
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  // Whether the file was a regular file when created (peeking streams splice only into those).
+  [[nodiscard]] bool regular() const noexcept { return regular_; }
   [[nodiscard]] const RotationPolicy& rotation() const noexcept { return rotation_; }
   [[nodiscard]] bool over_high_water() const noexcept { return over_high_water_; }
   // Streams currently appending to this file (several: merged instances, a combined log).
@@ -93,9 +101,17 @@ class LogFile : public std::enable_shared_from_this<LogFile> {
   RotationPolicy rotation_;
   WaterMarks marks_;
   FileSink sink_;  // touched by the pool thread while job_in_flight_
+  bool regular_ = false;
 
+  struct Splice {
+    SpliceRange range;
+    std::shared_ptr<const UniqueFd> source;  // open until the job is done
+  };
   std::string pending_;
   std::string inflight_;
+  std::vector<Splice> pending_splices_;
+  std::vector<Splice> inflight_splices_;
+  std::vector<SpliceRange> inflight_ranges_;
   bool job_in_flight_ = false;
   bool reopen_requested_ = false;
   bool truncate_requested_ = false;

@@ -8,6 +8,16 @@
 // line is older than `partial_max_age_ms`, never while reading is paused (the rest of the line
 // may be in the pipe), and only when this stream is the sole writer of each of its files (in a
 // shared file a fragment would let another writer's line in before its end).
+//
+// Exactly once: a raw stream that is the sole writer of its one regular file does not read its
+// pipe. It
+// peeks (PipeReader) and has the file's write move the bytes out of the pipe with splice(2)
+// (LogFile::append_spliced), reading nothing more until then. The file then holds exactly the
+// pipe's bytes, so where a line is cut does not matter, and a daemon killed at any instant has
+// either written a byte or left it in the pipe for its successor (docs/architecture.md). Lines
+// still go through the framer for live subscribers; their partial tail is then already in the
+// file (`partial_in_file_`). Any other stream (timestamps, JSON, a combined or shared file)
+// reads and renders as before.
 #pragma once
 
 #include <uv.h>
@@ -66,6 +76,10 @@ class OutputStream final : public FlowControl {
 
  private:
   void on_data(std::string_view chunk);
+  std::size_t on_peek(std::string_view chunk);
+  void on_spliced();
+  [[nodiscard]] bool wants_peek() const;
+  void flush_partial_line();
   void on_eof();
   void on_partial_timer();
   void arm_partial_timer(std::int64_t delay_ms);
@@ -84,6 +98,10 @@ class OutputStream final : public FlowControl {
   UvHandle<uv_timer_t> partial_timer_;
   bool partial_timer_armed_ = false;
   std::int64_t last_data_ms_ = 0;
+  bool may_splice_ = false;       // raw, one regular file, a pipe, not disabled
+  bool partial_in_file_ = false;  // the framer's tail was spliced: for subscribers only
+  std::uint64_t spliced_bytes_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for file callbacks
   std::unique_ptr<PipeReader> reader_;  // last: destroyed first, no callback into a half-gone stream
 };
 
