@@ -38,6 +38,16 @@ std::string rest_of(const Pipe& pipe) {
   return rest;
 }
 
+// Puts `lines` and then "later\n" into the pipe, and runs `request` with `lines` as its bytes,
+// all of them to be spliced from the pipe.
+SinkOutcome splice_lines(FileSink& sink, const Pipe& pipe, const std::string& lines, SinkRequest request = {}) {
+  put(pipe, lines + "later\n");
+  const SpliceRange range{.begin = 0, .size = lines.size(), .source = pipe.read.get()};
+  request.bytes = lines;
+  request.splices = {&range, 1};
+  return sink.run(request);
+}
+
 TEST(LogsSplice, AWriteTakesExactlyItsRangeFromThePipe) {
   TempDir dir;
   Pipe pipe = make_pipe();
@@ -58,12 +68,9 @@ TEST(LogsSplice, AWriteTakesExactlyItsRangeFromThePipe) {
 TEST(LogsSplice, SizeRotationCutsASplicedRangeAtALineAndLosesNothing) {
   TempDir dir;
   Pipe pipe = make_pipe();
-  const std::string lines = "1\n2\n3\n4\n5\n6\n7\n";
-  put(pipe, lines + "later\n");
   FileSink sink(dir / "out.log", RotationPolicy{.max_size_bytes = 6});
   ASSERT_TRUE(sink.open());
-  const SpliceRange range{.begin = 0, .size = lines.size(), .source = pipe.read.get()};
-  const SinkOutcome outcome = sink.run({.bytes = lines, .splices = {&range, 1}, .wall_ms = 1700000000000});
+  const SinkOutcome outcome = splice_lines(sink, pipe, "1\n2\n3\n4\n5\n6\n7\n", {.wall_ms = 1700000000000});
   EXPECT_FALSE(outcome.error);
   ASSERT_EQ(outcome.rotated_paths.size(), 2u);
   EXPECT_EQ(read_file(outcome.rotated_paths[0]), "1\n2\n3\n");
@@ -75,14 +82,11 @@ TEST(LogsSplice, SizeRotationCutsASplicedRangeAtALineAndLosesNothing) {
 TEST(LogsSplice, AFileShrunkMeanwhileIsAppendedAtItsEnd) {
   TempDir dir;
   Pipe pipe = make_pipe();
-  put(pipe, "new\nlater\n");
   FileSink sink(dir / "out.log", {});
   ASSERT_TRUE(sink.open());
   ASSERT_FALSE(sink.run({.bytes = "old line\n"}).error);
   ASSERT_EQ(::truncate((dir / "out.log").c_str(), 0), 0);  // an external copytruncate
-  const std::string bytes = "new\n";
-  const SpliceRange range{.begin = 0, .size = 4, .source = pipe.read.get()};
-  EXPECT_FALSE(sink.run({.bytes = bytes, .splices = {&range, 1}}).error);
+  EXPECT_FALSE(splice_lines(sink, pipe, "new\n").error);
   EXPECT_EQ(read_file(dir / "out.log"), "new\n");  // no hole where the old line was
   EXPECT_EQ(rest_of(pipe), "later\n");
 }
@@ -94,13 +98,10 @@ TEST(LogsSplice, IntoAFifoTheCopyIsWrittenAndTheRangeStillLeavesThePipe) {
   UniqueFd fifo_reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   ASSERT_TRUE(fifo_reader);
   Pipe pipe = make_pipe();
-  put(pipe, "a\nb\nlater\n");
   FileSink sink(fifo, {});
   ASSERT_TRUE(sink.open());
   EXPECT_FALSE(sink.regular());
-  const std::string bytes = "a\nb\n";
-  const SpliceRange range{.begin = 0, .size = 4, .source = pipe.read.get()};
-  EXPECT_FALSE(sink.run({.bytes = bytes, .splices = {&range, 1}}).error);
+  EXPECT_FALSE(splice_lines(sink, pipe, "a\nb\n").error);
   char received[16] = {};
   EXPECT_EQ(::read(fifo_reader.get(), received, sizeof received), 4);
   EXPECT_EQ(std::string(received), "a\nb\n");
@@ -110,15 +111,12 @@ TEST(LogsSplice, IntoAFifoTheCopyIsWrittenAndTheRangeStillLeavesThePipe) {
 TEST(LogsSplice, AWriteThatFailsDropsItsRangeFromThePipeAndCountsIt) {
   TempDir dir;
   Pipe pipe = make_pipe();
-  put(pipe, "a\nb\nlater\n");
   FileSink sink(dir / "missing/out.log", {});
   // Its directory is replaced by a file before the job runs: reopening fails.
   ASSERT_TRUE(sink.open());
   std::filesystem::remove_all(dir / "missing");
   std::ofstream(dir / "missing") << "not a directory\n";
-  const std::string bytes = "a\nb\n";
-  const SpliceRange range{.begin = 0, .size = 4, .source = pipe.read.get()};
-  const SinkOutcome outcome = sink.run({.bytes = bytes, .splices = {&range, 1}, .reopen = true});
+  const SinkOutcome outcome = splice_lines(sink, pipe, "a\nb\n", {.reopen = true});
   EXPECT_TRUE(outcome.error);
   EXPECT_EQ(outcome.bytes_dropped, 4u);
   EXPECT_EQ(rest_of(pipe), "later\n");  // not read again by the stream as if new
