@@ -408,7 +408,8 @@ class Daemon {
     } else {
       ::unlink(keeper_->state_path().c_str());  // a previous life's (after a reboot): not ours
     }
-    keeper_->start([this](pid_t pid, int status) { reaper_.deliver(pid, status); });
+    keeper_->start([this](pid_t pid, int status) { reaper_.deliver(pid, status); },
+                   [this] { supervisor_.watch_adopted_runs_without_keeper(); });
     sync_keeper();
     // Every RPC that changes something and every event syncs at once (schedule_sync); this
     // catches the rest. Each sync describes every app (1,000 instances: a 450 KB document and

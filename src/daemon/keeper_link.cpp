@@ -39,8 +39,9 @@ Result<std::unique_ptr<KeeperLink>> KeeperLink::open(uv_loop_t* loop, UniqueFd s
   return link;
 }
 
-void KeeperLink::start(OnExited on_exited) {
+void KeeperLink::start(OnExited on_exited, std::function<void()> on_lost) {
   on_exited_ = std::move(on_exited);
+  on_lost_ = std::move(on_lost);
   if (!sock_) return;
   poll_ = UvHandle<uv_poll_t>::make();
   uv_poll_init(loop_, poll_.get(), sock_.get());
@@ -68,10 +69,12 @@ void KeeperLink::on_readable() {
 }
 
 void KeeperLink::lost() {
+  if (!sock_) return;
   log_error("the keeper is gone: the apps keep running, but a crash of this daemon would now take them with it");
   poll_.close();
   sock_.reset();
   held_.clear();
+  if (on_lost_) on_lost_();
 }
 
 void KeeperLink::sync(const supervisor::Supervisor::KeptState& kept) {

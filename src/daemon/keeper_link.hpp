@@ -28,7 +28,8 @@ class KeeperLink {
   KeeperLink& operator=(const KeeperLink&) = delete;
 
   // Starts reading the keeper's `exited` records (they may arrive as soon as this is called).
-  void start(OnExited on_exited);
+  // `on_lost` runs once if the keeper goes away.
+  void start(OnExited on_exited, std::function<void()> on_lost);
   // What the keeper handed back at start, by token (taken once).
   std::map<std::uint64_t, supervisor::Supervisor::HandedFd> take_handed();
 
@@ -51,6 +52,7 @@ class KeeperLink {
   std::string state_path_;
   UvHandle<uv_poll_t> poll_;
   OnExited on_exited_;
+  std::function<void()> on_lost_;
   std::map<std::uint64_t, supervisor::Supervisor::HandedFd> handed_;
   std::map<std::uint64_t, pid_t> held_;  // what the keeper holds now
   std::string written_;                  // the state file's content

@@ -21,6 +21,7 @@ ExitStatus ExitStatus::from_wait_status(int status) {
 
 std::string ExitStatus::describe() const {
   if (signal != 0) return "signal " + signal_name(signal);
+  if (unknown()) return "an unknown status";
   return "exit code " + std::to_string(code);
 }
 

@@ -11,6 +11,9 @@ struct ExitStatus {
 
   static ExitStatus from_wait_status(int status);
   [[nodiscard]] bool killed_by_signal() const { return signal != 0; }
+  // The process ended and nobody could read how: it was not our child and its parent, which
+  // reaped it, can no longer tell us (the keeper died before it).
+  [[nodiscard]] bool unknown() const { return code < 0 && signal == 0; }
   [[nodiscard]] std::string describe() const;  // "exit code 1" / "signal SIGKILL"
 };
 

@@ -1,5 +1,6 @@
 #include "process/reaper.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -65,19 +66,43 @@ void Reaper::watch(pid_t pid, ExitCallback on_exit) {
     if (!sigchld_) start_sigchld();
     return;
   }
+  poll_pidfd(w, pid, /*ours=*/true);
+}
+
+void Reaper::poll_pidfd(Watch& w, pid_t pid, bool ours) {
   w.poll = UvHandle<uv_poll_t>::make();
   uv_poll_init(loop_, w.poll.get(), w.pidfd.get());
   // unordered_map nodes do not move: the watch itself is the handle's owner until it is erased
   // (closing the handle clears `data`).
   w.owner = this;
   w.pid = pid;
+  w.ours = ours;
   w.poll->data = &w;
   uv_poll_start(w.poll.get(), UV_READABLE, [](uv_poll_t* handle, int, int) {
     auto* watch = owner_of<Watch>(handle);
     if (!watch) return;
-    loop_barrier("pidfd reaper", [self = watch->owner, pid = watch->pid] { self->reap_one(pid); });
+    loop_barrier("pidfd reaper", [self = watch->owner, pid = watch->pid, ours = watch->ours] {
+      if (ours) {
+        self->reap_one(pid);
+        return;
+      }
+      // Not our child: it ended, and its status went to whoever reaped it.
+      auto it = self->watched_.find(pid);
+      if (it == self->watched_.end()) return;
+      ExitCallback callback = std::move(it->second.on_exit);
+      self->watched_.erase(it);
+      callback(ExitStatus{});
+    });
   });
   uv_unref(w.poll.handle());
+}
+
+void Reaper::watch_without_parent(pid_t pid, int pidfd) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end() || pidfd < 0 || it->second.poll) return;
+  it->second.pidfd = UniqueFd(::fcntl(pidfd, F_DUPFD_CLOEXEC, 0));
+  if (!it->second.pidfd) return;
+  poll_pidfd(it->second, pid, /*ours=*/false);
 }
 
 void Reaper::unwatch(pid_t pid) { watched_.erase(pid); }

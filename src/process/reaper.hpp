@@ -47,6 +47,11 @@ class Reaper {
   // (keeper/keeper.hpp). Runs the watch's callback as a reap would.
   void deliver(pid_t pid, int wait_status);
 
+  // A watched pid that is not our child, whose parent will no longer report its exit (the
+  // keeper died): its pidfd (duplicated here) turns readable when it ends, and the watch's
+  // callback gets ExitStatus::unknown(). No-op for a pid not watched.
+  void watch_without_parent(pid_t pid, int pidfd);
+
   // Reaps whatever has exited now (also called on SIGCHLD).
   void reap_now();
 
@@ -63,8 +68,10 @@ class Reaper {
     UvHandle<uv_poll_t> poll;
     Reaper* owner = nullptr;
     pid_t pid = 0;
+    bool ours = true;  // a child of ours (reaped here), or one watch_without_parent() follows
   };
   void start_sigchld();
+  void poll_pidfd(Watch& w, pid_t pid, bool ours);
   // waitpid(pid, WNOHANG); on an exit, removes the watch and runs its callback. True if reaped.
   bool reap_one(pid_t pid);
 

@@ -162,6 +162,9 @@ class Supervisor {
   // Takes back what a previous daemon described in `state`, with the descriptors the keeper
   // handed back (by token; consumed). Returns a one-line summary for the log.
   std::string adopt(const nlohmann::json& state, std::map<std::uint64_t, HandedFd>& fds);
+  // The keeper died: nobody reaps the runs a previous daemon started (they are not our children)
+  // and reports their exits any more. Their pidfds say when they end from now on.
+  void watch_adopted_runs_without_keeper();
   // `drove update`: every cluster primary stops accepting; returns how many connections they
   // still hold (accepted, waiting for a worker): the hand-over waits for 0.
   std::size_t freeze_accepting();

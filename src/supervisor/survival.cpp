@@ -323,6 +323,21 @@ std::string Supervisor::adopt(const json& state, std::map<std::uint64_t, HandedF
                      restarted, stopped_strays);
 }
 
+void Supervisor::watch_adopted_runs_without_keeper() {
+  int watched = 0;
+  for (const auto& [name, app] : apps_) {
+    for (const Instance* instance : app->instances) {
+      const Run* run = instance->run.get();
+      if (run == nullptr || !run->pidfd || !reaper_.watching(run->pid)) continue;
+      reaper_.watch_without_parent(run->pid, run->pidfd.get());
+      ++watched;
+    }
+  }
+  if (watched > 0)
+    log_warn("{} process(es) a previous daemon started are watched through pidfds: their exit status is unknown",
+             watched);
+}
+
 // A process of ours nobody will manage: SIGTERM now, SIGKILL in 5 s, through a pidfd opened
 // after checking its start time (it is the keeper's child; the keeper reaps it).
 bool Supervisor::stop_stray(pid_t pid, std::uint64_t start_ticks) {

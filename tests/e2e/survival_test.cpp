@@ -261,6 +261,38 @@ TEST(Survival, AfterACrashKillEndsEveryAppAndTheKeeper) {
   EXPECT_TRUE(refused);
 }
 
+// The keeper dies after a crash: the apps the crashed daemon started are not this daemon's
+// children, and their parent reports nothing any more. Their pidfds still say when they end: one
+// that crashes is started again, and `drove kill` ends (it used to wait for ever for an exit
+// nobody would report).
+TEST(Survival, AfterTheKeeperDiesAdoptedAppsAreStillWatched) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  const auto pids = home.start_web(port);
+  ASSERT_EQ(pids.size(), 2u);
+  const auto daemon = home.daemon_pid();
+  ASSERT_TRUE(daemon);
+  const pid_t keeper = parent_of(*daemon);
+  ASSERT_EQ(::kill(*daemon, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return ping(home).value("pid", 0) != *daemon && ping(home).value("pid", 0) != 0; }));
+  ASSERT_EQ(::kill(keeper, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return !ping(home)["keeper"].value("connected", true); }));
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] {
+    const auto now = home.processes("web");
+    return now.size() == 2 && now[0].value("pid", 0) != pids[0] && now[0].value("pid", 0) != 0 &&
+           now[0]["pm2_env"].value("status", "") == "online";
+  })) << home.jlist().dump();
+  EXPECT_EQ(home.processes("web")[0]["pm2_env"].value("restart_time", 0), 1);
+  EXPECT_NE(read_file(home.path() + "/drove.log").find("exit status is unknown"), std::string::npos);
+  const auto r = run_program({"timeout", "30", DROVE_BIN, "kill"}, {{"DROVE_HOME", home.path()}});
+  ASSERT_EQ(r.exit_code, 0) << "drove kill: " << r.out << r.err;
+  EXPECT_FALSE(pid_alive(pids[1])) << "an adopted worker outlived `drove kill`";
+  bool refused = false;
+  (void)http_get(port, "/", &refused);
+  EXPECT_TRUE(refused);
+}
+
 // The state the keeper's next daemon reads is rewritten when something in it changes, not each
 // second: an idle host with 1,000 instances rewrote 450 KB a second (its uptimes). A signal is
 // a change the daemon syncs at once; sampling changes nothing kept.
