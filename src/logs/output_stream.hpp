@@ -10,9 +10,8 @@
 // shared file a fragment would let another writer's line in before its end).
 //
 // Exactly once: a raw stream that is the sole writer of its one regular file does not read its
-// pipe. It
-// peeks (PipeReader) and has the file's write move the bytes out of the pipe with splice(2)
-// (LogFile::append_spliced), reading nothing more until then. The file then holds exactly the
+// pipe. It peeks (PipeReader) and has the file's write move the bytes out of the pipe with
+// splice(2) (LogFile::append_spliced), reading nothing more until then. The file then holds exactly the
 // pipe's bytes, so where a line is cut does not matter, and a daemon killed at any instant has
 // either written a byte or left it in the pipe for its successor (docs/architecture.md). Lines
 // still go through the framer for live subscribers; their partial tail is then already in the

@@ -86,12 +86,7 @@ void Reaper::poll_pidfd(Watch& w, pid_t pid, bool ours) {
         self->reap_one(pid);
         return;
       }
-      // Not our child: it ended, and its status went to whoever reaped it.
-      auto it = self->watched_.find(pid);
-      if (it == self->watched_.end()) return;
-      ExitCallback callback = std::move(it->second.on_exit);
-      self->watched_.erase(it);
-      callback(ExitStatus{});
+      self->exited(pid, ExitStatus{});  // not our child: its status went to whoever reaped it
     });
   });
   uv_unref(w.poll.handle());
@@ -114,20 +109,18 @@ bool Reaper::reap_one(pid_t pid) {
     got = ::waitpid(pid, &status, WNOHANG);
   } while (got < 0 && errno == EINTR);
   if (got != pid) return false;
-  auto it = watched_.find(pid);
-  if (it == watched_.end()) return true;
-  ExitCallback callback = std::move(it->second.on_exit);
-  unwatch(pid);
-  callback(ExitStatus::from_wait_status(status));
+  exited(pid, ExitStatus::from_wait_status(status));
   return true;
 }
 
-void Reaper::deliver(pid_t pid, int wait_status) {
+void Reaper::deliver(pid_t pid, int wait_status) { exited(pid, ExitStatus::from_wait_status(wait_status)); }
+
+void Reaper::exited(pid_t pid, ExitStatus status) {
   auto it = watched_.find(pid);
   if (it == watched_.end()) return;
   ExitCallback callback = std::move(it->second.on_exit);
   unwatch(pid);
-  callback(ExitStatus::from_wait_status(wait_status));
+  callback(status);
 }
 
 void Reaper::reap_now() {

@@ -74,6 +74,8 @@ class Reaper {
   void poll_pidfd(Watch& w, pid_t pid, bool ours);
   // waitpid(pid, WNOHANG); on an exit, removes the watch and runs its callback. True if reaped.
   bool reap_one(pid_t pid);
+  // Removes the watch of `pid`, if any, and runs its callback with `status`.
+  void exited(pid_t pid, ExitStatus status);
 
   uv_loop_t* loop_;
   Scope scope_;

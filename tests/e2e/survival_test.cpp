@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -234,31 +235,50 @@ TEST(Survival, AnUpdateTheBinaryOnDiskCannotTakeIsRefusedAndTheDaemonServesOn) {
   EXPECT_EQ(home.wait_online("web", 2), pids);
 }
 
-TEST(Survival, AfterACrashKillEndsEveryAppAndTheKeeper) {
-  DroveHome home;
-  const int port = free_tcp_port();
-  const auto pids = home.start_web(port);
-  ASSERT_EQ(pids.size(), 2u);
+// The 2-instance web app, and then a daemon SIGKILL its keeper recovers from: the app's
+// processes are now the adopted runs of a new daemon. Returns the keeper's pid (0 on failure).
+pid_t web_adopted_after_a_crash(const DroveHome& home, int port, std::vector<pid_t>& pids) {
+  pids = home.start_web(port);
+  EXPECT_EQ(pids.size(), 2u);
   const auto daemon = home.daemon_pid();
-  ASSERT_TRUE(daemon);
+  if (pids.size() != 2 || !daemon) return 0;
   const pid_t keeper = parent_of(*daemon);
-  ASSERT_EQ(::kill(*daemon, SIGKILL), 0);
-  ASSERT_TRUE(wait_until([&] { return ping(home).value("pid", 0) != *daemon; }));
-  // An adopted worker that crashes is restarted: the keeper reaped it and told the daemon.
-  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  EXPECT_EQ(::kill(*daemon, SIGKILL), 0);
+  EXPECT_TRUE(wait_until([&] { return ping(home).value("pid", 0) != *daemon && ping(home).value("pid", 0) != 0; }));
+  return keeper;
+}
+
+// SIGKILL of the adopted web:0: it is started again (a new pid, online, 1 restart).
+void expect_adopted_crash_restarted(const DroveHome& home, pid_t pid) {
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
   ASSERT_TRUE(wait_until([&] {
     const auto now = home.processes("web");
-    return now.size() == 2 && now[0].value("pid", 0) != pids[0] && now[0].value("pid", 0) != 0 &&
+    return now.size() == 2 && now[0].value("pid", 0) != pid && now[0].value("pid", 0) != 0 &&
            now[0]["pm2_env"].value("status", "") == "online";
-  }));
+  })) << home.jlist().dump();
   EXPECT_EQ(home.processes("web")[0]["pm2_env"].value("restart_time", 0), 1);
-  const auto r = home.drove({"kill"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(wait_until([&] { return !pid_alive(keeper); })) << "the keeper outlived `drove kill`";
-  EXPECT_FALSE(pid_alive(pids[1])) << "an adopted worker outlived `drove kill`";
+}
+
+// After `drove kill`: the other adopted worker is gone and nothing listens on the port.
+void expect_killed(int port, pid_t adopted) {
+  EXPECT_FALSE(pid_alive(adopted)) << "an adopted worker outlived `drove kill`";
   bool refused = false;
   (void)http_get(port, "/", &refused);
   EXPECT_TRUE(refused);
+}
+
+TEST(Survival, AfterACrashKillEndsEveryAppAndTheKeeper) {
+  DroveHome home;
+  const int port = free_tcp_port();
+  std::vector<pid_t> pids;
+  const pid_t keeper = web_adopted_after_a_crash(home, port, pids);
+  ASSERT_NE(keeper, 0);
+  // The keeper reaped the crashed worker and told the daemon.
+  expect_adopted_crash_restarted(home, pids[0]);
+  const auto r = home.drove({"kill"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(wait_until([&] { return !pid_alive(keeper); })) << "the keeper outlived `drove kill`";
+  expect_killed(port, pids[1]);
 }
 
 // The keeper dies after a crash: the apps the crashed daemon started are not this daemon's
@@ -268,29 +288,16 @@ TEST(Survival, AfterACrashKillEndsEveryAppAndTheKeeper) {
 TEST(Survival, AfterTheKeeperDiesAdoptedAppsAreStillWatched) {
   DroveHome home;
   const int port = free_tcp_port();
-  const auto pids = home.start_web(port);
-  ASSERT_EQ(pids.size(), 2u);
-  const auto daemon = home.daemon_pid();
-  ASSERT_TRUE(daemon);
-  const pid_t keeper = parent_of(*daemon);
-  ASSERT_EQ(::kill(*daemon, SIGKILL), 0);
-  ASSERT_TRUE(wait_until([&] { return ping(home).value("pid", 0) != *daemon && ping(home).value("pid", 0) != 0; }));
+  std::vector<pid_t> pids;
+  const pid_t keeper = web_adopted_after_a_crash(home, port, pids);
+  ASSERT_NE(keeper, 0);
   ASSERT_EQ(::kill(keeper, SIGKILL), 0);
   ASSERT_TRUE(wait_until([&] { return !ping(home)["keeper"].value("connected", true); }));
-  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
-  ASSERT_TRUE(wait_until([&] {
-    const auto now = home.processes("web");
-    return now.size() == 2 && now[0].value("pid", 0) != pids[0] && now[0].value("pid", 0) != 0 &&
-           now[0]["pm2_env"].value("status", "") == "online";
-  })) << home.jlist().dump();
-  EXPECT_EQ(home.processes("web")[0]["pm2_env"].value("restart_time", 0), 1);
+  expect_adopted_crash_restarted(home, pids[0]);
   EXPECT_NE(read_file(home.path() + "/drove.log").find("exit status is unknown"), std::string::npos);
   const auto r = run_program({"timeout", "30", DROVE_BIN, "kill"}, {{"DROVE_HOME", home.path()}});
   ASSERT_EQ(r.exit_code, 0) << "drove kill: " << r.out << r.err;
-  EXPECT_FALSE(pid_alive(pids[1])) << "an adopted worker outlived `drove kill`";
-  bool refused = false;
-  (void)http_get(port, "/", &refused);
-  EXPECT_TRUE(refused);
+  expect_killed(port, pids[1]);
 }
 
 // The state the keeper's next daemon reads is rewritten when something in it changes, not each
